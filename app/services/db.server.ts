@@ -1,0 +1,111 @@
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaClient } from "~/generated/prisma/client";
+import { ConfigError } from "./env.server";
+import { acquireDirectoryLock, ensureWritableDirectory, type DirectoryLock } from "./pglite-lock.server";
+
+export type { PrismaClient };
+export type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
+
+export type DatabaseTarget =
+  | { kind: "pglite"; dataDir: string }
+  | { kind: "postgres"; url: string };
+
+/** DATABASE_URL unset → embedded PGlite under DATA_DIR; postgres(ql):// → native Postgres. */
+export function resolveDatabaseTarget(env: { DATABASE_URL?: string; DATA_DIR?: string }): DatabaseTarget {
+  const url = env.DATABASE_URL?.trim();
+  if (!url) return { kind: "pglite", dataDir: path.resolve(env.DATA_DIR || "./data") };
+  if (url === "memory://") return { kind: "pglite", dataDir: "memory://" };
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    try {
+      const parsed = new URL(url);
+      if (!parsed.hostname && !parsed.searchParams.get("host")) throw new Error("no host");
+    } catch {
+      throw new ConfigError(
+        "DATABASE_URL is not a valid URL. Accepted: unset (embedded PGlite under DATA_DIR) or " +
+          "postgresql://USER:PASSWORD@HOST:PORT/DATABASE.",
+      );
+    }
+    return { kind: "postgres", url };
+  }
+  throw new ConfigError(
+    `DATABASE_URL has an unsupported form (scheme "${url.split(":")[0]}"). Accepted: unset ` +
+      "(embedded PGlite under DATA_DIR) or postgresql://USER:PASSWORD@HOST:PORT/DATABASE.",
+  );
+}
+
+export interface Database {
+  kind: DatabaseTarget["kind"];
+  prisma: PrismaClient;
+  /** The adapter factory, shared with the migration engine. */
+  adapterFactory: PrismaPGlite | PrismaPg;
+  /** Present for PGlite: the raw client (migrations, tests). */
+  pglite?: PGlite;
+  /** Human description without credentials, for logs. */
+  description: string;
+  close(): Promise<void>;
+}
+
+function describePostgres(url: string): string {
+  const u = new URL(url);
+  return `postgres ${u.hostname}${u.port ? `:${u.port}` : ""}${u.pathname}`;
+}
+
+export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+  if (target.kind === "postgres") {
+    const adapterFactory = new PrismaPg({ connectionString: target.url, max: 10 });
+    const prisma = new PrismaClient({ adapter: adapterFactory });
+    return {
+      kind: "postgres",
+      prisma,
+      adapterFactory,
+      description: describePostgres(target.url),
+      close: () => prisma.$disconnect(),
+    };
+  }
+  let lock: DirectoryLock | undefined;
+  if (target.dataDir !== "memory://") {
+    ensureWritableDirectory(target.dataDir);
+    lock = acquireDirectoryLock(target.dataDir);
+  }
+  let pglite: PGlite;
+  try {
+    pglite = new PGlite(target.dataDir === "memory://" ? undefined : path.join(target.dataDir, "pglite"));
+    await pglite.waitReady;
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+  const adapterFactory = new PrismaPGlite(pglite);
+  const prisma = new PrismaClient({ adapter: adapterFactory });
+  return {
+    kind: "pglite",
+    prisma,
+    adapterFactory,
+    pglite,
+    description: target.dataDir === "memory://" ? "embedded PGlite (in memory)" : `embedded PGlite at ${target.dataDir}`,
+    async close() {
+      await prisma.$disconnect();
+      await pglite.close();
+      lock?.release();
+    },
+  };
+}
+
+// The process-wide database. Services call getDb(); entry points (server, CLI, tests) install it.
+let current: Database | undefined;
+
+export function setDatabase(db: Database | undefined): void {
+  current = db;
+}
+
+export function getDatabase(): Database {
+  if (!current) throw new Error("Database not opened: call openDatabase() and setDatabase() at start-up.");
+  return current;
+}
+
+export function getDb(): PrismaClient {
+  return getDatabase().prisma;
+}

@@ -1,0 +1,116 @@
+import { z } from "zod";
+
+/** Raised when configuration is wrong; the message names the variable and what is accepted. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+const booleanString = z
+  .enum(["true", "false", "1", "0", "yes", "no", "on", "off"])
+  .transform((v) => ["true", "1", "yes", "on"].includes(v));
+
+const emptyToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default("0.0.0.0"),
+  APP_URL: optionalString.pipe(z.url({ message: "must be an absolute http(s) URL" }).optional()),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+  DATABASE_URL: optionalString,
+  DATA_DIR: z.preprocess(emptyToUndefined, z.string().default("./data")),
+  MIGRATE_ON_START: z.preprocess(emptyToUndefined, booleanString.default(false)),
+
+  SESSION_SECRET: optionalString.pipe(
+    z.string().min(32, { message: "must be at least 32 characters" }).optional(),
+  ),
+  STRIPE_SECRET_KEY: optionalString.pipe(
+    z
+      .string()
+      .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, {
+        message: "must look like sk_test_…, sk_live_…, rk_test_… or rk_live_…",
+      })
+      .optional(),
+  ),
+  STRIPE_WEBHOOK_SECRET: optionalString.pipe(
+    z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9_]+(\s*,\s*whsec_[A-Za-z0-9_]+)*$/, {
+        message: "must be one or more whsec_… secrets separated by commas",
+      })
+      .optional(),
+  ),
+  STRIPE_API_BASE: optionalString.pipe(
+    z.url({ message: "must be a URL such as http://127.0.0.1:12111" }).optional(),
+  ),
+
+  SCHEDULER: z.preprocess(emptyToUndefined, z.enum(["on", "off"]).default("on")),
+  RECONCILE_CRON: z.preprocess(emptyToUndefined, z.string().default("0 3 * * *")),
+  RECONCILE_TZ: z.preprocess(emptyToUndefined, z.string().default("UTC")),
+  RECONCILE_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(30).default(3),
+  RECONCILE_OVERLAP_MINUTES: z.coerce.number().int().min(0).max(1440).default(60),
+  ALERT_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
+
+  CLAWBACK_POLICY: z.preprocess(
+    emptyToUndefined,
+    z.enum(["allow_negative", "clamp_to_zero"]).default("allow_negative"),
+  ),
+  ADJUSTMENT_APPROVAL_THRESHOLD: z.coerce.number().int().min(0).default(1000),
+  DEMO_SEED: z.preprocess(emptyToUndefined, booleanString.default(true)),
+});
+
+export type Env = z.infer<typeof envSchema> & {
+  /** No Stripe key outside production: the in-process emulator stands in for Stripe. */
+  demoMode: boolean;
+  appUrl: string;
+  webhookSecrets: string[];
+};
+
+/** Validate the environment once. Throws ConfigError listing every bad variable by name. */
+export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const env = parsed.data;
+  if (env.NODE_ENV === "production") {
+    const missing = (
+      ["SESSION_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"] as const
+    ).filter((k) => !env[k]);
+    if (missing.length > 0) {
+      throw new ConfigError(
+        `Missing required configuration in production (NODE_ENV=production): ${missing.join(", ")}. ` +
+          `Set ${missing.length === 1 ? "it" : "them"} in the environment; see .env.example.`,
+      );
+    }
+  }
+  const webhookSecrets = (env.STRIPE_WEBHOOK_SECRET ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return {
+    ...env,
+    demoMode: !env.STRIPE_SECRET_KEY && env.NODE_ENV !== "production",
+    appUrl: (env.APP_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ""),
+    webhookSecrets,
+  };
+}
+
+let cached: Env | undefined;
+
+/** The validated environment of this process (parsed on first use). */
+export function getEnv(): Env {
+  cached ??= parseEnv();
+  return cached;
+}
+
+/** Replace the process environment view (tests, demo mode filling in emulator settings). */
+export function setEnv(env: Env): void {
+  cached = env;
+}
