@@ -95,13 +95,16 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
 }
 
 // The process-wide database. Services call getDb(); entry points (server, CLI, tests) install it.
-let current: Database | undefined;
+// Kept on globalThis because the server (run by tsx) and the Remix build each load their own copy
+// of this module, and both must see the one connection pool.
+const holder = globalThis as typeof globalThis & { __creditdeskDatabase?: Database };
 
 export function setDatabase(db: Database | undefined): void {
-  current = db;
+  holder.__creditdeskDatabase = db;
 }
 
 export function getDatabase(): Database {
+  const current = holder.__creditdeskDatabase;
   if (!current) throw new Error("Database not opened: call openDatabase() and setDatabase() at start-up.");
   return current;
 }

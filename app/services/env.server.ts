@@ -102,15 +102,16 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   };
 }
 
-let cached: Env | undefined;
+// On globalThis so the server process and the Remix build (separate module copies) share it.
+const holder = globalThis as typeof globalThis & { __creditdeskEnv?: Env };
 
 /** The validated environment of this process (parsed on first use). */
 export function getEnv(): Env {
-  cached ??= parseEnv();
-  return cached;
+  holder.__creditdeskEnv ??= parseEnv();
+  return holder.__creditdeskEnv;
 }
 
 /** Replace the process environment view (tests, demo mode filling in emulator settings). */
-export function setEnv(env: Env): void {
-  cached = env;
+export function setEnv(env: Env | undefined): void {
+  holder.__creditdeskEnv = env;
 }

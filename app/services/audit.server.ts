@@ -1,0 +1,38 @@
+import type { Prisma } from "~/generated/prisma/client";
+import { getDb, type Tx } from "./db.server";
+
+export type Actor =
+  | { type: "staff"; id: string; label?: string; ip?: string | null }
+  | { type: "api_key"; id: string; label?: string; ip?: string | null }
+  | { type: "system"; label?: string }
+  | { type: "cli"; label?: string };
+
+export interface AuditInput {
+  actor: Actor;
+  action: string;
+  targetType?: string;
+  targetId?: string;
+  before?: Prisma.InputJsonValue;
+  after?: Prisma.InputJsonValue;
+  reason?: string | null;
+}
+
+/** Every change made by staff, API keys or operators leaves one append-only audit row. */
+export async function writeAudit(input: AuditInput, tx?: Tx) {
+  const client = tx ?? getDb();
+  const { actor } = input;
+  return client.auditLog.create({
+    data: {
+      actorType: actor.type,
+      actorId: "id" in actor ? actor.id : null,
+      actorLabel: actor.label ?? null,
+      action: input.action,
+      targetType: input.targetType ?? null,
+      targetId: input.targetId ?? null,
+      before: input.before,
+      after: input.after,
+      reason: input.reason ?? null,
+      ip: "ip" in actor ? (actor.ip ?? null) : null,
+    },
+  });
+}

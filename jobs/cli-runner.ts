@@ -1,0 +1,87 @@
+import { ConfigError, getEnv } from "../app/services/env.server";
+import { getDatabase } from "../app/services/db.server";
+import { openAppDatabase } from "../app/services/bootstrap.server";
+import { scrubSecrets } from "../app/services/logger.server";
+import { DomainError } from "../app/services/errors.server";
+import { jsonReplacer, parseCommandArgs, UsageError, type CliCommand, type CliContext, type CliIO } from "./cli-kit";
+
+function overview(commands: CliCommand[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    "Usage: npm run cli -- <command> [options]",
+    "",
+    "Commands:",
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    "Every command takes --help, and --json to print one JSON object on stdout.",
+    "Exit codes: 0 success, 1 failure, 2 usage error.",
+  ].join("\n");
+}
+
+/** Run one CLI invocation; returns the exit code (never calls process.exit, so tests can call it). */
+export async function run(argv: string[], commands: CliCommand[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    io.stdout.write(overview(commands) + "\n");
+    return name ? 0 : 2;
+  }
+  // Two-word commands ("ledger verify", "staff create") are registered with their full name.
+  const command =
+    commands.find((c) => c.name === `${name} ${rest[0] ?? ""}`.trim()) ?? commands.find((c) => c.name === name);
+  if (!command) {
+    const group = commands.filter((c) => c.name.startsWith(`${name} `));
+    if (group.length) {
+      io.stderr.write(`Unknown or missing subcommand for "${name}".\n\n${overview(group)}\n`);
+    } else {
+      io.stderr.write(`Unknown command "${name}".\n\n${overview(commands)}\n`);
+    }
+    return 2;
+  }
+  const args = command.name.includes(" ") ? rest.slice(1) : rest;
+  let parsed;
+  try {
+    parsed = parseCommandArgs(command, args);
+  } catch (error) {
+    io.stderr.write(`${(error as Error).message}\n\n${command.help}\n`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    io.stdout.write(command.help + "\n");
+    return 0;
+  }
+  const json = Boolean(parsed.values.json);
+  const ctx: CliContext = {
+    values: parsed.values as CliContext["values"],
+    positionals: parsed.positionals,
+    json,
+    io,
+    say: (line) => {
+      if (!json) io.stdout.write(line + "\n");
+    },
+    emit: (value) => {
+      io.stdout.write(JSON.stringify(value, jsonReplacer) + "\n");
+    },
+  };
+  let opened = false;
+  try {
+    if (command.needsDatabase) {
+      await openAppDatabase(getEnv(), { migrate: command.name === "migrate" ? "never" : "auto" });
+      opened = true;
+    }
+    return await command.run(ctx);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`${error.message}\n\n${command.help}\n`);
+      return 2;
+    }
+    const message =
+      error instanceof ConfigError || error instanceof DomainError
+        ? error.message
+        : `${command.name} failed: ${(error as Error).message}`;
+    if (json) ctx.emit({ ok: false, error: scrubSecrets(message) });
+    else io.stderr.write(scrubSecrets(message) + "\n");
+    return 1;
+  } finally {
+    if (opened) await getDatabase().close();
+  }
+}

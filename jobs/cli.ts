@@ -1,0 +1,10 @@
+import { commands } from "./commands/index";
+import { run } from "./cli-runner";
+
+// `npm run cli -- <command> [options]`: exit 0 success, 1 failure, 2 usage error (3: lock held).
+const code = await run(process.argv.slice(2), commands, {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+});
+process.exitCode = code;

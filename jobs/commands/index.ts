@@ -1,0 +1,12 @@
+import type { CliCommand } from "../cli-kit";
+import { ledgerVerifyCommand } from "./ledger";
+import { createMigrationCommand, migrateCommand } from "./migrate";
+import { staffCreateCommand } from "./staff";
+
+/** Every CLI command; `npm run cli -- --help` lists them in this order. */
+export const commands: CliCommand[] = [
+  migrateCommand,
+  createMigrationCommand,
+  staffCreateCommand,
+  ledgerVerifyCommand,
+];

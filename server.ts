@@ -1,0 +1,119 @@
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Server } from "node:http";
+import express from "express";
+import compression from "compression";
+import { createRequestHandler } from "@remix-run/express";
+import type { ServerBuild } from "@remix-run/node";
+import { ConfigError, getEnv } from "./app/services/env.server";
+import { openAppDatabase } from "./app/services/bootstrap.server";
+import { getDatabase } from "./app/services/db.server";
+import { logger, scrubSecrets } from "./app/services/logger.server";
+import { startHooks, stopHooks } from "./app/services/lifecycle.server";
+
+const root = path.dirname(fileURLToPath(import.meta.url));
+
+export interface RunningServer {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Build the HTTP app around the Remix build; the database must already be open. */
+export async function createApp(build: ServerBuild) {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", "loopback");
+
+  // Health: 200 when the database answers, 503 otherwise. Cheap enough for a 5 s probe.
+  app.get("/healthz", async (_req, res) => {
+    try {
+      await getDatabase().prisma.$queryRaw`SELECT 1`;
+      res.status(200).json({ status: "ok", database: "up" });
+    } catch (error) {
+      logger.warn({ err: scrubSecrets((error as Error).message) }, "health check failed");
+      res.status(503).json({ status: "unavailable", database: "down" });
+    }
+  });
+
+  // The webhook route needs the untouched body for signature checks: never compress or parse it.
+  app.use((req, res, next) => (req.path.startsWith("/webhooks/") ? next() : compression()(req, res, next)));
+  app.use("/build", express.static(path.join(root, "public/build"), { immutable: true, maxAge: "1y" }));
+  app.use(express.static(path.join(root, "public"), { maxAge: "1h" }));
+  app.all(
+    "*",
+    createRequestHandler({
+      build,
+      mode: process.env.NODE_ENV === "production" ? "production" : "development",
+      getLoadContext: (req) => ({ ip: req.ip ?? req.socket.remoteAddress ?? "unknown" }),
+    }),
+  );
+  return app;
+}
+
+export async function startServer(opts: { port?: number; host?: string } = {}): Promise<RunningServer> {
+  const env = getEnv();
+  const build = (await import(pathToFileURL(path.join(root, "build/index.js")).href)) as ServerBuild;
+  await startHooks("before-database");
+  const db = await openAppDatabase(env);
+  logger.info({ database: db.description }, "database ready");
+  await startHooks("after-database");
+  const app = await createApp(build);
+  const port = opts.port ?? env.PORT;
+  const host = opts.host ?? env.HOST;
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(port, host, () => resolve(s));
+    s.once("error", reject);
+  });
+  const address = server.address() as { port: number };
+  const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${address.port}`;
+  await startHooks("listening", { url });
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    url,
+    close() {
+      // Stop taking requests, let in-flight ones finish, stop jobs, then release the database.
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await stopHooks();
+        await getDatabase().close();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function main() {
+  let running: RunningServer;
+  try {
+    running = await startServer();
+  } catch (error) {
+    const message = error instanceof ConfigError ? error.message : (error as Error).stack ?? String(error);
+    console.error(`creditdesk could not start:\n${scrubSecrets(message)}`);
+    process.exit(1);
+  }
+  logger.info({ url: running.url }, "creditdesk listening");
+  console.log(`\ncreditdesk is running at ${running.url}\n`);
+  let shuttingDown = false;
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, () => {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      logger.info({ signal }, "shutting down");
+      const force = setTimeout(() => process.exit(1), 15_000);
+      force.unref();
+      running.close().then(
+        () => process.exit(0),
+        (error) => {
+          logger.error({ err: (error as Error).message }, "error during shutdown");
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await main();
+}
