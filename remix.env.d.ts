@@ -1,2 +1,10 @@
+export {};
 /// <reference types="@remix-run/dev" />
 /// <reference types="@remix-run/node" />
+
+// Single fetch (future.v3_singleFetch) changes loader/action data types; opt the types in too.
+declare module "@remix-run/node" {
+  interface Future {
+    v3_singleFetch: true;
+  }
+}
