@@ -1,4 +1,3 @@
-export {};
 /// <reference types="@remix-run/dev" />
 /// <reference types="@remix-run/node" />
 
@@ -8,3 +7,4 @@ declare module "@remix-run/node" {
     v3_singleFetch: true;
   }
 }
+export {};
