@@ -1,0 +1,442 @@
+import Stripe from "stripe";
+import type { CreditPack, LedgerEntry, Prisma, Purchase } from "~/generated/prisma/client";
+import type { CreditedVia, UserResolvedBy } from "~/generated/prisma/enums";
+import { attentionKeys, autoResolveAttention, raiseAttention } from "./attention.server";
+import { writeAudit, type Actor } from "./audit.server";
+import { getDb } from "./db.server";
+import { isUniqueViolation, NotFoundError, ValidationError } from "./errors.server";
+import { postLedgerEntryInTx } from "./ledger.server";
+import { logger, scrubSecrets } from "./logger.server";
+import { findPacksByPriceIds, parseCreditsMetadata, syncPacks } from "./packs.server";
+import { bumpRollup } from "./rollups.server";
+import { getStripe } from "./stripe-client.server";
+import { raiseUserTier } from "./tiers.server";
+
+/**
+ * The one code path that turns a paid Checkout Session into a purchase and credits (DESIGN.md,
+ * "Fulfillment, step by step"). Webhook, reconciliation, the success page and staff all call it;
+ * it may run many times at once for one session and still credits once, because the database
+ * refuses a second Purchase for the session (unique checkoutSessionId) and a second ledger entry
+ * for `checkout:<session id>` (unique idempotency key).
+ */
+
+export type FulfillVia = CreditedVia;
+
+export interface FulfillOptions {
+  /** Staff assigning an unmatched session to this user (resolution rule "manual"). */
+  assignUserId?: string;
+  staffId?: string;
+  /** Work out the outcome without writing anything (no purchase, no attention item, no pack sync). */
+  dryRun?: boolean;
+  /** The session, already retrieved with line_items (reconciliation lists them in bulk). */
+  session?: Stripe.Checkout.Session;
+  /** The event that triggered this run, linked from the ledger entry and attention items. */
+  stripeEventId?: string;
+}
+
+export interface SessionFacts {
+  id: string;
+  paymentStatus: string;
+  status: string | null;
+  amountTotal: number;
+  currency: string;
+  createdAt: Date;
+  livemode: boolean;
+  customerId: string | null;
+  email: string | null;
+  paymentIntentId: string | null;
+}
+
+export interface PurchaseLine {
+  priceId: string;
+  packId: string | null;
+  quantity: number;
+  creditsPerUnit: number;
+  credits: number;
+  amountTotal: number;
+  currency: string;
+}
+
+export type FulfillResult =
+  | {
+      outcome: "credited";
+      dryRun: false;
+      purchase: Purchase;
+      entry: LedgerEntry;
+      resolvedBy: UserResolvedBy;
+      userId: string;
+      credits: number;
+      session: SessionFacts;
+    }
+  | {
+      outcome: "credited";
+      dryRun: true;
+      purchase: null;
+      entry: null;
+      resolvedBy: UserResolvedBy;
+      userId: string;
+      credits: number;
+      session: SessionFacts;
+    }
+  | { outcome: "already_credited"; purchase: Purchase; session: SessionFacts | null }
+  | { outcome: "not_paid"; paymentStatus: string; session: SessionFacts }
+  | { outcome: "unmatched_user"; attentionItemId: string | null; detail: string; session: SessionFacts }
+  | { outcome: "unknown_price"; priceIds: string[]; attentionItemId: string | null; detail: string; session: SessionFacts }
+  | { outcome: "amount_mismatch"; attentionItemId: string | null; detail: string; session: SessionFacts }
+  /** A subscription-mode session whose prices carry no credits: the tier comes from subscription events. */
+  | { outcome: "no_credits"; detail: string; session: SessionFacts };
+
+export type FulfillOutcome = FulfillResult["outcome"];
+
+const SESSION_ID = /^cs_[A-Za-z0-9_]{1,250}$/;
+const MAX_CREDITS = 2_147_483_647;
+
+function idOf(value: string | { id: string } | null | undefined): string | null {
+  if (!value) return null;
+  return typeof value === "string" ? value : value.id;
+}
+
+export function sessionFacts(s: Stripe.Checkout.Session): SessionFacts {
+  return {
+    id: s.id,
+    paymentStatus: s.payment_status,
+    status: s.status ?? null,
+    amountTotal: s.amount_total ?? 0,
+    currency: (s.currency ?? "").toLowerCase(),
+    createdAt: new Date(s.created * 1000),
+    livemode: s.livemode,
+    customerId: idOf(s.customer as string | { id: string } | null),
+    email: s.customer_details?.email ?? s.customer_email ?? null,
+    paymentIntentId: idOf(s.payment_intent as string | { id: string } | null),
+  };
+}
+
+async function retrieveSession(sessionId: string): Promise<Stripe.Checkout.Session> {
+  try {
+    return await getStripe().checkout.sessions.retrieve(sessionId, { expand: ["line_items", "line_items.data.price"] });
+  } catch (error) {
+    if (error instanceof Stripe.errors.StripeInvalidRequestError && error.statusCode === 404) {
+      throw new NotFoundError("Checkout Session", sessionId, "sessionId");
+    }
+    throw error;
+  }
+}
+
+/** The expanded list holds the first page only; long carts are listed in full. */
+async function allLineItems(session: Stripe.Checkout.Session): Promise<Stripe.LineItem[]> {
+  const list = session.line_items;
+  if (list && !list.has_more) return list.data;
+  const items: Stripe.LineItem[] = [];
+  for await (const item of getStripe().checkout.sessions.listLineItems(session.id, { limit: 100, expand: ["data.price"] })) {
+    items.push(item);
+  }
+  return items;
+}
+
+interface ResolvedUser {
+  userId: string;
+  resolvedBy: UserResolvedBy;
+  stripeCustomerId: string | null;
+}
+
+type Resolution = { ok: true; user: ResolvedUser } | { ok: false; detail: string; data: Prisma.InputJsonValue };
+
+/**
+ * DESIGN.md's order: client_reference_id → metadata.user_id → known customer → exactly one user
+ * with the email (case-insensitive). One round trip fetches every candidate; the order is applied here.
+ */
+async function resolveUser(s: Stripe.Checkout.Session, facts: SessionFacts): Promise<Resolution> {
+  const clientRef = s.client_reference_id?.trim() || null;
+  const metaUser = s.metadata?.user_id?.trim() || null;
+  const email = facts.email?.trim().toLowerCase() || null;
+  const rows = await getDb().$queryRaw<{ id: string; stripe_customer_id: string | null; rule: number }[]>`
+    (SELECT id, stripe_customer_id, 1 AS rule FROM users WHERE id = ${clientRef})
+    UNION ALL (SELECT id, stripe_customer_id, 2 AS rule FROM users WHERE id = ${metaUser})
+    UNION ALL (SELECT id, stripe_customer_id, 3 AS rule FROM users WHERE stripe_customer_id = ${facts.customerId})
+    UNION ALL (SELECT id, stripe_customer_id, 4 AS rule FROM users WHERE email_normalized = ${email} LIMIT 2)`;
+  const byRule = (rule: number) => rows.filter((r) => Number(r.rule) === rule);
+  const rules: [number, UserResolvedBy][] = [
+    [1, "client_reference_id"],
+    [2, "metadata"],
+    [3, "customer"],
+  ];
+  for (const [rule, resolvedBy] of rules) {
+    const hit = byRule(rule)[0];
+    if (hit) return { ok: true, user: { userId: hit.id, resolvedBy, stripeCustomerId: hit.stripe_customer_id } };
+  }
+  const emailHits = byRule(4);
+  if (emailHits.length === 1) {
+    return { ok: true, user: { userId: emailHits[0].id, resolvedBy: "email", stripeCustomerId: emailHits[0].stripe_customer_id } };
+  }
+  const tried = [
+    `client_reference_id=${clientRef ?? "(none)"}`,
+    `metadata.user_id=${metaUser ?? "(none)"}`,
+    `customer=${facts.customerId ?? "(none)"}`,
+    `email=${email ?? "(none)"}${emailHits.length > 1 ? " (matches several users)" : ""}`,
+  ];
+  return {
+    ok: false,
+    detail: `No user matched: ${tried.join(", ")}.`,
+    data: { clientReferenceId: clientRef, metadataUserId: metaUser, customerId: facts.customerId, email, emailMatches: emailHits.length },
+  };
+}
+
+type LineMapping =
+  | { ok: true; lines: PurchaseLine[]; packs: CreditPack[] }
+  | { ok: false; kind: "unknown_price"; priceIds: string[]; detail: string }
+  | { ok: false; kind: "amount_mismatch"; detail: string }
+  | { ok: false; kind: "no_credits"; detail: string };
+
+/** Does the mirrored pack still say what Stripe's price says? (metadata is editable in Stripe.) */
+function staleness(pack: CreditPack, price: Stripe.Price, currency: string): string | null {
+  const credits = parseCreditsMetadata(price.metadata?.credits);
+  if (credits !== null && credits !== pack.credits) return `price ${price.id} now grants ${credits} credits, the mirror says ${pack.credits}`;
+  if (price.unit_amount !== null && price.unit_amount !== pack.unitAmount) {
+    return `price ${price.id} costs ${price.unit_amount}, the mirror says ${pack.unitAmount}`;
+  }
+  if (price.currency.toLowerCase() !== pack.currency.toLowerCase() || (currency && currency !== pack.currency.toLowerCase())) {
+    return `price ${price.id} is in ${price.currency} (session ${currency}), the mirror says ${pack.currency}`;
+  }
+  return null;
+}
+
+function mapLines(items: Stripe.LineItem[], packs: Map<string, CreditPack>, facts: SessionFacts, dryRun: boolean, mode: string): LineMapping {
+  const lines: PurchaseLine[] = [];
+  const used: CreditPack[] = [];
+  const unknown: string[] = [];
+  const problems: string[] = [];
+  for (const item of items) {
+    const price = item.price;
+    if (!price) {
+      unknown.push(`(line ${item.id} has no price)`);
+      continue;
+    }
+    const quantity = item.quantity ?? 1;
+    const pack = packs.get(price.id);
+    if (!pack) {
+      const metaCredits = parseCreditsMetadata(price.metadata?.credits);
+      // Subscription prices without credits only carry a tier; subscription events handle that.
+      if (metaCredits === null && price.type === "recurring") continue;
+      // A dry run may not sync packs, so it credits what the price itself declares.
+      if (dryRun && metaCredits !== null && price.unit_amount !== null) {
+        lines.push({ priceId: price.id, packId: null, quantity, creditsPerUnit: metaCredits, credits: metaCredits * quantity, amountTotal: item.amount_total, currency: item.currency });
+        continue;
+      }
+      unknown.push(price.id);
+      continue;
+    }
+    const stale = staleness(pack, price, facts.currency);
+    if (stale) {
+      problems.push(stale);
+      continue;
+    }
+    used.push(pack);
+    lines.push({ priceId: price.id, packId: pack.id, quantity, creditsPerUnit: pack.credits, credits: pack.credits * quantity, amountTotal: item.amount_total, currency: item.currency });
+  }
+  if (unknown.length > 0) {
+    return { ok: false, kind: "unknown_price", priceIds: unknown, detail: `No credit pack for price ${unknown.join(", ")}.` };
+  }
+  if (problems.length > 0) return { ok: false, kind: "amount_mismatch", detail: `${problems.join("; ")}.` };
+  if (lines.length === 0) {
+    return {
+      ok: false,
+      kind: "no_credits",
+      detail: mode === "subscription" ? "Subscription session: its prices carry no credits." : "The session has no line items.",
+    };
+  }
+  return { ok: true, lines, packs: used };
+}
+
+async function mapSessionLines(session: Stripe.Checkout.Session, facts: SessionFacts, dryRun: boolean): Promise<LineMapping> {
+  const items = await allLineItems(session);
+  const priceIds = [...new Set(items.map((i) => i.price?.id).filter((id): id is string => Boolean(id)))];
+  let mapping = mapLines(items, await findPacksByPriceIds(priceIds), facts, dryRun, session.mode);
+  // One sync before declaring a price unknown or the mirror wrong: the price may be new or edited.
+  if (!mapping.ok && mapping.kind !== "no_credits" && !dryRun) {
+    try {
+      await syncPacks();
+    } catch (error) {
+      logger.warn({ err: scrubSecrets((error as Error).message), sessionId: session.id }, "pack sync during fulfillment failed");
+      throw error;
+    }
+    mapping = mapLines(items, await findPacksByPriceIds(priceIds), facts, dryRun, session.mode);
+  }
+  return mapping;
+}
+
+async function findPurchase(sessionId: string): Promise<Purchase | null> {
+  return getDb().purchase.findUnique({ where: { checkoutSessionId: sessionId } });
+}
+
+/** Best effort: remember the customer id so the next session resolves by it (the id is UNIQUE). */
+async function rememberCustomer(user: ResolvedUser, customerId: string | null): Promise<void> {
+  if (!customerId || user.stripeCustomerId || user.resolvedBy === "customer") return;
+  try {
+    await getDb().$executeRaw`
+      UPDATE users SET stripe_customer_id = ${customerId}, updated_at = now()
+      WHERE id = ${user.userId} AND stripe_customer_id IS NULL
+        AND NOT EXISTS (SELECT 1 FROM users WHERE stripe_customer_id = ${customerId})`;
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    // Another user got this customer id at the same moment; the purchase is credited either way.
+  }
+}
+
+/**
+ * Fulfil one Checkout Session: retrieve it, check it is paid, resolve the user, map prices to
+ * packs, then purchase + ledger entry + revenue rollup + tier + audit in one transaction.
+ */
+export async function fulfillCheckoutSession(sessionId: string, via: FulfillVia, opts: FulfillOptions = {}): Promise<FulfillResult> {
+  if (typeof sessionId !== "string" || !SESSION_ID.test(sessionId)) {
+    throw new ValidationError("sessionId must be a Checkout Session id (cs_…).", "sessionId");
+  }
+  if (opts.session && opts.session.id !== sessionId) {
+    throw new ValidationError(`session ${opts.session.id} was passed for sessionId ${sessionId}.`, "session");
+  }
+  const db = getDb();
+  const dryRun = opts.dryRun === true;
+
+  // Cheap exit for the common repeat (second event for a session, success page after the webhook).
+  const existing = await findPurchase(sessionId);
+  if (existing) return { outcome: "already_credited", purchase: existing, session: opts.session ? sessionFacts(opts.session) : null };
+
+  const session = opts.session?.line_items ? opts.session : await retrieveSession(sessionId);
+  const facts = sessionFacts(session);
+
+  if (session.payment_status !== "paid" && session.payment_status !== "no_payment_required") {
+    return { outcome: "not_paid", paymentStatus: session.payment_status, session: facts };
+  }
+
+  let user: ResolvedUser;
+  if (opts.assignUserId) {
+    const assigned = await db.user.findUnique({ where: { id: opts.assignUserId }, select: { id: true, stripeCustomerId: true } });
+    if (!assigned) throw new NotFoundError("User", opts.assignUserId, "assignUserId");
+    user = { userId: assigned.id, resolvedBy: "manual", stripeCustomerId: assigned.stripeCustomerId };
+  } else {
+    const resolution = await resolveUser(session, facts);
+    if (!resolution.ok) {
+      const attention = dryRun
+        ? null
+        : await raiseAttention({
+            kind: "unmatched_user",
+            dedupeKey: attentionKeys.unmatchedUser(sessionId),
+            title: `Paid session ${sessionId} matches no user`,
+            detail: `${resolution.detail} Amount ${facts.amountTotal} ${facts.currency}. Assign it to a user to credit it.`,
+            checkoutSessionId: sessionId,
+            stripeEventId: opts.stripeEventId ?? null,
+            data: resolution.data,
+          });
+      return { outcome: "unmatched_user", attentionItemId: attention?.id ?? null, detail: resolution.detail, session: facts };
+    }
+    user = resolution.user;
+  }
+
+  const mapping = await mapSessionLines(session, facts, dryRun);
+  if (!mapping.ok) {
+    if (mapping.kind === "no_credits") return { outcome: "no_credits", detail: mapping.detail, session: facts };
+    const attention = dryRun
+      ? null
+      : await raiseAttention({
+          kind: mapping.kind,
+          dedupeKey: mapping.kind === "unknown_price" ? attentionKeys.unknownPrice(sessionId) : attentionKeys.amountMismatch(sessionId),
+          title:
+            mapping.kind === "unknown_price"
+              ? `Paid session ${sessionId} has a price that is not a credit pack`
+              : `Paid session ${sessionId} does not match its credit pack`,
+          detail: `${mapping.detail} Nothing was credited; fix the price in Stripe (metadata.credits) and re-run the session.`,
+          checkoutSessionId: sessionId,
+          stripeEventId: opts.stripeEventId ?? null,
+          userId: user.userId,
+          data: mapping.kind === "unknown_price" ? { priceIds: mapping.priceIds } : { detail: mapping.detail },
+        });
+    if (mapping.kind === "unknown_price") {
+      return { outcome: "unknown_price", priceIds: mapping.priceIds, attentionItemId: attention?.id ?? null, detail: mapping.detail, session: facts };
+    }
+    return { outcome: "amount_mismatch", attentionItemId: attention?.id ?? null, detail: mapping.detail, session: facts };
+  }
+
+  const credits = mapping.lines.reduce((sum, l) => sum + l.credits, 0);
+  const quantity = mapping.lines.reduce((sum, l) => sum + l.quantity, 0);
+  if (credits > MAX_CREDITS) throw new ValidationError(`session ${sessionId} would grant ${credits} credits, more than one purchase can hold.`, "sessionId");
+  if (dryRun) {
+    return { outcome: "credited", dryRun: true, purchase: null, entry: null, resolvedBy: user.resolvedBy, userId: user.userId, credits, session: facts };
+  }
+
+  const actor: Actor = opts.staffId ? { type: "staff", id: opts.staffId } : { type: "system", label: `fulfillment:${via}` };
+  const grantTier = mapping.packs.find((p) => p.grantsTier)?.grantsTier ?? null;
+  let result: { purchase: Purchase; entry: LedgerEntry };
+  try {
+    result = await db.$transaction(async (tx) => {
+      // Inserted first: a concurrent fulfiller blocks on the unique index here until we commit.
+      const purchase = await tx.purchase.create({
+        data: {
+          checkoutSessionId: sessionId,
+          paymentIntentId: facts.paymentIntentId,
+          stripeCustomerId: facts.customerId,
+          userId: user.userId,
+          packId: mapping.lines[0].packId,
+          quantity,
+          credits,
+          amountTotal: facts.amountTotal,
+          currency: facts.currency,
+          creditedVia: via,
+          userResolvedBy: user.resolvedBy,
+          livemode: facts.livemode,
+          lines: mapping.lines as unknown as Prisma.InputJsonValue,
+          stripeCreatedAt: facts.createdAt,
+        },
+      });
+      const posted = await postLedgerEntryInTx(tx, {
+        userId: user.userId,
+        delta: credits,
+        kind: "purchase",
+        idempotencyKey: `checkout:${sessionId}`,
+        purchaseId: purchase.id,
+        staffId: opts.staffId ?? null,
+        stripeEventId: opts.stripeEventId ?? null,
+        reason: `Checkout Session ${sessionId}`,
+        metadata: { via, resolvedBy: user.resolvedBy },
+      });
+      await bumpRollup(tx, facts.createdAt, facts.currency || "-", { revenue: facts.amountTotal, purchases: 1 });
+      if (grantTier) {
+        await raiseUserTier(tx, user.userId, grantTier, { source: "purchase", sourceRef: purchase.id, staffId: opts.staffId ?? null, reason: `Bought ${sessionId}` });
+      }
+      await writeAudit(
+        {
+          actor,
+          action: "purchase.credited",
+          targetType: "purchase",
+          targetId: purchase.id,
+          after: { checkoutSessionId: sessionId, userId: user.userId, credits, amountTotal: facts.amountTotal, currency: facts.currency, via, resolvedBy: user.resolvedBy },
+        },
+        tx,
+      );
+      await autoResolveAttention(
+        tx,
+        [attentionKeys.unmatchedUser(sessionId), attentionKeys.unknownPrice(sessionId), attentionKeys.amountMismatch(sessionId)],
+        `Credited via ${via} to user ${user.userId}.`,
+        opts.staffId ?? null,
+      );
+      return { purchase, entry: posted.entry };
+    });
+  } catch (error) {
+    // On Postgres the loser's whole transaction is aborted, so the re-read happens outside it.
+    if (isUniqueViolation(error)) {
+      const winner = await findPurchase(sessionId);
+      if (winner) return { outcome: "already_credited", purchase: winner, session: facts };
+    }
+    throw error;
+  }
+  await rememberCustomer(user, facts.customerId);
+  logger.info({ sessionId, userId: user.userId, credits, via, resolvedBy: user.resolvedBy }, "checkout session credited");
+  return {
+    outcome: "credited",
+    dryRun: false,
+    purchase: result.purchase,
+    entry: result.entry,
+    resolvedBy: user.resolvedBy,
+    userId: user.userId,
+    credits,
+    session: facts,
+  };
+}
