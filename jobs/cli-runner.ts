@@ -19,7 +19,12 @@ function overview(commands: CliCommand[]): string {
 }
 
 /** Run one CLI invocation; returns the exit code (never calls process.exit, so tests can call it). */
-export async function run(argv: string[], commands: CliCommand[], io: CliIO): Promise<number> {
+export async function run(
+  argv: string[],
+  commands: CliCommand[],
+  io: CliIO,
+  opts: { useOpenDatabase?: boolean } = {},
+): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     io.stdout.write(overview(commands) + "\n");
@@ -64,7 +69,8 @@ export async function run(argv: string[], commands: CliCommand[], io: CliIO): Pr
   };
   let opened = false;
   try {
-    if (command.needsDatabase) {
+    // Tests install their own database and run commands against it.
+    if (command.needsDatabase && !opts.useOpenDatabase) {
       await openAppDatabase(getEnv(), { migrate: command.name === "migrate" ? "never" : "auto" });
       opened = true;
     }
