@@ -1,4 +1,5 @@
 import type { CliCommand } from "../cli-kit";
+import { apiKeyCreateCommand, apiKeyListCommand, apiKeyRevokeCommand } from "./apikey";
 import { ledgerVerifyCommand } from "./ledger";
 import { createMigrationCommand, migrateCommand } from "./migrate";
 import { staffCreateCommand } from "./staff";
@@ -9,4 +10,7 @@ export const commands: CliCommand[] = [
   createMigrationCommand,
   staffCreateCommand,
   ledgerVerifyCommand,
+  apiKeyCreateCommand,
+  apiKeyRevokeCommand,
+  apiKeyListCommand,
 ];
