@@ -1,0 +1,12 @@
+import { apiHandler, apiJson } from "~/services/api/http.server";
+import { openApiDocument } from "~/services/api/openapi.server";
+
+// Public on purpose: the description holds no data, and client generators fetch it without a key.
+const handler = apiHandler({
+  async GET() {
+    return apiJson(openApiDocument, 200, { "Cache-Control": "public, max-age=300" });
+  },
+});
+
+export const loader = handler;
+export const action = handler;

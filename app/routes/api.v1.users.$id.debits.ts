@@ -1,0 +1,18 @@
+import { requireApiKey } from "~/services/api-keys.server";
+import { debitBodySchema, debitCredits } from "~/services/api/debits.server";
+import { apiHandler, apiJson, parseInput, readJsonBody } from "~/services/api/http.server";
+import { userPathSchema } from "~/services/api/users.server";
+import { clientIp } from "~/services/request.server";
+
+const handler = apiHandler({
+  async POST({ request, params, context }) {
+    const key = await requireApiKey(request);
+    const { id } = parseInput(userPathSchema, params, "path");
+    const body = parseInput(debitBodySchema, await readJsonBody(request), "body");
+    const { entry, balance, created } = await debitCredits(id, body, key, clientIp(context));
+    return apiJson({ entry, balance }, created ? 201 : 200);
+  },
+});
+
+export const loader = handler;
+export const action = handler;
