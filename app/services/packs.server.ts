@@ -1,7 +1,7 @@
 import type Stripe from "stripe";
 import type { CreditPack } from "~/generated/prisma/client";
 import { getDb } from "./db.server";
-import { logger, scrubSecrets } from "./logger.server";
+import { logger } from "./logger.server";
 import { getStripe } from "./stripe-client.server";
 
 /**
@@ -148,10 +148,6 @@ export function syncPacks(): Promise<PackSyncReport> {
     inFlight = null;
   });
   return inFlight;
-}
-
-export function describeSyncError(error: unknown): string {
-  return scrubSecrets((error as Error)?.message ?? String(error));
 }
 
 /** Packs on sale, cheapest first. */

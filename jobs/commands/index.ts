@@ -2,6 +2,7 @@ import type { CliCommand } from "../cli-kit";
 import { apiKeyCreateCommand, apiKeyListCommand, apiKeyRevokeCommand } from "./apikey";
 import { ledgerVerifyCommand } from "./ledger";
 import { createMigrationCommand, migrateCommand } from "./migrate";
+import { packsSyncCommand } from "./packs";
 import { staffCreateCommand } from "./staff";
 
 /** Every CLI command; `npm run cli -- --help` lists them in this order. */
@@ -10,6 +11,7 @@ export const commands: CliCommand[] = [
   createMigrationCommand,
   staffCreateCommand,
   ledgerVerifyCommand,
+  packsSyncCommand,
   apiKeyCreateCommand,
   apiKeyRevokeCommand,
   apiKeyListCommand,

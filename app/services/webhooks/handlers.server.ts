@@ -1,0 +1,220 @@
+import type Stripe from "stripe";
+import type { EventSource } from "~/generated/prisma/enums";
+import { attentionKeys, raiseAttention } from "../attention.server";
+import { getDb } from "../db.server";
+import { applyDispute } from "../disputes.server";
+import { NotFoundError } from "../errors.server";
+import { fulfillCheckoutSession, type FulfillResult, type FulfillVia } from "../fulfillment.server";
+import { logger, scrubSecrets } from "../logger.server";
+import { applyChargeRefunds } from "../refunds.server";
+import { applySubscription } from "../subscriptions.server";
+import { isTransientError } from "../transient.server";
+
+/**
+ * processStripeEvent is the single place a Stripe event is acted on: the webhook endpoint, the
+ * reconciliation (events Stripe failed to deliver) and the admin "replay" button all call it.
+ * Every handler below is idempotent, so processing an event twice changes nothing.
+ */
+
+export const HANDLED_EVENT_TYPES = [
+  "checkout.session.completed",
+  "checkout.session.async_payment_succeeded",
+  "checkout.session.async_payment_failed",
+  "checkout.session.expired",
+  "charge.refunded",
+  "charge.dispute.created",
+  "charge.dispute.closed",
+  "customer.subscription.created",
+  "customer.subscription.updated",
+  "customer.subscription.deleted",
+] as const;
+const HANDLED = new Set<string>(HANDLED_EVENT_TYPES);
+
+export type EventStatus = "processed" | "ignored" | "needs_attention" | "failed";
+
+export interface ProcessResult {
+  eventId: string;
+  type: string;
+  /** "duplicate": already processed or ignored, nothing was done (replays always re-run). */
+  status: EventStatus | "duplicate";
+  detail: string | null;
+  userId: string | null;
+  purchaseId: string | null;
+  /** Set when status is "failed" because of an error. */
+  error?: string;
+}
+
+interface HandlerOutcome {
+  status: EventStatus;
+  detail: string | null;
+  userId?: string | null;
+  purchaseId?: string | null;
+}
+
+function objectIdOf(event: Stripe.Event): string | null {
+  const obj = event.data?.object as { id?: unknown } | undefined;
+  return typeof obj?.id === "string" ? obj.id : null;
+}
+
+function viaFor(source: EventSource): FulfillVia {
+  if (source === "reconciliation") return "reconciliation";
+  return source === "replay" ? "manual" : "webhook";
+}
+
+function fromFulfillment(r: FulfillResult): HandlerOutcome {
+  switch (r.outcome) {
+    case "credited":
+      return { status: "processed", detail: `credited ${r.credits} credits (user resolved by ${r.resolvedBy})`, userId: r.userId, purchaseId: r.purchase?.id ?? null };
+    case "already_credited":
+      return { status: "processed", detail: "already credited", userId: r.purchase.userId, purchaseId: r.purchase.id };
+    case "not_paid":
+      return { status: "processed", detail: `payment ${r.paymentStatus}: waiting for the async payment result` };
+    case "no_credits":
+      return { status: "processed", detail: r.detail };
+    case "unmatched_user":
+    case "unknown_price":
+    case "amount_mismatch":
+      return { status: "needs_attention", detail: `${r.outcome}: ${r.detail}` };
+  }
+}
+
+async function handle(event: Stripe.Event, source: EventSource): Promise<HandlerOutcome> {
+  const via = viaFor(source);
+  const stripeEventId = event.id;
+  switch (event.type) {
+    case "checkout.session.completed":
+    case "checkout.session.async_payment_succeeded": {
+      const session = event.data.object as Stripe.Checkout.Session;
+      return fromFulfillment(await fulfillCheckoutSession(session.id, via, { stripeEventId }));
+    }
+    case "checkout.session.async_payment_failed":
+      return { status: "processed", detail: "async payment failed: nothing to credit" };
+    case "checkout.session.expired":
+      return { status: "processed", detail: "session expired unpaid: nothing to credit" };
+    case "charge.refunded": {
+      const r = await applyChargeRefunds(event.data.object as Stripe.Charge, { via, stripeEventId });
+      if (r.outcome === "no_purchase") return { status: "ignored", detail: r.detail };
+      const clawed = r.applied.reduce((s, a) => s + a.creditsClawed, 0);
+      return {
+        status: "processed",
+        detail: r.applied.length ? `applied ${r.applied.length} refund(s), clawed back ${clawed} credits` : "refunds already applied",
+        userId: r.purchase.userId,
+        purchaseId: r.purchase.id,
+      };
+    }
+    case "charge.dispute.created":
+    case "charge.dispute.closed": {
+      const r = await applyDispute(event.data.object as Stripe.Dispute, { via, stripeEventId });
+      if (r.outcome === "no_purchase") return { status: "ignored", detail: r.detail };
+      return {
+        status: "processed",
+        detail: `dispute ${r.state}${r.changed ? "" : " (no change)"}`,
+        userId: r.purchase.userId,
+        purchaseId: r.purchase.id,
+      };
+    }
+    case "customer.subscription.created":
+    case "customer.subscription.updated":
+    case "customer.subscription.deleted": {
+      const r = await applySubscription(event.data.object as Stripe.Subscription, {
+        eventCreated: new Date(event.created * 1000),
+        stripeEventId,
+      });
+      if (r.outcome === "unmatched_user") return { status: "needs_attention", detail: r.detail };
+      const userId = r.subscription.userId;
+      if (r.outcome === "stale") return { status: "processed", detail: "older than the subscription state already applied", userId };
+      return {
+        status: "processed",
+        detail: r.tier.changed ? `tier ${r.tier.from} → ${r.tier.to}` : `subscription ${r.subscription.status}`,
+        userId,
+      };
+    }
+    default:
+      return { status: "ignored", detail: `event type ${event.type} is not handled` };
+  }
+}
+
+/** Store an event once by id (counting attempts); returns its status before this attempt. */
+export async function storeEvent(event: Stripe.Event, source: EventSource, rawPayload?: string): Promise<{ status: string; attempts: number }> {
+  const payload = rawPayload ?? JSON.stringify(event);
+  const rows = await getDb().$queryRaw<{ status: string; attempts: number }[]>`
+    INSERT INTO stripe_events (id, type, livemode, api_version, payload, status, attempts, object_id, source, stripe_created_at)
+    VALUES (${event.id}, ${event.type}, ${Boolean(event.livemode)}, ${event.api_version ?? null}, ${payload}::jsonb,
+      'received', 1, ${objectIdOf(event)}, ${source}::"EventSource", ${new Date((event.created ?? 0) * 1000)})
+    ON CONFLICT (id) DO UPDATE SET attempts = stripe_events.attempts + 1
+    RETURNING status::text AS status, attempts`;
+  return rows[0];
+}
+
+async function recordStatus(eventId: string, o: HandlerOutcome, error: string | null): Promise<void> {
+  await getDb().$executeRaw`
+    UPDATE stripe_events SET status = ${o.status}::"StripeEventStatus", last_error = ${error ?? (o.status === "processed" ? null : o.detail)},
+      processed_at = now(), user_id = COALESCE(${o.userId ?? null}, user_id), purchase_id = COALESCE(${o.purchaseId ?? null}, purchase_id)
+    WHERE id = ${eventId}`;
+}
+
+export const DONE_STATUSES = new Set(["processed", "ignored"]);
+
+/**
+ * Act on one event. `input` is an event object (webhook, reconciliation) or the id of a stored
+ * event (replay). Unless `opts.stored` says the caller already stored it, the event row is
+ * created or its attempts counted here. A transient failure (database or Stripe unreachable) is
+ * recorded and re-thrown so the caller can ask for a retry; any other failure is recorded as
+ * `failed` with a `failed_event` attention item and returned.
+ */
+export async function processStripeEvent(
+  input: string | Stripe.Event,
+  source: EventSource,
+  opts: { stored?: boolean } = {},
+): Promise<ProcessResult> {
+  let event: Stripe.Event;
+  if (typeof input === "string") {
+    const row = await getDb().stripeEvent.findUnique({ where: { id: input } });
+    if (!row) throw new NotFoundError("Stripe event", input, "eventId");
+    event = row.payload as unknown as Stripe.Event;
+    await getDb().stripeEvent.update({ where: { id: input }, data: { attempts: { increment: 1 } } });
+  } else {
+    event = input;
+    if (!opts.stored) {
+      const stored = await storeEvent(event, source);
+      if (DONE_STATUSES.has(stored.status) && source !== "replay") {
+        return { eventId: event.id, type: event.type, status: "duplicate", detail: `already ${stored.status}`, userId: null, purchaseId: null };
+      }
+    }
+  }
+
+  let outcome: HandlerOutcome;
+  try {
+    outcome = HANDLED.has(event.type) ? await handle(event, source) : { status: "ignored", detail: `event type ${event.type} is not handled` };
+  } catch (error) {
+    const message = scrubSecrets((error as Error)?.message ?? String(error)).slice(0, 2000);
+    const failed: HandlerOutcome = { status: "failed", detail: message };
+    if (isTransientError(error)) {
+      // Best effort: the database may be the thing that is down.
+      await recordStatus(event.id, failed, `transient: ${message}`).catch(() => undefined);
+      logger.warn({ eventId: event.id, type: event.type, err: message }, "event processing failed transiently; will be retried");
+      throw error;
+    }
+    logger.error({ eventId: event.id, type: event.type, err: message }, "event processing failed");
+    await recordStatus(event.id, failed, message);
+    await raiseAttention({
+      kind: "failed_event",
+      dedupeKey: attentionKeys.failedEvent(event.id),
+      title: `Stripe event ${event.id} (${event.type}) failed`,
+      detail: `${message} Fix the cause, then replay the event.`,
+      stripeEventId: event.id,
+      checkoutSessionId: event.type.startsWith("checkout.session.") ? objectIdOf(event) : null,
+      data: { type: event.type, source },
+    });
+    return { eventId: event.id, type: event.type, status: "failed", detail: message, userId: null, purchaseId: null, error: message };
+  }
+  await recordStatus(event.id, outcome, null);
+  return {
+    eventId: event.id,
+    type: event.type,
+    status: outcome.status,
+    detail: outcome.detail,
+    userId: outcome.userId ?? null,
+    purchaseId: outcome.purchaseId ?? null,
+  };
+}
