@@ -92,10 +92,9 @@ async function callStripe<T>(what: string, fn: () => Promise<T>): Promise<T> {
  */
 async function ensureStripeCustomer(user: { id: string; email: string; emailNormalized: string; stripeCustomerId: string | null }) {
   if (user.stripeCustomerId) return { customerId: user.stripeCustomerId, created: false };
-  const stripe = getStripe();
   const emailTag = createHash("sha256").update(user.emailNormalized).digest("hex").slice(0, 16);
   const customer = await callStripe("customer", () =>
-    stripe.customers.create(
+    getStripe().customers.create(
       { email: user.email, metadata: { user_id: user.id } },
       { idempotencyKey: `cdk-customer:${user.id}:${emailTag}` },
     ),
@@ -139,9 +138,8 @@ export async function createCheckoutSession(
   const idempotencyKey = opts.idempotencyKey
     ? `cdk-checkout:${user.id}:${opts.idempotencyKey}`
     : `cdk-checkout:${randomUUID()}`;
-  const stripe = getStripe();
   const session = await callStripe("Checkout Session", () =>
-    stripe.checkout.sessions.create(
+    getStripe().checkout.sessions.create(
       {
         mode: "payment",
         line_items: [{ price: body.priceId, quantity: body.quantity }],
