@@ -295,6 +295,11 @@ export async function fulfillCheckoutSession(sessionId: string, via: FulfillVia,
   }
   const db = getDb();
   const dryRun = opts.dryRun === true;
+  // Checked first so a bad assignment is reported as such whatever state the session is in.
+  const assigned = opts.assignUserId
+    ? await db.user.findUnique({ where: { id: opts.assignUserId }, select: { id: true, stripeCustomerId: true } })
+    : null;
+  if (opts.assignUserId && !assigned) throw new NotFoundError("User", opts.assignUserId, "assignUserId");
 
   // Cheap exit for the common repeat (second event for a session, success page after the webhook).
   const existing = await findPurchase(sessionId);
@@ -308,9 +313,7 @@ export async function fulfillCheckoutSession(sessionId: string, via: FulfillVia,
   }
 
   let user: ResolvedUser;
-  if (opts.assignUserId) {
-    const assigned = await db.user.findUnique({ where: { id: opts.assignUserId }, select: { id: true, stripeCustomerId: true } });
-    if (!assigned) throw new NotFoundError("User", opts.assignUserId, "assignUserId");
+  if (assigned) {
     user = { userId: assigned.id, resolvedBy: "manual", stripeCustomerId: assigned.stripeCustomerId };
   } else {
     const resolution = await resolveUser(session, facts);
