@@ -1,5 +1,9 @@
 import { requireApiKey } from "~/services/api-keys.server";
-import { createCheckoutBodySchema, createCheckoutSession, checkoutHeadersSchema } from "~/services/api/checkout.server";
+import {
+  createCheckoutBodySchema,
+  createCheckoutSession,
+  checkoutHeadersSchema,
+} from "~/services/api/checkout.server";
 import { apiHandler, apiJson, parseInput, readJsonBody } from "~/services/api/http.server";
 import { clientIp } from "~/services/request.server";
 

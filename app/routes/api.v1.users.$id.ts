@@ -1,6 +1,11 @@
 import { requireApiKey, apiKeyActor } from "~/services/api-keys.server";
 import { apiHandler, apiJson, parseInput, readJsonBody } from "~/services/api/http.server";
-import { getApiUser, upsertUser, upsertUserBodySchema, userPathSchema } from "~/services/api/users.server";
+import {
+  getApiUser,
+  upsertUser,
+  upsertUserBodySchema,
+  userPathSchema,
+} from "~/services/api/users.server";
 import { clientIp } from "~/services/request.server";
 
 const handler = apiHandler({

@@ -110,7 +110,9 @@ export async function createApiKey(
   }
 }
 
-export async function listApiKeys(opts: { includeRevoked?: boolean } = {}): Promise<PublicApiKey[]> {
+export async function listApiKeys(
+  opts: { includeRevoked?: boolean } = {},
+): Promise<PublicApiKey[]> {
   const rows = await getDb().apiKey.findMany({
     where: opts.includeRevoked === false ? { revokedAt: null } : {},
     orderBy: [{ createdAt: "desc" }, { id: "asc" }],
@@ -127,7 +129,8 @@ export async function revokeApiKey(
   actor: Actor,
   reason?: string | null,
 ): Promise<{ apiKey: PublicApiKey; alreadyRevoked: boolean }> {
-  if (!ref.id === !ref.prefix) throw new ValidationError("Give exactly one of id or prefix.", ref.id ? "prefix" : "id");
+  if (!ref.id === !ref.prefix)
+    throw new ValidationError("Give exactly one of id or prefix.", ref.id ? "prefix" : "id");
   const uuid = z.uuid();
   if (ref.id && !uuid.safeParse(ref.id).success) throw new NotFoundError("API key", ref.id, "id");
   return getDb().$transaction(async (tx) => {
@@ -139,7 +142,10 @@ export async function revokeApiKey(
         : new NotFoundError("API key with prefix", ref.prefix!, "prefix");
     }
     if (existing.revokedAt) return { apiKey: toPublicApiKey(existing), alreadyRevoked: true };
-    const revoked = await tx.apiKey.update({ where: { id: existing.id }, data: { revokedAt: new Date() } });
+    const revoked = await tx.apiKey.update({
+      where: { id: existing.id },
+      data: { revokedAt: new Date() },
+    });
     await writeAudit(
       {
         actor,
@@ -177,16 +183,23 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
  * missing or malformed or the key is unknown, 403 when the key was revoked (it is real, so the
  * caller learns it must be replaced rather than retried).
  */
-export async function authenticateApiKey(authorization: string | null, now = new Date()): Promise<ApiPrincipal> {
+export async function authenticateApiKey(
+  authorization: string | null,
+  now = new Date(),
+): Promise<ApiPrincipal> {
   if (!authorization || !authorization.trim()) {
-    throw new ApiAuthError(401, "missing_api_key", "Authentication required: send Authorization: Bearer <API key>.");
+    throw new ApiAuthError(
+      401,
+      "missing_api_key",
+      "Authentication required: send Authorization: Bearer <API key>.",
+    );
   }
   const match = BEARER.exec(authorization.trim());
   if (!match || !API_KEY_PATTERN.test(match[1])) {
     throw new ApiAuthError(
       401,
       "malformed_api_key",
-      "The Authorization header must be \"Bearer cdk_…\" with a creditdesk API key.",
+      'The Authorization header must be "Bearer cdk_…" with a creditdesk API key.',
     );
   }
   const db = getDb();
@@ -204,7 +217,10 @@ export async function authenticateApiKey(authorization: string | null, now = new
     await db.apiKey.updateMany({
       where: {
         id: key.id,
-        OR: [{ lastUsedAt: null }, { lastUsedAt: { lte: new Date(now.getTime() - LAST_USED_INTERVAL_MS) } }],
+        OR: [
+          { lastUsedAt: null },
+          { lastUsedAt: { lte: new Date(now.getTime() - LAST_USED_INTERVAL_MS) } },
+        ],
       },
       data: { lastUsedAt: now },
     });

@@ -35,7 +35,11 @@ Requests with a revoked key get 403 api_key_revoked. Revoking an already revoked
     const id = stringOption(ctx, "id");
     const prefix = stringOption(ctx, "prefix");
     if (!id === !prefix) throw new UsageError("give exactly one of --id or --prefix");
-    const { apiKey, alreadyRevoked } = await revokeApiKey({ id, prefix }, cliActor(), stringOption(ctx, "reason"));
+    const { apiKey, alreadyRevoked } = await revokeApiKey(
+      { id, prefix },
+      cliActor(),
+      stringOption(ctx, "reason"),
+    );
     if (ctx.json) ctx.emit({ ...apiKey, alreadyRevoked });
     ctx.say(
       alreadyRevoked
@@ -60,7 +64,9 @@ export const apiKeyListCommand: CliCommand = {
     if (keys.length === 0) ctx.say("No API keys.");
     for (const k of keys) {
       const state = k.revokedAt ? `revoked ${k.revokedAt}` : "active";
-      ctx.say(`${k.prefix}…  ${k.name}  id ${k.id}  created ${k.createdAt}  last used ${k.lastUsedAt ?? "never"}  ${state}`);
+      ctx.say(
+        `${k.prefix}…  ${k.name}  id ${k.id}  created ${k.createdAt}  last used ${k.lastUsedAt ?? "never"}  ${state}`,
+      );
     }
     return 0;
   },

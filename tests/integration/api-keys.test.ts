@@ -1,8 +1,19 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { authenticateApiKey, hashApiKey, LAST_USED_INTERVAL_MS, revokeApiKey } from "../../app/services/api-keys.server";
+import {
+  authenticateApiKey,
+  hashApiKey,
+  LAST_USED_INTERVAL_MS,
+  revokeApiKey,
+} from "../../app/services/api-keys.server";
 import { useTestDatabase } from "../support/test-database";
 import { runCli } from "../support/cli";
-import { createApiFetch, makeApiKey, makeUser, readJson, type ApiFetch } from "../support/api-harness";
+import {
+  createApiFetch,
+  makeApiKey,
+  makeUser,
+  readJson,
+  type ApiFetch,
+} from "../support/api-harness";
 
 const t = useTestDatabase();
 let api: ApiFetch;
@@ -22,8 +33,15 @@ describe("API key authentication", () => {
 
   it("401 for a malformed header or a key that is not a creditdesk key", async () => {
     const user = await makeUser();
-    for (const authorization of ["Basic dXNlcjpwYXNz", "Bearer", "Bearer not-a-key", "cdk_" + "a".repeat(43)]) {
-      const res = await api.fetch("GET", `/api/v1/users/${user.id}`, { headers: { Authorization: authorization } });
+    for (const authorization of [
+      "Basic dXNlcjpwYXNz",
+      "Bearer",
+      "Bearer not-a-key",
+      "cdk_" + "a".repeat(43),
+    ]) {
+      const res = await api.fetch("GET", `/api/v1/users/${user.id}`, {
+        headers: { Authorization: authorization },
+      });
       expect(res.status, authorization).toBe(401);
       expect((await readJson(res)).error.code, authorization).toBe("malformed_api_key");
     }
@@ -31,7 +49,9 @@ describe("API key authentication", () => {
 
   it("401 for a well-formed key that does not exist", async () => {
     const user = await makeUser();
-    const res = await api.fetch("GET", `/api/v1/users/${user.id}`, { key: "cdk_" + "Z".repeat(43) });
+    const res = await api.fetch("GET", `/api/v1/users/${user.id}`, {
+      key: "cdk_" + "Z".repeat(43),
+    });
     expect(res.status).toBe(401);
     const body = await readJson(res);
     expect(body.error.code).toBe("invalid_api_key");
@@ -89,9 +109,13 @@ describe("apikey CLI", () => {
     const row = await t.db.prisma.apiKey.findUniqueOrThrow({ where: { id: out.id } });
     expect(row.keyHash).toBe(hashApiKey(out.key));
     expect(JSON.stringify(row)).not.toContain(out.key);
-    const audit = await t.db.prisma.auditLog.findFirst({ where: { action: "api_key.create", targetId: out.id } });
+    const audit = await t.db.prisma.auditLog.findFirst({
+      where: { action: "api_key.create", targetId: out.id },
+    });
     expect(audit?.actorType).toBe("cli");
-    expect(JSON.stringify(audit, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).not.toContain(out.key);
+    expect(
+      JSON.stringify(audit, (_k, v) => (typeof v === "bigint" ? v.toString() : v)),
+    ).not.toContain(out.key);
 
     const user = await makeUser();
     expect((await api.fetch("GET", `/api/v1/users/${user.id}`, { key: out.key })).status).toBe(200);
@@ -121,7 +145,9 @@ describe("apikey CLI", () => {
     expect(byId.code).toBe(0);
     const again = await runCli(["apikey", "revoke", "--id", b.id, "--json"]);
     expect(again.json()).toMatchObject({ alreadyRevoked: true });
-    expect(await t.db.prisma.auditLog.count({ where: { action: "api_key.revoke", targetId: b.id } })).toBe(1);
+    expect(
+      await t.db.prisma.auditLog.count({ where: { action: "api_key.revoke", targetId: b.id } }),
+    ).toBe(1);
 
     const res = await api.fetch("GET", "/api/v1/packs", { key: a.key });
     expect(res.status).toBe(403);

@@ -6,7 +6,13 @@ import { parseEnv, setEnv } from "../../app/services/env.server";
 import { syncPacks } from "../../app/services/packs.server";
 import { createStripeClient, setStripe } from "../../app/services/stripe-client.server";
 import { useTestDatabase } from "../support/test-database";
-import { createApiFetch, makeApiKey, makeUser, readJson, type ApiFetch } from "../support/api-harness";
+import {
+  createApiFetch,
+  makeApiKey,
+  makeUser,
+  readJson,
+  type ApiFetch,
+} from "../support/api-harness";
 
 const t = useTestDatabase();
 let api: ApiFetch;
@@ -18,7 +24,14 @@ let recurringPrice: Stripe.Price;
 let retiredPrice: Stripe.Price;
 
 const SECRET = "sk_test_creditdesk_api_tests";
-const appEnv = () => ({ ...process.env, NODE_ENV: "test", STRIPE_SECRET_KEY: SECRET, STRIPE_API_BASE: emu.url, DEMO_SEED: "false", SCHEDULER: "off" });
+const appEnv = () => ({
+  ...process.env,
+  NODE_ENV: "test",
+  STRIPE_SECRET_KEY: SECRET,
+  STRIPE_API_BASE: emu.url,
+  DEMO_SEED: "false",
+  SCHEDULER: "off",
+});
 
 function useStripeAt(apiBase: string) {
   setStripe(createStripeClient({ secretKey: SECRET, apiBase, maxNetworkRetries: 0 }));
@@ -72,7 +85,10 @@ describe("GET /api/v1/packs with synced Stripe prices", () => {
     const priceIds = body.data.map((p: { priceId: string }) => p.priceId);
     expect(priceIds).toContain(price.id);
     expect(priceIds).not.toContain(retiredPrice.id);
-    expect(body.data.find((p: { priceId: string }) => p.priceId === price.id)).toMatchObject({ credits: 100, unitAmount: 900 });
+    expect(body.data.find((p: { priceId: string }) => p.priceId === price.id)).toMatchObject({
+      credits: 100,
+      unitAmount: 900,
+    });
   });
 });
 
@@ -91,7 +107,9 @@ describe("POST /api/v1/checkout-sessions", () => {
     expect(customer.email).toBe("Buyer@Example.com");
     expect(customer.metadata.user_id).toBe(user.id);
 
-    const pack = await t.db.prisma.creditPack.findUniqueOrThrow({ where: { stripePriceId: price.id } });
+    const pack = await t.db.prisma.creditPack.findUniqueOrThrow({
+      where: { stripePriceId: price.id },
+    });
     const session = await stripe.checkout.sessions.retrieve(created.id, { expand: ["line_items"] });
     expect(session.mode).toBe("payment");
     expect(session.client_reference_id).toBe(user.id);
@@ -102,14 +120,18 @@ describe("POST /api/v1/checkout-sessions", () => {
     expect(session.line_items?.data[0]).toMatchObject({ quantity: 2 });
     expect(session.line_items?.data[0].price?.id).toBe(price.id);
 
-    const again = await readJson(await createSession({ userId: user.id, priceId: price.id, ...urls }));
+    const again = await readJson(
+      await createSession({ userId: user.id, priceId: price.id, ...urls }),
+    );
     expect(again.id).not.toBe(created.id);
     const second = await stripe.checkout.sessions.retrieve(again.id);
     expect(second.customer).toBe(saved.stripeCustomerId);
     const customers = await stripe.customers.list({ email: "Buyer@Example.com", limit: 10 });
     expect(customers.data.filter((c) => c.metadata.user_id === user.id)).toHaveLength(1);
 
-    const audits = await t.db.prisma.auditLog.findMany({ where: { action: "checkout_session.create", targetId: user.id } });
+    const audits = await t.db.prisma.auditLog.findMany({
+      where: { action: "checkout_session.create", targetId: user.id },
+    });
     expect(audits).toHaveLength(2);
     expect(audits[0]).toMatchObject({ actorType: "api_key", actorId: key.id });
   });
@@ -117,43 +139,71 @@ describe("POST /api/v1/checkout-sessions", () => {
   it("reuses a customer the user already has", async () => {
     const customer = await stripe.customers.create({ email: "known@example.com" });
     const user = await makeUser({ email: "known@example.com", stripeCustomerId: customer.id });
-    const created = await readJson(await createSession({ userId: user.id, priceId: price.id, ...urls }));
+    const created = await readJson(
+      await createSession({ userId: user.id, priceId: price.id, ...urls }),
+    );
     expect((await stripe.checkout.sessions.retrieve(created.id)).customer).toBe(customer.id);
   });
 
   it("an Idempotency-Key returns the same session; reused with other parameters it is 409", async () => {
     const user = await makeUser();
     const headers = { "Idempotency-Key": `order-${randomUUID()}` };
-    const a = await readJson(await createSession({ userId: user.id, priceId: price.id, ...urls }, headers));
-    const b = await readJson(await createSession({ userId: user.id, priceId: price.id, ...urls }, headers));
+    const a = await readJson(
+      await createSession({ userId: user.id, priceId: price.id, ...urls }, headers),
+    );
+    const b = await readJson(
+      await createSession({ userId: user.id, priceId: price.id, ...urls }, headers),
+    );
     expect(b.id).toBe(a.id);
-    const conflict = await createSession({ userId: user.id, priceId: price.id, quantity: 3, ...urls }, headers);
+    const conflict = await createSession(
+      { userId: user.id, priceId: price.id, quantity: 3, ...urls },
+      headers,
+    );
     expect(conflict.status).toBe(409);
     expect((await readJson(conflict)).error.code).toBe("idempotency_conflict");
-    const bad = await createSession({ userId: user.id, priceId: price.id, ...urls }, { "Idempotency-Key": "has space" });
+    const bad = await createSession(
+      { userId: user.id, priceId: price.id, ...urls },
+      { "Idempotency-Key": "has space" },
+    );
     expect(bad.status).toBe(400);
     expect((await readJson(bad)).error.field).toBe("Idempotency-Key");
   });
 
   it("404 for an unknown user or a price that is no pack; 422 for a retired or recurring pack", async () => {
     const user = await makeUser();
-    const noUser = await createSession({ userId: `ghost-${randomUUID()}`, priceId: price.id, ...urls });
+    const noUser = await createSession({
+      userId: `ghost-${randomUUID()}`,
+      priceId: price.id,
+      ...urls,
+    });
     expect(noUser.status).toBe(404);
     expect((await readJson(noUser)).error.field).toBe("userId");
 
-    const noPack = await createSession({ userId: user.id, priceId: "price_does_not_exist", ...urls });
+    const noPack = await createSession({
+      userId: user.id,
+      priceId: "price_does_not_exist",
+      ...urls,
+    });
     expect(noPack.status).toBe(404);
     expect((await readJson(noPack)).error.field).toBe("priceId");
 
     const retired = await createSession({ userId: user.id, priceId: retiredPrice.id, ...urls });
     expect(retired.status).toBe(422);
-    expect((await readJson(retired)).error).toMatchObject({ code: "pack_inactive", field: "priceId" });
+    expect((await readJson(retired)).error).toMatchObject({
+      code: "pack_inactive",
+      field: "priceId",
+    });
 
     const recurring = await createSession({ userId: user.id, priceId: recurringPrice.id, ...urls });
     expect(recurring.status).toBe(422);
-    expect((await readJson(recurring)).error).toMatchObject({ code: "pack_not_one_time", field: "priceId" });
+    expect((await readJson(recurring)).error).toMatchObject({
+      code: "pack_not_one_time",
+      field: "priceId",
+    });
     // Nothing was created at Stripe for refused requests.
-    expect((await t.db.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).stripeCustomerId).toBeNull();
+    expect(
+      (await t.db.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).stripeCustomerId,
+    ).toBeNull();
   });
 
   it("names each invalid field with 422", async () => {
@@ -207,17 +257,30 @@ describe("POST /api/v1/checkout-sessions", () => {
 describe("POST /api/v1/checkout-sessions/{id}/fulfill", () => {
   it("credits a paid session once; the second call reports already_credited", async () => {
     const user = await makeUser();
-    const { id } = await readJson(await createSession({ userId: user.id, priceId: price.id, quantity: 3, ...urls }));
+    const { id } = await readJson(
+      await createSession({ userId: user.id, priceId: price.id, quantity: 3, ...urls }),
+    );
 
     const early = await fulfill(id);
     expect(early.status).toBe(202);
-    expect(await readJson(early)).toMatchObject({ outcome: "not_paid", credited: false, paymentStatus: "unpaid" });
+    expect(await readJson(early)).toMatchObject({
+      outcome: "not_paid",
+      credited: false,
+      paymentStatus: "unpaid",
+    });
 
     await emu.control.paySession(id, { card: "success" });
     const first = await fulfill(id);
     expect(first.status).toBe(200);
     const credited = await readJson(first);
-    expect(credited).toMatchObject({ sessionId: id, outcome: "credited", credited: true, userId: user.id, credits: 300, balance: 300 });
+    expect(credited).toMatchObject({
+      sessionId: id,
+      outcome: "credited",
+      credited: true,
+      userId: user.id,
+      credits: 300,
+      balance: 300,
+    });
     expect(credited.entry).toMatchObject({ kind: "purchase", delta: 300, balanceAfter: 300 });
 
     const second = await fulfill(id);
@@ -231,23 +294,37 @@ describe("POST /api/v1/checkout-sessions/{id}/fulfill", () => {
       entry: null,
     });
 
-    const purchase = await t.db.prisma.purchase.findUniqueOrThrow({ where: { checkoutSessionId: id } });
+    const purchase = await t.db.prisma.purchase.findUniqueOrThrow({
+      where: { checkoutSessionId: id },
+    });
     expect(purchase.creditedVia).toBe("success_page");
     expect(purchase.userResolvedBy).toBe("client_reference_id");
-    expect(await t.db.prisma.ledgerEntry.count({ where: { userId: user.id, kind: "purchase" } })).toBe(1);
-    expect((await t.db.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).balance).toBe(300);
-    expect(await t.db.prisma.auditLog.count({ where: { action: "checkout_session.fulfill", targetId: id } })).toBe(3);
+    expect(
+      await t.db.prisma.ledgerEntry.count({ where: { userId: user.id, kind: "purchase" } }),
+    ).toBe(1);
+    expect((await t.db.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).balance).toBe(
+      300,
+    );
+    expect(
+      await t.db.prisma.auditLog.count({
+        where: { action: "checkout_session.fulfill", targetId: id },
+      }),
+    ).toBe(3);
   });
 
   it("concurrent success-page calls credit once", async () => {
     const user = await makeUser();
-    const { id } = await readJson(await createSession({ userId: user.id, priceId: price.id, ...urls }));
+    const { id } = await readJson(
+      await createSession({ userId: user.id, priceId: price.id, ...urls }),
+    );
     await emu.control.paySession(id, { card: "success" });
     const results = await Promise.all(Array.from({ length: 5 }, () => fulfill(id)));
     const outcomes = await Promise.all(results.map(async (r) => (await readJson(r)).outcome));
     expect(outcomes.filter((o) => o === "credited")).toHaveLength(1);
     expect(outcomes.filter((o) => o === "already_credited")).toHaveLength(4);
-    expect((await t.db.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).balance).toBe(100);
+    expect((await t.db.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).balance).toBe(
+      100,
+    );
   });
 
   it("404 for a session Stripe does not know; 400 for an id that is not a session id", async () => {

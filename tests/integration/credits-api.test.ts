@@ -1,7 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useTestDatabase } from "../support/test-database";
-import { createApiFetch, makeApiKey, makeUser, readJson, type ApiFetch } from "../support/api-harness";
+import {
+  createApiFetch,
+  makeApiKey,
+  makeUser,
+  readJson,
+  type ApiFetch,
+} from "../support/api-harness";
 
 const t = useTestDatabase();
 let api: ApiFetch;
@@ -22,7 +28,10 @@ async function balanceOf(userId: string) {
 describe("PUT/GET /api/v1/users/{id}", () => {
   it("creates (201) then updates (200), normalizing the email for matching", async () => {
     const id = `ext:${randomUUID()}`;
-    const created = await call("PUT", `/api/v1/users/${id}`, { email: "  Ada@Example.COM ", name: "Ada" });
+    const created = await call("PUT", `/api/v1/users/${id}`, {
+      email: "  Ada@Example.COM ",
+      name: "Ada",
+    });
     expect(created.status).toBe(201);
     expect(await readJson(created)).toEqual({
       id,
@@ -39,16 +48,31 @@ describe("PUT/GET /api/v1/users/{id}", () => {
     expect(updated.status).toBe(200);
     expect(await readJson(updated)).toMatchObject({ id, email: "ada@lovelace.dev", name: "Ada" });
 
-    const cleared = await call("PUT", `/api/v1/users/${id}`, { email: "ada@lovelace.dev", name: null });
+    const cleared = await call("PUT", `/api/v1/users/${id}`, {
+      email: "ada@lovelace.dev",
+      name: null,
+    });
     expect((await readJson(cleared)).name).toBeNull();
 
     const got = await call("GET", `/api/v1/users/${id}`);
     expect(got.status).toBe(200);
-    expect(await readJson(got)).toMatchObject({ id, email: "ada@lovelace.dev", balance: 0, tier: "free" });
+    expect(await readJson(got)).toMatchObject({
+      id,
+      email: "ada@lovelace.dev",
+      balance: 0,
+      tier: "free",
+    });
 
-    const audits = await t.db.prisma.auditLog.findMany({ where: { targetType: "user", targetId: id }, orderBy: { id: "asc" } });
+    const audits = await t.db.prisma.auditLog.findMany({
+      where: { targetType: "user", targetId: id },
+      orderBy: { id: "asc" },
+    });
     expect(audits.map((a) => a.action)).toEqual(["user.create", "user.update", "user.update"]);
-    expect(audits.every((a) => a.actorType === "api_key" && a.actorId === key.id && a.ip === "127.0.0.1")).toBe(true);
+    expect(
+      audits.every(
+        (a) => a.actorType === "api_key" && a.actorId === key.id && a.ip === "127.0.0.1",
+      ),
+    ).toBe(true);
   });
 
   it("two concurrent first PUTs create one user: one 201, one 200", async () => {
@@ -133,7 +157,11 @@ describe("request bodies and routing", () => {
     } as RequestInit);
     expect(request.headers.get("content-length")).toBeNull();
     const { action } = await import("../../app/routes/api.v1.users.$id");
-    const streamed = await action({ request, params: { id: "big-body" }, context: { ip: "127.0.0.1" } });
+    const streamed = await action({
+      request,
+      params: { id: "big-body" },
+      context: { ip: "127.0.0.1" },
+    });
     expect(streamed.status).toBe(413);
     expect(await t.db.prisma.user.count({ where: { id: "big-body" } })).toBe(0);
   });
@@ -170,7 +198,13 @@ describe("POST /api/v1/users/{id}/debits", () => {
     expect(first.status).toBe(201);
     const created = await readJson(first);
     expect(created.balance).toBe(70);
-    expect(created.entry).toMatchObject({ kind: "usage", delta: -30, balanceAfter: 70, reason: "render job 1", seq: 2 });
+    expect(created.entry).toMatchObject({
+      kind: "usage",
+      delta: -30,
+      balanceAfter: 70,
+      reason: "render job 1",
+      seq: 2,
+    });
     expect(created.entry.idempotencyKey).toBe(`api:${user.id}:job-1`);
 
     const retry = await call("POST", `/api/v1/users/${user.id}/debits`, body);
@@ -181,9 +215,13 @@ describe("POST /api/v1/users/{id}/debits", () => {
     expect(await t.db.prisma.ledgerEntry.count({ where: { userId: user.id } })).toBe(2);
     expect(await balanceOf(user.id)).toBe(70);
 
-    const row = await t.db.prisma.ledgerEntry.findFirstOrThrow({ where: { userId: user.id, kind: "usage" } });
+    const row = await t.db.prisma.ledgerEntry.findFirstOrThrow({
+      where: { userId: user.id, kind: "usage" },
+    });
     expect(row.apiKeyId).toBe(key.id);
-    const audits = await t.db.prisma.auditLog.findMany({ where: { action: "credits.debit", targetId: user.id } });
+    const audits = await t.db.prisma.auditLog.findMany({
+      where: { action: "credits.debit", targetId: user.id },
+    });
     expect(audits).toHaveLength(1);
     expect(audits[0]).toMatchObject({ actorType: "api_key", actorId: key.id });
   });
@@ -200,16 +238,26 @@ describe("POST /api/v1/users/{id}/debits", () => {
 
   it("402 naming the balance when credits are insufficient; nothing changes", async () => {
     const user = await makeUser({ balance: 5 });
-    const res = await call("POST", `/api/v1/users/${user.id}/debits`, { amount: 6, idempotencyKey: "big", description: "too much" });
+    const res = await call("POST", `/api/v1/users/${user.id}/debits`, {
+      amount: 6,
+      idempotencyKey: "big",
+      description: "too much",
+    });
     expect(res.status).toBe(402);
     const error = (await readJson(res)).error;
     expect(error).toMatchObject({ code: "insufficient_credits", field: "amount" });
     expect(error.message).toContain("balance is 5");
     expect(await balanceOf(user.id)).toBe(5);
     expect(await t.db.prisma.ledgerEntry.count({ where: { userId: user.id } })).toBe(1);
-    expect(await t.db.prisma.auditLog.count({ where: { action: "credits.debit", targetId: user.id } })).toBe(0);
+    expect(
+      await t.db.prisma.auditLog.count({ where: { action: "credits.debit", targetId: user.id } }),
+    ).toBe(0);
     // The failed key was not consumed: a smaller spend under it succeeds.
-    const ok = await call("POST", `/api/v1/users/${user.id}/debits`, { amount: 5, idempotencyKey: "big", description: "too much" });
+    const ok = await call("POST", `/api/v1/users/${user.id}/debits`, {
+      amount: 5,
+      idempotencyKey: "big",
+      description: "too much",
+    });
     expect(ok.status).toBe(201);
     expect(await balanceOf(user.id)).toBe(0);
   });
@@ -217,21 +265,30 @@ describe("POST /api/v1/users/{id}/debits", () => {
   it("409 when the key is reused with another amount or description; nothing changes", async () => {
     const user = await makeUser({ balance: 50 });
     const path = `/api/v1/users/${user.id}/debits`;
-    expect((await call("POST", path, { amount: 10, idempotencyKey: "k1", description: "first" })).status).toBe(201);
+    expect(
+      (await call("POST", path, { amount: 10, idempotencyKey: "k1", description: "first" })).status,
+    ).toBe(201);
     for (const body of [
       { amount: 11, idempotencyKey: "k1", description: "first" },
       { amount: 10, idempotencyKey: "k1", description: "second" },
     ]) {
       const res = await call("POST", path, body);
       expect(res.status).toBe(409);
-      expect((await readJson(res)).error).toMatchObject({ code: "idempotency_conflict", field: "idempotencyKey" });
+      expect((await readJson(res)).error).toMatchObject({
+        code: "idempotency_conflict",
+        field: "idempotencyKey",
+      });
     }
     expect(await balanceOf(user.id)).toBe(40);
     expect(await t.db.prisma.ledgerEntry.count({ where: { userId: user.id } })).toBe(2);
   });
 
   it("404 for an unknown user", async () => {
-    const res = await call("POST", `/api/v1/users/ghost-${randomUUID()}/debits`, { amount: 1, idempotencyKey: "g", description: "x" });
+    const res = await call("POST", `/api/v1/users/ghost-${randomUUID()}/debits`, {
+      amount: 1,
+      idempotencyKey: "g",
+      description: "x",
+    });
     expect(res.status).toBe(404);
   });
 
@@ -262,7 +319,10 @@ describe("POST /api/v1/users/{id}/debits", () => {
       expect(error.field, JSON.stringify(body)).toBe(field);
       expect(error.message).toContain(field);
     }
-    const max = await call("POST", `/api/v1/users/${user.id}/debits`, { ...valid, amount: 1_000_000_000 });
+    const max = await call("POST", `/api/v1/users/${user.id}/debits`, {
+      ...valid,
+      amount: 1_000_000_000,
+    });
     expect(max.status).toBe(402);
     expect(await balanceOf(user.id)).toBe(100);
     expect(await t.db.prisma.ledgerEntry.count({ where: { userId: user.id } })).toBe(1);
@@ -272,14 +332,21 @@ describe("POST /api/v1/users/{id}/debits", () => {
     const user = await makeUser({ balance: 100 });
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        call("POST", `/api/v1/users/${user.id}/debits`, { amount: 10, idempotencyKey: `c-${i}`, description: `concurrent ${i}` }),
+        call("POST", `/api/v1/users/${user.id}/debits`, {
+          amount: 10,
+          idempotencyKey: `c-${i}`,
+          description: `concurrent ${i}`,
+        }),
       ),
     );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(10);
     expect(statuses.filter((s) => s === 402)).toHaveLength(10);
     expect(await balanceOf(user.id)).toBe(0);
-    const entries = await t.db.prisma.ledgerEntry.findMany({ where: { userId: user.id }, orderBy: { seq: "asc" } });
+    const entries = await t.db.prisma.ledgerEntry.findMany({
+      where: { userId: user.id },
+      orderBy: { seq: "asc" },
+    });
     expect(entries).toHaveLength(11);
     expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
     expect(entries.every((e) => e.balanceAfter >= 0)).toBe(true);
@@ -289,7 +356,9 @@ describe("POST /api/v1/users/{id}/debits", () => {
   it("concurrent retries of one debit post it once", async () => {
     const user = await makeUser({ balance: 100 });
     const body = { amount: 7, idempotencyKey: "same", description: "retry storm" };
-    const results = await Promise.all(Array.from({ length: 10 }, () => call("POST", `/api/v1/users/${user.id}/debits`, body)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => call("POST", `/api/v1/users/${user.id}/debits`, body)),
+    );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
     const ids = new Set(await Promise.all(results.map(async (r) => (await readJson(r)).entry.id)));
@@ -302,7 +371,11 @@ describe("GET /api/v1/users/{id}/ledger", () => {
   it("pages newest first, each entry exactly once, with an opaque cursor", async () => {
     const user = await makeUser({ balance: 1000 });
     for (let i = 0; i < 11; i++) {
-      const res = await call("POST", `/api/v1/users/${user.id}/debits`, { amount: i + 1, idempotencyKey: `p-${i}`, description: `page ${i}` });
+      const res = await call("POST", `/api/v1/users/${user.id}/debits`, {
+        amount: i + 1,
+        idempotencyKey: `p-${i}`,
+        description: `page ${i}`,
+      });
       expect(res.status).toBe(201);
     }
     const seen: number[] = [];
@@ -326,14 +399,28 @@ describe("GET /api/v1/users/{id}/ledger", () => {
     expect(whole.nextCursor).toBeNull();
     expect(whole.data[11]).toMatchObject({ kind: "grant", delta: 1000, seq: 1 });
     expect(Object.keys(whole.data[0]).sort()).toEqual(
-      ["balanceAfter", "createdAt", "delta", "id", "idempotencyKey", "kind", "purchaseId", "reason", "seq"].sort(),
+      [
+        "balanceAfter",
+        "createdAt",
+        "delta",
+        "id",
+        "idempotencyKey",
+        "kind",
+        "purchaseId",
+        "reason",
+        "seq",
+      ].sort(),
     );
   });
 
   it("defaults to 25 per page", async () => {
     const user = await makeUser({ balance: 100 });
     for (let i = 0; i < 26; i++) {
-      await call("POST", `/api/v1/users/${user.id}/debits`, { amount: 1, idempotencyKey: `d-${i}`, description: "d" });
+      await call("POST", `/api/v1/users/${user.id}/debits`, {
+        amount: 1,
+        idempotencyKey: `d-${i}`,
+        description: "d",
+      });
     }
     const page = await readJson(await call("GET", `/api/v1/users/${user.id}/ledger`));
     expect(page.data).toHaveLength(25);
@@ -363,9 +450,31 @@ describe("GET /api/v1/packs", () => {
     const tag = randomUUID().slice(0, 8);
     await t.db.prisma.creditPack.createMany({
       data: [
-        { stripePriceId: `price_big_${tag}`, stripeProductId: "prod_1", name: "Big", credits: 1000, unitAmount: 5000, currency: "usd" },
-        { stripePriceId: `price_small_${tag}`, stripeProductId: "prod_1", name: "Small", credits: 100, unitAmount: 900, currency: "usd" },
-        { stripePriceId: `price_old_${tag}`, stripeProductId: "prod_1", name: "Old", credits: 50, unitAmount: 500, currency: "usd", active: false },
+        {
+          stripePriceId: `price_big_${tag}`,
+          stripeProductId: "prod_1",
+          name: "Big",
+          credits: 1000,
+          unitAmount: 5000,
+          currency: "usd",
+        },
+        {
+          stripePriceId: `price_small_${tag}`,
+          stripeProductId: "prod_1",
+          name: "Small",
+          credits: 100,
+          unitAmount: 900,
+          currency: "usd",
+        },
+        {
+          stripePriceId: `price_old_${tag}`,
+          stripeProductId: "prod_1",
+          name: "Old",
+          credits: 50,
+          unitAmount: 500,
+          currency: "usd",
+          active: false,
+        },
       ],
     });
     const res = await call("GET", "/api/v1/packs");
@@ -373,7 +482,13 @@ describe("GET /api/v1/packs", () => {
     const body = await readJson(res);
     const mine = body.data.filter((p: { priceId: string }) => p.priceId.endsWith(tag));
     expect(mine.map((p: { name: string }) => p.name)).toEqual(["Small", "Big"]);
-    expect(mine[0]).toMatchObject({ priceId: `price_small_${tag}`, credits: 100, unitAmount: 900, currency: "usd", type: "one_time" });
+    expect(mine[0]).toMatchObject({
+      priceId: `price_small_${tag}`,
+      credits: 100,
+      unitAmount: 900,
+      currency: "usd",
+      type: "one_time",
+    });
   });
 });
 

@@ -30,7 +30,12 @@ export async function createApiFetch() {
   }
   const build: ServerBuild = {
     mode: "production",
-    entry: { module: { default: () => new Response("document requests are not served by this harness", { status: 500 }) } },
+    entry: {
+      module: {
+        default: () =>
+          new Response("document requests are not served by this harness", { status: 500 }),
+      },
+    },
     routes,
     assets: { entry: { imports: [], module: "" }, routes: {}, url: "", version: "test" },
     publicPath: "/build/",
@@ -45,12 +50,25 @@ export async function createApiFetch() {
     isSpaMode: false,
   };
   const handler = createRequestHandler(build, "production");
+  const fullPath = (id: string): string => {
+    const route = routes[id];
+    const parent = route.parentId && route.parentId !== "root" ? fullPath(route.parentId) : "";
+    return [parent, route.path ?? ""].filter(Boolean).join("/");
+  };
   return {
-    routeIds: Object.keys(routes),
+    /** URL patterns of the API routes, e.g. "/api/v1/users/:id/ledger". */
+    routePaths: Object.keys(routes)
+      .filter((id) => id !== "root")
+      .map((id) => `/${fullPath(id)}`),
     async fetch(
       method: string,
       pathAndQuery: string,
-      opts: { key?: string | null; json?: unknown; body?: BodyInit; headers?: Record<string, string> } = {},
+      opts: {
+        key?: string | null;
+        json?: unknown;
+        body?: BodyInit;
+        headers?: Record<string, string>;
+      } = {},
     ): Promise<Response> {
       const headers: Record<string, string> = { ...opts.headers };
       if (opts.key) headers.Authorization = `Bearer ${opts.key}`;
@@ -69,25 +87,45 @@ export type ApiFetch = Awaited<ReturnType<typeof createApiFetch>>;
 
 /** A fresh API key for a test (plain key + id). */
 export async function makeApiKey(name = "test") {
-  const { apiKey, key } = await createApiKey({ name: `${name}-${randomUUID().slice(0, 8)}` }, { type: "system", label: "test" });
+  const { apiKey, key } = await createApiKey(
+    { name: `${name}-${randomUUID().slice(0, 8)}` },
+    { type: "system", label: "test" },
+  );
   return { id: apiKey.id, prefix: apiKey.prefix, key };
 }
 
 let userCounter = 0;
 /** A user with an optional starting balance granted through the ledger. */
-export async function makeUser(opts: { balance?: number; email?: string; stripeCustomerId?: string } = {}) {
+export async function makeUser(
+  opts: { balance?: number; email?: string; stripeCustomerId?: string } = {},
+) {
   const id = `u_${randomUUID().slice(0, 8)}_${++userCounter}`;
   const email = opts.email ?? `${id}@example.com`;
   await getDb().user.create({
-    data: { id, email, emailNormalized: email.toLowerCase(), stripeCustomerId: opts.stripeCustomerId ?? null },
+    data: {
+      id,
+      email,
+      emailNormalized: email.toLowerCase(),
+      stripeCustomerId: opts.stripeCustomerId ?? null,
+    },
   });
   if (opts.balance) {
-    await postLedgerEntry({ userId: id, kind: "grant", delta: opts.balance, idempotencyKey: `grant:${id}`, reason: "test grant" });
+    await postLedgerEntry({
+      userId: id,
+      kind: "grant",
+      delta: opts.balance,
+      idempotencyKey: `grant:${id}`,
+      reason: "test grant",
+    });
   }
   return { id, email };
 }
 
-export async function readJson<T = Record<string, any>>(response: Response): Promise<T> {
+/** Tests read response bodies loosely and let the assertions check the shape. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type JsonBody = Record<string, any>;
+
+export async function readJson<T = JsonBody>(response: Response): Promise<T> {
   const text = await response.text();
   try {
     return JSON.parse(text) as T;

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { writeAudit } from "../audit.server";
 import { apiKeyActor, type ApiPrincipal } from "../api-keys.server";
 import { getDb } from "../db.server";
-import { DomainError, NotFoundError } from "../errors.server";
+import { NotFoundError, type DomainError } from "../errors.server";
 import { fulfillCheckoutSession, type FulfillResult } from "../fulfillment.server";
 import { scrubSecrets } from "../logger.server";
 import { getStripe } from "../stripe-client.server";
@@ -26,15 +26,21 @@ const returnUrlSchema = (field: string) =>
 export const createCheckoutBodySchema = z.strictObject({
   userId: z
     .string({ error: required("userId", "a string") })
-    .regex(/^[A-Za-z0-9_.:@-]{1,128}$/, { error: "userId must be 1–128 characters of letters, digits and _ . : @ -" }),
+    .regex(/^[A-Za-z0-9_.:@-]{1,128}$/, {
+      error: "userId must be 1–128 characters of letters, digits and _ . : @ -",
+    }),
   priceId: z
     .string({ error: required("priceId", "a Stripe price id") })
-    .regex(/^[A-Za-z0-9_]{1,255}$/, { error: "priceId must be a Stripe price id such as price_123" }),
+    .regex(/^[A-Za-z0-9_]{1,255}$/, {
+      error: "priceId must be a Stripe price id such as price_123",
+    }),
   quantity: z
     .number({ error: `quantity must be a whole number from 1 to ${MAX_CHECKOUT_QUANTITY}` })
     .int({ error: `quantity must be a whole number from 1 to ${MAX_CHECKOUT_QUANTITY}` })
     .min(1, { error: `quantity must be a whole number from 1 to ${MAX_CHECKOUT_QUANTITY}` })
-    .max(MAX_CHECKOUT_QUANTITY, { error: `quantity must be a whole number from 1 to ${MAX_CHECKOUT_QUANTITY}` })
+    .max(MAX_CHECKOUT_QUANTITY, {
+      error: `quantity must be a whole number from 1 to ${MAX_CHECKOUT_QUANTITY}`,
+    })
     .default(1),
   successUrl: returnUrlSchema("successUrl"),
   cancelUrl: returnUrlSchema("cancelUrl"),
@@ -45,34 +51,72 @@ export type CreateCheckoutBody = z.output<typeof createCheckoutBodySchema>;
 export const checkoutHeadersSchema = z.object({
   "Idempotency-Key": z
     .string()
-    .regex(/^[\x21-\x7e]{1,100}$/, { error: "Idempotency-Key must be 1–100 printable ASCII characters without spaces" })
+    .regex(/^[\x21-\x7e]{1,100}$/, {
+      error: "Idempotency-Key must be 1–100 printable ASCII characters without spaces",
+    })
     .optional(),
 });
 
 /** Checkout Session ids as Stripe issues them (cs_test_…, cs_live_…). */
 export const checkoutSessionPathSchema = z.object({
-  id: z.string().regex(/^cs_[A-Za-z0-9_]{1,250}$/, { error: "id must be a Checkout Session id such as cs_test_…" }),
+  id: z
+    .string()
+    .regex(/^cs_[A-Za-z0-9_]{1,250}$/, {
+      error: "id must be a Checkout Session id such as cs_test_…",
+    }),
 });
 
 /** Turn a Stripe failure into an API error that neither leaks credentials nor blames the caller for Stripe's outage. */
 export function stripeFailure(error: unknown, what: string): DomainError | null {
   if (error instanceof Stripe.errors.StripeError) {
     if (error instanceof Stripe.errors.StripeIdempotencyError) {
-      return new ApiError(409, "idempotency_conflict", "The Idempotency-Key was already used with a different request.", "Idempotency-Key");
+      return new ApiError(
+        409,
+        "idempotency_conflict",
+        "The Idempotency-Key was already used with a different request.",
+        "Idempotency-Key",
+      );
     }
     if (error instanceof Stripe.errors.StripeInvalidRequestError && error.statusCode === 404) {
-      return new ApiError(404, "not_found", `Stripe has no ${what}: ${scrubSecrets(error.message)}`);
+      return new ApiError(
+        404,
+        "not_found",
+        `Stripe has no ${what}: ${scrubSecrets(error.message)}`,
+      );
     }
-    if (error instanceof Stripe.errors.StripeInvalidRequestError || error instanceof Stripe.errors.StripeCardError) {
-      return new ApiError(422, "stripe_rejected", `Stripe rejected the ${what} request: ${scrubSecrets(error.message)}`, error.param ?? undefined);
+    if (
+      error instanceof Stripe.errors.StripeInvalidRequestError ||
+      error instanceof Stripe.errors.StripeCardError
+    ) {
+      return new ApiError(
+        422,
+        "stripe_rejected",
+        `Stripe rejected the ${what} request: ${scrubSecrets(error.message)}`,
+        error.param ?? undefined,
+      );
     }
-    if (error instanceof Stripe.errors.StripeAuthenticationError || error instanceof Stripe.errors.StripePermissionError) {
-      return new ApiError(503, "stripe_unavailable", "creditdesk could not authenticate to Stripe; the operators have to fix its Stripe key.");
+    if (
+      error instanceof Stripe.errors.StripeAuthenticationError ||
+      error instanceof Stripe.errors.StripePermissionError
+    ) {
+      return new ApiError(
+        503,
+        "stripe_unavailable",
+        "creditdesk could not authenticate to Stripe; the operators have to fix its Stripe key.",
+      );
     }
-    return new ApiError(502, "stripe_unavailable", `Stripe did not complete the ${what} request; try again shortly.`);
+    return new ApiError(
+      502,
+      "stripe_unavailable",
+      `Stripe did not complete the ${what} request; try again shortly.`,
+    );
   }
   if (error instanceof Error && /Stripe is not configured/.test(error.message)) {
-    return new ApiError(503, "stripe_not_configured", "Stripe is not configured on this creditdesk server.");
+    return new ApiError(
+      503,
+      "stripe_not_configured",
+      "Stripe is not configured on this creditdesk server.",
+    );
   }
   return null;
 }
@@ -90,7 +134,12 @@ async function callStripe<T>(what: string, fn: () => Promise<T>): Promise<T> {
  * The user's Stripe customer, created once. The idempotency key makes concurrent first checkouts
  * create one customer; the conditional update makes only one of them save it.
  */
-async function ensureStripeCustomer(user: { id: string; email: string; emailNormalized: string; stripeCustomerId: string | null }) {
+async function ensureStripeCustomer(user: {
+  id: string;
+  email: string;
+  emailNormalized: string;
+  stripeCustomerId: string | null;
+}) {
   if (user.stripeCustomerId) return { customerId: user.stripeCustomerId, created: false };
   const emailTag = createHash("sha256").update(user.emailNormalized).digest("hex").slice(0, 16);
   const customer = await callStripe("customer", () =>
@@ -105,7 +154,10 @@ async function ensureStripeCustomer(user: { id: string; email: string; emailNorm
     data: { stripeCustomerId: customer.id },
   });
   if (saved.count === 1) return { customerId: customer.id, created: true };
-  const current = await db.user.findUniqueOrThrow({ where: { id: user.id }, select: { stripeCustomerId: true } });
+  const current = await db.user.findUniqueOrThrow({
+    where: { id: user.id },
+    select: { stripeCustomerId: true },
+  });
   return { customerId: current.stripeCustomerId ?? customer.id, created: false };
 }
 
@@ -124,10 +176,20 @@ export async function createCheckoutSession(
   const pack = await findPackByPrice(body.priceId);
   if (!pack) throw new NotFoundError("Credit pack for price", body.priceId, "priceId");
   if (!pack.active) {
-    throw new ApiError(422, "pack_inactive", `The pack for price ${body.priceId} is no longer on sale.`, "priceId");
+    throw new ApiError(
+      422,
+      "pack_inactive",
+      `The pack for price ${body.priceId} is no longer on sale.`,
+      "priceId",
+    );
   }
   if (pack.priceType !== "one_time") {
-    throw new ApiError(422, "pack_not_one_time", `Price ${body.priceId} is recurring; only one-time packs can be bought here.`, "priceId");
+    throw new ApiError(
+      422,
+      "pack_not_one_time",
+      `Price ${body.priceId} is recurring; only one-time packs can be bought here.`,
+      "priceId",
+    );
   }
   const { customerId, created: customerCreated } = await ensureStripeCustomer({
     ...user,
@@ -185,13 +247,18 @@ export interface FulfillResponse {
 
 const OUTCOME_MESSAGES: Record<FulfillResult["outcome"], string> = {
   credited: "The session was paid and its credits were added now.",
-  already_credited: "The session's credits were already added (by the webhook or an earlier call); nothing changed.",
+  already_credited:
+    "The session's credits were already added (by the webhook or an earlier call); nothing changed.",
   not_paid:
     "The session is not paid yet. Delayed payment methods settle later; the credits are added when Stripe reports the payment.",
-  unmatched_user: "The session could not be matched to a user; support has been alerted and nothing was credited.",
-  unknown_price: "The session bought a price that is not a credit pack; support has been alerted and nothing was credited.",
-  amount_mismatch: "The session does not match its credit pack; support has been alerted and nothing was credited.",
-  no_credits: "The session grants no credits (a subscription tier is applied through subscription events).",
+  unmatched_user:
+    "The session could not be matched to a user; support has been alerted and nothing was credited.",
+  unknown_price:
+    "The session bought a price that is not a credit pack; support has been alerted and nothing was credited.",
+  amount_mismatch:
+    "The session does not match its credit pack; support has been alerted and nothing was credited.",
+  no_credits:
+    "The session grants no credits (a subscription tier is applied through subscription events).",
 };
 
 /**
@@ -204,13 +271,14 @@ export async function fulfillFromSuccessPage(
   apiKey: ApiPrincipal,
   ip?: string | null,
 ): Promise<{ status: 200 | 202; body: FulfillResponse }> {
-  const result = await callStripe("Checkout Session", () => fulfillCheckoutSession(sessionId, "success_page")).catch(
-    (error: unknown) => {
-      // Name the path parameter the caller sent, not fulfillment's own argument name.
-      if (error instanceof NotFoundError) throw new NotFoundError("Checkout Session", sessionId, "id");
-      throw error;
-    },
-  );
+  const result = await callStripe("Checkout Session", () =>
+    fulfillCheckoutSession(sessionId, "success_page"),
+  ).catch((error: unknown) => {
+    // Name the path parameter the caller sent, not fulfillment's own argument name.
+    if (error instanceof NotFoundError)
+      throw new NotFoundError("Checkout Session", sessionId, "id");
+    throw error;
+  });
   let userId: string | null = null;
   let credits: number | null = null;
   let purchaseId: string | null = null;
@@ -233,7 +301,8 @@ export async function fulfillFromSuccessPage(
       break;
   }
   const balance = userId
-    ? ((await getDb().user.findUnique({ where: { id: userId }, select: { balance: true } }))?.balance ?? null)
+    ? ((await getDb().user.findUnique({ where: { id: userId }, select: { balance: true } }))
+        ?.balance ?? null)
     : null;
   await writeAudit({
     actor: apiKeyActor(apiKey, ip),

@@ -18,12 +18,20 @@ export const debitBodySchema = z.strictObject({
     .min(1, { error: amountMessage })
     .max(MAX_DEBIT_AMOUNT, { error: amountMessage }),
   idempotencyKey: z
-    .string({ error: (iss) => (iss.input === undefined ? "idempotencyKey is required" : "idempotencyKey must be a string") })
+    .string({
+      error: (iss) =>
+        iss.input === undefined ? "idempotencyKey is required" : "idempotencyKey must be a string",
+    })
     .min(1, { error: "idempotencyKey must not be empty" })
-    .max(MAX_IDEMPOTENCY_KEY_LENGTH, { error: `idempotencyKey must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters` })
+    .max(MAX_IDEMPOTENCY_KEY_LENGTH, {
+      error: `idempotencyKey must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
+    })
     .regex(/^[\x21-\x7e]+$/, { error: "idempotencyKey must be printable ASCII without spaces" }),
   description: z
-    .string({ error: (iss) => (iss.input === undefined ? "description is required" : "description must be a string") })
+    .string({
+      error: (iss) =>
+        iss.input === undefined ? "description is required" : "description must be a string",
+    })
     .trim()
     .min(1, { error: "description must not be empty" })
     .max(500, { error: "description must be at most 500 characters" }),
@@ -83,6 +91,10 @@ export async function debitCredits(
         tx,
       );
     }
-    return { entry: toApiLedgerEntry(result.entry), balance: result.balance, created: result.created };
+    return {
+      entry: toApiLedgerEntry(result.entry),
+      balance: result.balance,
+      created: result.created,
+    };
   });
 }

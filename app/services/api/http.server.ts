@@ -42,7 +42,13 @@ export function errorResponse(
 export async function readJsonBody(request: Request): Promise<unknown> {
   const declared = Number(request.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw tooLarge();
-  if (!request.body) throw new ApiError(400, "invalid_json", "The request body is empty; send a JSON object.", "body");
+  if (!request.body)
+    throw new ApiError(
+      400,
+      "invalid_json",
+      "The request body is empty; send a JSON object.",
+      "body",
+    );
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -57,7 +63,13 @@ export async function readJsonBody(request: Request): Promise<unknown> {
     chunks.push(value);
   }
   const text = Buffer.concat(chunks).toString("utf8");
-  if (!text.trim()) throw new ApiError(400, "invalid_json", "The request body is empty; send a JSON object.", "body");
+  if (!text.trim())
+    throw new ApiError(
+      400,
+      "invalid_json",
+      "The request body is empty; send a JSON object.",
+      "body",
+    );
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -71,16 +83,23 @@ export async function readJsonBody(request: Request): Promise<unknown> {
 }
 
 function tooLarge() {
-  return new ApiError(413, "body_too_large", `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`, "body");
+  return new ApiError(
+    413,
+    "body_too_large",
+    `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`,
+    "body",
+  );
 }
 
 function issueField(issue: z.core.$ZodIssue): string | undefined {
-  if (issue.code === "unrecognized_keys" && issue.keys.length > 0) return [...issue.path, issue.keys[0]].join(".");
+  if (issue.code === "unrecognized_keys" && issue.keys.length > 0)
+    return [...issue.path, issue.keys[0]].join(".");
   return issue.path.length > 0 ? issue.path.join(".") : undefined;
 }
 
 function issueMessage(issue: z.core.$ZodIssue, field: string | undefined): string {
-  if (issue.code === "unrecognized_keys") return `Unknown field${issue.keys.length > 1 ? "s" : ""}: ${issue.keys.join(", ")}.`;
+  if (issue.code === "unrecognized_keys")
+    return `Unknown field${issue.keys.length > 1 ? "s" : ""}: ${issue.keys.join(", ")}.`;
   const message = issue.message.replace(/\.$/, "");
   // Schemas in this API word their messages with the field name first; zod's defaults do not.
   return field && !message.startsWith(field) ? `${field}: ${message}.` : `${message}.`;
@@ -91,7 +110,11 @@ function issueMessage(issue: z.core.$ZodIssue, field: string | undefined): strin
  * were not); bad query, path or header values are 400. The first problem names the field; all are listed
  * in the message.
  */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: "body" | "query" | "path" | "header"): z.output<S> {
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  where: "body" | "query" | "path" | "header",
+): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues;
@@ -112,11 +135,17 @@ export function apiHandler(handlers: Partial<Record<Method, Handler>>) {
   const allowed = Object.keys(handlers) as Method[];
   const allowHeader = [...allowed, ...(allowed.includes("GET") ? ["HEAD"] : [])].join(", ");
   return async (args: LoaderFunctionArgs | ActionFunctionArgs): Promise<Response> => {
-    const method = (args.request.method === "HEAD" ? "GET" : args.request.method.toUpperCase()) as Method;
+    const method = (
+      args.request.method === "HEAD" ? "GET" : args.request.method.toUpperCase()
+    ) as Method;
     const handler = handlers[method];
     if (!handler) {
       return errorResponse(
-        new ApiError(405, "method_not_allowed", `${args.request.method} is not allowed here; use ${allowHeader}.`),
+        new ApiError(
+          405,
+          "method_not_allowed",
+          `${args.request.method} is not allowed here; use ${allowHeader}.`,
+        ),
         { Allow: allowHeader },
       );
     }
@@ -133,8 +162,16 @@ export function renderError(error: unknown, request: Request): Response {
   if (error instanceof DomainError) return errorResponse(error);
   const url = new URL(request.url);
   logger.error(
-    { err: scrubSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error)), method: request.method, path: url.pathname },
+    {
+      err: scrubSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error)),
+      method: request.method,
+      path: url.pathname,
+    },
     "credits API request failed",
   );
-  return errorResponse({ status: 500, code: "internal_error", message: "Something went wrong on our side; it has been logged." });
+  return errorResponse({
+    status: 500,
+    code: "internal_error",
+    message: "Something went wrong on our side; it has been logged.",
+  });
 }

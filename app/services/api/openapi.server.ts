@@ -75,22 +75,35 @@ export interface OpenApiDocument {
   tags: { name: string; description: string }[];
   paths: Record<string, PathItem>;
   components: {
-    securitySchemes: Record<string, { type: "http"; scheme: "bearer"; bearerFormat: string; description: string }>;
+    securitySchemes: Record<
+      string,
+      { type: "http"; scheme: "bearer"; bearerFormat: string; description: string }
+    >;
     schemas: Record<string, SchemaObject>;
     parameters: Record<string, ParameterObject>;
     responses: Record<string, ResponseObject>;
   };
 }
 
-const ref = (kind: "schemas" | "parameters" | "responses", name: string): Ref => ({ $ref: `#/components/${kind}/${name}` });
+const ref = (kind: "schemas" | "parameters" | "responses", name: string): Ref => ({
+  $ref: `#/components/${kind}/${name}`,
+});
 const json = (schema: SchemaObject | Ref, example?: unknown) => ({
   "application/json": example === undefined ? { schema } : { schema, example },
 });
 
 const USER_ID_PATTERN = "^[A-Za-z0-9_.:@-]{1,128}$";
-const nullableString = (description: string): SchemaObject => ({ type: ["string", "null"], description });
+const nullableString = (description: string): SchemaObject => ({
+  type: ["string", "null"],
+  description,
+});
 
-const errorResponse = (description: string, code: string, message: string, field?: string): ResponseObject => ({
+const errorResponse = (
+  description: string,
+  code: string,
+  message: string,
+  field?: string,
+): ResponseObject => ({
   description,
   content: json(ref("schemas", "Error"), { error: { code, message, ...(field ? { field } : {}) } }),
 });
@@ -141,10 +154,16 @@ export const openApiDocument: OpenApiDocument = {
         parameters: [ref("parameters", "UserId")],
         requestBody: {
           required: true,
-          content: json(ref("schemas", "UpsertUserRequest"), { email: "ada@example.com", name: "Ada Lovelace" }),
+          content: json(ref("schemas", "UpsertUserRequest"), {
+            email: "ada@example.com",
+            name: "Ada Lovelace",
+          }),
         },
         responses: {
-          "200": { description: "The user existed and was updated", content: json(ref("schemas", "User")) },
+          "200": {
+            description: "The user existed and was updated",
+            content: json(ref("schemas", "User")),
+          },
           "201": { description: "The user was created", content: json(ref("schemas", "User")) },
           "400": ref("responses", "InvalidRequest"),
           "401": ref("responses", "Unauthorized"),
@@ -168,7 +187,12 @@ export const openApiDocument: OpenApiDocument = {
             name: "limit",
             in: "query",
             description: "Entries per page.",
-            schema: { type: "integer", minimum: 1, maximum: LEDGER_PAGE_MAX, default: LEDGER_PAGE_DEFAULT },
+            schema: {
+              type: "integer",
+              minimum: 1,
+              maximum: LEDGER_PAGE_MAX,
+              default: LEDGER_PAGE_DEFAULT,
+            },
           },
           {
             name: "cursor",
@@ -178,7 +202,10 @@ export const openApiDocument: OpenApiDocument = {
           },
         ],
         responses: {
-          "200": { description: "One page of entries", content: json(ref("schemas", "LedgerPage")) },
+          "200": {
+            description: "One page of entries",
+            content: json(ref("schemas", "LedgerPage")),
+          },
           "400": ref("responses", "InvalidRequest"),
           "401": ref("responses", "Unauthorized"),
           "403": ref("responses", "Forbidden"),
@@ -205,7 +232,10 @@ export const openApiDocument: OpenApiDocument = {
           }),
         },
         responses: {
-          "200": { description: "Exact retry: the original entry, nothing changed", content: json(ref("schemas", "DebitResponse")) },
+          "200": {
+            description: "Exact retry: the original entry, nothing changed",
+            content: json(ref("schemas", "DebitResponse")),
+          },
           "201": { description: "Debited", content: json(ref("schemas", "DebitResponse")) },
           "400": ref("responses", "InvalidRequest"),
           "401": ref("responses", "Unauthorized"),
@@ -234,7 +264,10 @@ export const openApiDocument: OpenApiDocument = {
         summary: "List the credit packs on sale",
         tags: ["checkout"],
         responses: {
-          "200": { description: "Active packs, cheapest first", content: json(ref("schemas", "PackList")) },
+          "200": {
+            description: "Active packs, cheapest first",
+            content: json(ref("schemas", "PackList")),
+          },
           "401": ref("responses", "Unauthorized"),
           "403": ref("responses", "Forbidden"),
         },
@@ -307,9 +340,13 @@ export const openApiDocument: OpenApiDocument = {
           },
         ],
         responses: {
-          "200": { description: "Fulfillment ran; see `outcome`", content: json(ref("schemas", "FulfillResult")) },
+          "200": {
+            description: "Fulfillment ran; see `outcome`",
+            content: json(ref("schemas", "FulfillResult")),
+          },
           "202": {
-            description: "Not paid yet (`outcome: not_paid`); credits follow when Stripe reports the payment",
+            description:
+              "Not paid yet (`outcome: not_paid`); credits follow when Stripe reports the payment",
             content: json(ref("schemas", "FulfillResult")),
           },
           "400": ref("responses", "InvalidRequest"),
@@ -337,7 +374,8 @@ export const openApiDocument: OpenApiDocument = {
         type: "http",
         scheme: "bearer",
         bearerFormat: "cdk_ followed by 43 base62 characters",
-        description: "An API key from `npm run cli -- apikey create`. Revoked keys get 403 `api_key_revoked`.",
+        description:
+          "An API key from `npm run cli -- apikey create`. Revoked keys get 403 `api_key_revoked`.",
       },
     },
     parameters: {
@@ -366,8 +404,14 @@ export const openApiDocument: OpenApiDocument = {
                   "method_not_allowed, insufficient_credits, idempotency_conflict, pack_inactive, pack_not_one_time, " +
                   "stripe_rejected, stripe_unavailable, stripe_not_configured.",
               },
-              message: { type: "string", description: "For people; names the field and what is accepted." },
-              field: { type: "string", description: "The input to blame, when there is one (`body` for unparseable JSON)." },
+              message: {
+                type: "string",
+                description: "For people; names the field and what is accepted.",
+              },
+              field: {
+                type: "string",
+                description: "The input to blame, when there is one (`body` for unparseable JSON).",
+              },
             },
           },
         },
@@ -380,7 +424,10 @@ export const openApiDocument: OpenApiDocument = {
           email: { type: "string", format: "email" },
           name: nullableString("Display name"),
           tier: { type: "string", description: "Tier code, e.g. free or pro", examples: ["free"] },
-          balance: { type: "integer", description: "Credits available (the sum of the user's ledger)" },
+          balance: {
+            type: "integer",
+            description: "Credits available (the sum of the user's ledger)",
+          },
           stripeCustomerId: nullableString("Stripe customer (cus_…), set on the first checkout"),
         },
       },
@@ -395,7 +442,17 @@ export const openApiDocument: OpenApiDocument = {
       },
       LedgerEntry: {
         type: "object",
-        required: ["id", "seq", "kind", "delta", "balanceAfter", "reason", "idempotencyKey", "purchaseId", "createdAt"],
+        required: [
+          "id",
+          "seq",
+          "kind",
+          "delta",
+          "balanceAfter",
+          "reason",
+          "idempotencyKey",
+          "purchaseId",
+          "createdAt",
+        ],
         properties: {
           id: { type: "string", description: "Entry id (a decimal string: it can exceed 2^53)" },
           seq: { type: "integer", description: "Per-user sequence number, gapless from 1" },
@@ -416,7 +473,10 @@ export const openApiDocument: OpenApiDocument = {
           delta: { type: "integer", description: "Signed change in credits" },
           balanceAfter: { type: "integer" },
           reason: nullableString("Why (for usage: the debit's description)"),
-          idempotencyKey: { type: "string", description: "For API debits: api:<userId>:<your idempotencyKey>" },
+          idempotencyKey: {
+            type: "string",
+            description: "For API debits: api:<userId>:<your idempotencyKey>",
+          },
           purchaseId: nullableString("The purchase this entry belongs to"),
           createdAt: { type: "string", format: "date-time" },
         },
@@ -426,7 +486,9 @@ export const openApiDocument: OpenApiDocument = {
         required: ["data", "nextCursor"],
         properties: {
           data: { type: "array", items: ref("schemas", "LedgerEntry") },
-          nextCursor: nullableString("Pass as `cursor` for the next (older) page; null on the last page"),
+          nextCursor: nullableString(
+            "Pass as `cursor` for the next (older) page; null on the last page",
+          ),
         },
       },
       DebitRequest: {
@@ -434,7 +496,12 @@ export const openApiDocument: OpenApiDocument = {
         additionalProperties: false,
         required: ["amount", "idempotencyKey", "description"],
         properties: {
-          amount: { type: "integer", minimum: 1, maximum: MAX_DEBIT_AMOUNT, description: "Credits to spend" },
+          amount: {
+            type: "integer",
+            minimum: 1,
+            maximum: MAX_DEBIT_AMOUNT,
+            description: "Credits to spend",
+          },
           idempotencyKey: {
             type: "string",
             minLength: 1,
@@ -442,7 +509,12 @@ export const openApiDocument: OpenApiDocument = {
             pattern: "^[\\x21-\\x7e]+$",
             description: "Your id for this spend; scoped to the user",
           },
-          description: { type: "string", minLength: 1, maxLength: 500, description: "Shown in the ledger" },
+          description: {
+            type: "string",
+            minLength: 1,
+            maxLength: 500,
+            description: "Shown in the ledger",
+          },
         },
       },
       DebitResponse: {
@@ -455,10 +527,23 @@ export const openApiDocument: OpenApiDocument = {
       },
       Pack: {
         type: "object",
-        required: ["id", "priceId", "productId", "name", "credits", "unitAmount", "currency", "type", "grantsTier"],
+        required: [
+          "id",
+          "priceId",
+          "productId",
+          "name",
+          "credits",
+          "unitAmount",
+          "currency",
+          "type",
+          "grantsTier",
+        ],
         properties: {
           id: { type: "string", format: "uuid" },
-          priceId: { type: "string", description: "Stripe price id to pass to POST /checkout-sessions" },
+          priceId: {
+            type: "string",
+            description: "Stripe price id to pass to POST /checkout-sessions",
+          },
           productId: { type: "string" },
           name: { type: "string" },
           credits: { type: "integer", description: "Credits per unit bought" },
@@ -479,7 +564,11 @@ export const openApiDocument: OpenApiDocument = {
         required: ["userId", "priceId", "successUrl", "cancelUrl"],
         properties: {
           userId: { type: "string", pattern: USER_ID_PATTERN },
-          priceId: { type: "string", pattern: "^[A-Za-z0-9_]{1,255}$", description: "An active one-time pack's price" },
+          priceId: {
+            type: "string",
+            pattern: "^[A-Za-z0-9_]{1,255}$",
+            description: "An active one-time pack's price",
+          },
           quantity: { type: "integer", minimum: 1, maximum: MAX_CHECKOUT_QUANTITY, default: 1 },
           successUrl: { type: "string", format: "uri", maxLength: 2048 },
           cancelUrl: { type: "string", format: "uri", maxLength: 2048 },
@@ -511,9 +600,20 @@ export const openApiDocument: OpenApiDocument = {
           sessionId: { type: "string" },
           outcome: {
             type: "string",
-            enum: ["credited", "already_credited", "not_paid", "unmatched_user", "unknown_price", "amount_mismatch", "no_credits"],
+            enum: [
+              "credited",
+              "already_credited",
+              "not_paid",
+              "unmatched_user",
+              "unknown_price",
+              "amount_mismatch",
+              "no_credits",
+            ],
           },
-          credited: { type: "boolean", description: "true when the session's credits are on the balance (now or before)" },
+          credited: {
+            type: "boolean",
+            description: "true when the session's credits are on the balance (now or before)",
+          },
           userId: nullableString("The user credited"),
           credits: { type: ["integer", "null"], description: "Credits the purchase granted" },
           balance: { type: ["integer", "null"], description: "The user's balance now" },
@@ -540,14 +640,24 @@ export const openApiDocument: OpenApiDocument = {
           "missing_api_key",
           "Authentication required: send Authorization: Bearer <API key>.",
         ),
-        headers: { "WWW-Authenticate": { description: 'Bearer realm="creditdesk"', schema: { type: "string" } } },
+        headers: {
+          "WWW-Authenticate": {
+            description: 'Bearer realm="creditdesk"',
+            schema: { type: "string" },
+          },
+        },
       },
       Forbidden: errorResponse(
         "The API key was revoked",
         "api_key_revoked",
         "The API key cdk_AbCdEfGh… was revoked on 2026-11-20T10:00:00.000Z; create a new key.",
       ),
-      NotFound: errorResponse("No such user, pack or Checkout Session", "not_found", "User user_123 was not found.", "id"),
+      NotFound: errorResponse(
+        "No such user, pack or Checkout Session",
+        "not_found",
+        "User user_123 was not found.",
+        "id",
+      ),
       PayloadTooLarge: errorResponse(
         `The body is larger than ${MAX_BODY_BYTES / 1024} KB`,
         "body_too_large",

@@ -16,7 +16,9 @@ export const userIdSchema = z
 export const userPathSchema = z.object({ id: userIdSchema });
 
 const emailSchema = z
-  .string({ error: (iss) => (iss.input === undefined ? "email is required" : "email must be a string") })
+  .string({
+    error: (iss) => (iss.input === undefined ? "email is required" : "email must be a string"),
+  })
   .trim()
   .max(320, { error: "email must be at most 320 characters" })
   .pipe(z.email({ error: "email must be a valid email address" }));
@@ -74,7 +76,13 @@ export async function upsertUser(
     if (inserted.count === 1) {
       const user = await tx.user.findUniqueOrThrow({ where: { id } });
       await writeAudit(
-        { actor, action: "user.create", targetType: "user", targetId: id, after: { email, name: user.name } },
+        {
+          actor,
+          action: "user.create",
+          targetType: "user",
+          targetId: id,
+          after: { email, name: user.name },
+        },
         tx,
       );
       return { user: toApiUser(user), created: true };
@@ -134,7 +142,9 @@ export const ledgerQuerySchema = z.object({
         .number()
         .int()
         .min(1, { error: `limit must be a whole number from 1 to ${LEDGER_PAGE_MAX}` })
-        .max(LEDGER_PAGE_MAX, { error: `limit must be a whole number from 1 to ${LEDGER_PAGE_MAX}` }),
+        .max(LEDGER_PAGE_MAX, {
+          error: `limit must be a whole number from 1 to ${LEDGER_PAGE_MAX}`,
+        }),
     )
     .optional(),
   cursor: z.string().max(200, { error: "cursor is not one this API returned" }).optional(),
@@ -149,7 +159,12 @@ function decodeCursor(cursor: string): number {
   const match = /^v1:([1-9]\d{0,9})$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
   const seq = match ? Number(match[1]) : NaN;
   if (!Number.isSafeInteger(seq)) {
-    throw new ApiError(400, "invalid_request", "cursor is not one this API returned; pass nextCursor unchanged.", "cursor");
+    throw new ApiError(
+      400,
+      "invalid_request",
+      "cursor is not one this API returned; pass nextCursor unchanged.",
+      "cursor",
+    );
   }
   return seq;
 }
@@ -162,7 +177,10 @@ export async function listLedgerPage(
   const beforeSeq = query.cursor ? decodeCursor(query.cursor) : undefined;
   const exists = await getDb().user.findUnique({ where: { id: userId }, select: { id: true } });
   if (!exists) throw new NotFoundError("User", userId, "id");
-  const page = await listUserLedger(userId, { limit: query.limit ?? LEDGER_PAGE_DEFAULT, beforeSeq });
+  const page = await listUserLedger(userId, {
+    limit: query.limit ?? LEDGER_PAGE_DEFAULT,
+    beforeSeq,
+  });
   return {
     data: page.entries.map(toApiLedgerEntry),
     nextCursor: page.nextBeforeSeq === null ? null : encodeCursor(page.nextBeforeSeq),

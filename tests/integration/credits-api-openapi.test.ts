@@ -1,0 +1,429 @@
+import { randomUUID } from "node:crypto";
+import type Stripe from "stripe";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEmulator, type EmulatorHandle } from "../../emulator/index";
+import { revokeApiKey } from "../../app/services/api-keys.server";
+import {
+  openApiDocument,
+  type HttpMethod,
+  type OperationObject,
+  type Ref,
+  type SchemaObject,
+} from "../../app/services/api/openapi.server";
+import { parseEnv, setEnv } from "../../app/services/env.server";
+import { syncPacks } from "../../app/services/packs.server";
+import { createStripeClient, setStripe } from "../../app/services/stripe-client.server";
+import { useTestDatabase } from "../support/test-database";
+import {
+  createApiFetch,
+  makeApiKey,
+  makeUser,
+  readJson,
+  type ApiFetch,
+} from "../support/api-harness";
+
+/**
+ * The OpenAPI document is a contract: every documented path exists as a route (and every route is
+ * documented), and every documented status of every operation is produced by a real request whose
+ * body matches the documented schema.
+ */
+
+useTestDatabase();
+let api: ApiFetch;
+let key: string;
+let revokedKey: string;
+let emu: EmulatorHandle;
+let stripe: Stripe;
+let priceId: string;
+const SECRET = "sk_test_creditdesk_openapi";
+const appEnv = () => ({
+  ...process.env,
+  NODE_ENV: "test",
+  STRIPE_SECRET_KEY: SECRET,
+  STRIPE_API_BASE: emu.url,
+  DEMO_SEED: "false",
+  SCHEDULER: "off",
+});
+
+beforeAll(async () => {
+  emu = await startEmulator({ host: "127.0.0.1" });
+  stripe = createStripeClient({ secretKey: SECRET, apiBase: emu.url, maxNetworkRetries: 0 });
+  setStripe(stripe);
+  setEnv(parseEnv(appEnv()));
+  api = await createApiFetch();
+  key = (await makeApiKey("openapi")).key;
+  const revoked = await makeApiKey("openapi-revoked");
+  await revokeApiKey({ id: revoked.id }, { type: "system", label: "test" });
+  revokedKey = revoked.key;
+  const product = await stripe.products.create({ name: "OpenAPI pack" });
+  priceId = (
+    await stripe.prices.create({
+      product: product.id,
+      unit_amount: 500,
+      currency: "usd",
+      metadata: { credits: "20" },
+    })
+  ).id;
+  await syncPacks();
+});
+
+afterAll(async () => {
+  setStripe(undefined);
+  setEnv(undefined);
+  await emu?.stop();
+});
+
+// ---------------------------------------------------------------------------------------------
+// A small validator for the JSON Schema subset the document uses.
+
+function resolve<T>(node: T | Ref): T {
+  if (node && typeof node === "object" && "$ref" in node) {
+    const parts = node.$ref.replace(/^#\//, "").split("/");
+    let target: unknown = openApiDocument;
+    for (const p of parts) target = (target as Record<string, unknown>)?.[p];
+    if (target === undefined) throw new Error(`unresolved $ref ${node.$ref}`);
+    return target as T;
+  }
+  return node as T;
+}
+
+function typeOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
+  return typeof value;
+}
+
+function validate(schemaOrRef: SchemaObject | Ref, value: unknown, at = "$"): string[] {
+  const schema = resolve(schemaOrRef);
+  if (schema.oneOf) {
+    const passing = schema.oneOf.filter((s) => validate(s, value, at).length === 0);
+    return passing.length === 1 ? [] : [`${at}: matches ${passing.length} of oneOf`];
+  }
+  const errors: string[] = [];
+  if (schema.type) {
+    const allowed = Array.isArray(schema.type) ? schema.type : [schema.type];
+    const actual = typeOf(value);
+    const ok =
+      allowed.includes(actual as never) || (actual === "integer" && allowed.includes("number"));
+    if (!ok) return [`${at}: expected ${allowed.join("|")}, got ${actual}`];
+  }
+  if (schema.enum && !schema.enum.includes(value as string))
+    errors.push(`${at}: ${String(value)} not in enum`);
+  if (typeOf(value) === "object") {
+    const obj = value as Record<string, unknown>;
+    for (const r of schema.required ?? []) if (!(r in obj)) errors.push(`${at}.${r}: required`);
+    for (const [name, sub] of Object.entries(schema.properties ?? {})) {
+      if (name in obj) errors.push(...validate(sub, obj[name], `${at}.${name}`));
+    }
+    if (schema.additionalProperties === false) {
+      for (const k of Object.keys(obj))
+        if (!(k in (schema.properties ?? {}))) errors.push(`${at}.${k}: not allowed`);
+    }
+  }
+  if (typeOf(value) === "array" && schema.items) {
+    (value as unknown[]).forEach((item, i) =>
+      errors.push(...validate(schema.items!, item, `${at}[${i}]`)),
+    );
+  }
+  return errors;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One request per documented (method, path, status).
+
+type Scenario = () => Promise<Response>;
+const fetchAs = (k: string | null, method: string, path: string, json?: unknown, body?: string) =>
+  api.fetch(method, path, {
+    key: k,
+    json,
+    body,
+    headers: body !== undefined ? { "Content-Type": "application/json" } : undefined,
+  });
+const tooBig = JSON.stringify({ pad: "x".repeat(70 * 1024) });
+
+async function paidSessionFor(userId: string, pay: boolean) {
+  const res = await fetchAs(key, "POST", "/api/v1/checkout-sessions", {
+    userId,
+    priceId,
+    successUrl: "https://app.example.com/ok",
+    cancelUrl: "https://app.example.com/cancel",
+  });
+  const { id } = await readJson(res);
+  if (pay) await emu.control.paySession(id, { card: "success" });
+  return id as string;
+}
+
+async function withStripe<T>(mode: "down" | "unconfigured", fn: () => Promise<T>): Promise<T> {
+  try {
+    if (mode === "down") {
+      setStripe(
+        createStripeClient({
+          secretKey: SECRET,
+          apiBase: "http://127.0.0.1:9",
+          maxNetworkRetries: 0,
+        }),
+      );
+    } else {
+      setStripe(undefined);
+      setEnv(parseEnv({ ...appEnv(), STRIPE_SECRET_KEY: "", STRIPE_API_BASE: "" }));
+    }
+    return await fn();
+  } finally {
+    setEnv(parseEnv(appEnv()));
+    setStripe(stripe);
+  }
+}
+
+const checkoutBody = (userId: string, extra: Record<string, unknown> = {}) => ({
+  userId,
+  priceId,
+  successUrl: "https://app.example.com/ok",
+  cancelUrl: "https://app.example.com/cancel",
+  ...extra,
+});
+
+const scenarios: Record<string, Scenario> = {
+  "get /users/{id} 200": async () => fetchAs(key, "GET", `/api/v1/users/${(await makeUser()).id}`),
+  "get /users/{id} 400": () => fetchAs(key, "GET", "/api/v1/users/bad%20id"),
+  "get /users/{id} 404": () => fetchAs(key, "GET", `/api/v1/users/none-${randomUUID()}`),
+
+  "put /users/{id} 200": async () =>
+    fetchAs(key, "PUT", `/api/v1/users/${(await makeUser()).id}`, { email: "x@example.com" }),
+  "put /users/{id} 201": () =>
+    fetchAs(key, "PUT", `/api/v1/users/new-${randomUUID()}`, { email: "x@example.com", name: "X" }),
+  "put /users/{id} 400": () => fetchAs(key, "PUT", "/api/v1/users/someone", undefined, "{oops"),
+  "put /users/{id} 413": () => fetchAs(key, "PUT", "/api/v1/users/someone", undefined, tooBig),
+  "put /users/{id} 422": () => fetchAs(key, "PUT", "/api/v1/users/someone", { email: "nope" }),
+
+  "get /users/{id}/ledger 200": async () =>
+    fetchAs(key, "GET", `/api/v1/users/${(await makeUser({ balance: 3 })).id}/ledger`),
+  "get /users/{id}/ledger 400": () => fetchAs(key, "GET", "/api/v1/users/someone/ledger?limit=0"),
+  "get /users/{id}/ledger 404": () =>
+    fetchAs(key, "GET", `/api/v1/users/none-${randomUUID()}/ledger`),
+
+  "post /users/{id}/debits 200": async () => {
+    const user = await makeUser({ balance: 10 });
+    const body = { amount: 1, idempotencyKey: "retry", description: "retry" };
+    await fetchAs(key, "POST", `/api/v1/users/${user.id}/debits`, body);
+    return fetchAs(key, "POST", `/api/v1/users/${user.id}/debits`, body);
+  },
+  "post /users/{id}/debits 201": async () =>
+    fetchAs(key, "POST", `/api/v1/users/${(await makeUser({ balance: 10 })).id}/debits`, {
+      amount: 1,
+      idempotencyKey: "a",
+      description: "a",
+    }),
+  "post /users/{id}/debits 400": () =>
+    fetchAs(key, "POST", "/api/v1/users/someone/debits", undefined, "[]"),
+  "post /users/{id}/debits 402": async () =>
+    fetchAs(key, "POST", `/api/v1/users/${(await makeUser({ balance: 1 })).id}/debits`, {
+      amount: 2,
+      idempotencyKey: "a",
+      description: "a",
+    }),
+  "post /users/{id}/debits 404": () =>
+    fetchAs(key, "POST", `/api/v1/users/none-${randomUUID()}/debits`, {
+      amount: 1,
+      idempotencyKey: "a",
+      description: "a",
+    }),
+  "post /users/{id}/debits 409": async () => {
+    const user = await makeUser({ balance: 10 });
+    await fetchAs(key, "POST", `/api/v1/users/${user.id}/debits`, {
+      amount: 1,
+      idempotencyKey: "k",
+      description: "a",
+    });
+    return fetchAs(key, "POST", `/api/v1/users/${user.id}/debits`, {
+      amount: 2,
+      idempotencyKey: "k",
+      description: "a",
+    });
+  },
+  "post /users/{id}/debits 413": () =>
+    fetchAs(key, "POST", "/api/v1/users/someone/debits", undefined, tooBig),
+  "post /users/{id}/debits 422": () =>
+    fetchAs(key, "POST", "/api/v1/users/someone/debits", {
+      amount: 0.5,
+      idempotencyKey: "a",
+      description: "a",
+    }),
+
+  "get /packs 200": () => fetchAs(key, "GET", "/api/v1/packs"),
+
+  "post /checkout-sessions 201": async () =>
+    fetchAs(key, "POST", "/api/v1/checkout-sessions", checkoutBody((await makeUser()).id)),
+  "post /checkout-sessions 400": () =>
+    fetchAs(key, "POST", "/api/v1/checkout-sessions", undefined, "not json"),
+  "post /checkout-sessions 404": () =>
+    fetchAs(key, "POST", "/api/v1/checkout-sessions", checkoutBody(`none-${randomUUID()}`)),
+  "post /checkout-sessions 409": async () => {
+    const user = await makeUser();
+    const headers = { "Idempotency-Key": randomUUID(), "Content-Type": "application/json" };
+    await api.fetch("POST", "/api/v1/checkout-sessions", {
+      key,
+      json: checkoutBody(user.id),
+      headers,
+    });
+    return api.fetch("POST", "/api/v1/checkout-sessions", {
+      key,
+      json: checkoutBody(user.id, { quantity: 2 }),
+      headers,
+    });
+  },
+  "post /checkout-sessions 413": () =>
+    fetchAs(key, "POST", "/api/v1/checkout-sessions", undefined, tooBig),
+  "post /checkout-sessions 422": () =>
+    fetchAs(key, "POST", "/api/v1/checkout-sessions", checkoutBody("u", { successUrl: "ftp://x" })),
+  "post /checkout-sessions 502": async () => {
+    const user = await makeUser();
+    return withStripe("down", () =>
+      fetchAs(key, "POST", "/api/v1/checkout-sessions", checkoutBody(user.id)),
+    );
+  },
+  "post /checkout-sessions 503": async () => {
+    const user = await makeUser();
+    return withStripe("unconfigured", () =>
+      fetchAs(key, "POST", "/api/v1/checkout-sessions", checkoutBody(user.id)),
+    );
+  },
+
+  "post /checkout-sessions/{id}/fulfill 200": async () => {
+    const id = await paidSessionFor((await makeUser()).id, true);
+    return fetchAs(key, "POST", `/api/v1/checkout-sessions/${id}/fulfill`);
+  },
+  "post /checkout-sessions/{id}/fulfill 202": async () => {
+    const id = await paidSessionFor((await makeUser()).id, false);
+    return fetchAs(key, "POST", `/api/v1/checkout-sessions/${id}/fulfill`);
+  },
+  "post /checkout-sessions/{id}/fulfill 400": () =>
+    fetchAs(key, "POST", "/api/v1/checkout-sessions/nope/fulfill"),
+  "post /checkout-sessions/{id}/fulfill 404": () =>
+    fetchAs(key, "POST", "/api/v1/checkout-sessions/cs_test_missing999/fulfill"),
+  "post /checkout-sessions/{id}/fulfill 502": async () => {
+    const id = await paidSessionFor((await makeUser()).id, true);
+    return withStripe("down", () =>
+      fetchAs(key, "POST", `/api/v1/checkout-sessions/${id}/fulfill`),
+    );
+  },
+  "post /checkout-sessions/{id}/fulfill 503": async () => {
+    const id = await paidSessionFor((await makeUser()).id, true);
+    return withStripe("unconfigured", () =>
+      fetchAs(key, "POST", `/api/v1/checkout-sessions/${id}/fulfill`),
+    );
+  },
+
+  "get /openapi.json 200": () => fetchAs(null, "GET", "/api/v1/openapi.json"),
+};
+
+/** A concrete URL for a documented path (any value passes auth checks, which come first). */
+const concrete = (path: string) =>
+  `/api/v1${path.replace("{id}", path.startsWith("/checkout") ? "cs_test_x" : "someone")}`;
+
+function operations(): { method: HttpMethod; path: string; op: OperationObject }[] {
+  return Object.entries(openApiDocument.paths).flatMap(([path, item]) =>
+    (Object.entries(item) as [HttpMethod, OperationObject][]).map(([method, op]) => ({
+      method,
+      path,
+      op,
+    })),
+  );
+}
+
+// Authentication failures are the same for every secured operation: generated, not listed.
+for (const { method, path, op } of operations()) {
+  const secured = (op.security ?? openApiDocument.security).length > 0;
+  if (!secured) continue;
+  scenarios[`${method} ${path} 401`] = () =>
+    fetchAs(null, method.toUpperCase(), concrete(path), method === "get" ? undefined : {});
+  scenarios[`${method} ${path} 403`] = () =>
+    fetchAs(revokedKey, method.toUpperCase(), concrete(path), method === "get" ? undefined : {});
+}
+
+describe("GET /api/v1/openapi.json", () => {
+  it("serves the OpenAPI 3.1 document without a key", async () => {
+    const res = await fetchAs(null, "GET", "/api/v1/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = await readJson(res);
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc).toEqual(JSON.parse(JSON.stringify(openApiDocument)));
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({
+      type: "http",
+      scheme: "bearer",
+    });
+  });
+
+  it("every $ref resolves", () => {
+    const refs: string[] = [];
+    JSON.stringify(openApiDocument, (k, v) => {
+      if (k === "$ref") refs.push(v as string);
+      return v;
+    });
+    expect(refs.length).toBeGreaterThan(10);
+    for (const r of refs) expect(() => resolve({ $ref: r }), r).not.toThrow();
+  });
+
+  it("the schema check used below rejects bodies that do not match", () => {
+    const user = { $ref: "#/components/schemas/User" };
+    expect(
+      validate(user, {
+        id: "u",
+        email: "a@b.c",
+        name: null,
+        tier: "free",
+        balance: 1,
+        stripeCustomerId: null,
+      }),
+    ).toEqual([]);
+    expect(
+      validate(user, {
+        id: "u",
+        email: "a@b.c",
+        name: null,
+        tier: "free",
+        balance: "1",
+        stripeCustomerId: null,
+      }),
+    ).toHaveLength(1);
+    expect(validate(user, { id: "u" })).not.toEqual([]);
+    expect(
+      validate({ $ref: "#/components/schemas/UpsertUserRequest" }, { email: "a@b.c", extra: 1 }),
+    ).toHaveLength(1);
+  });
+
+  it("documents exactly the API routes that exist", () => {
+    const documented = Object.keys(openApiDocument.paths)
+      .map((p) => `/api/v1${p.replace(/\{(\w+)\}/g, ":$1")}`)
+      .sort();
+    const routes = api.routePaths.filter((p) => p !== "/api/v1/*").sort();
+    expect(routes).toEqual(documented);
+  });
+
+  it("has a scenario for every documented status, and no scenario for an undocumented one", () => {
+    const documented = operations()
+      .flatMap(({ method, path, op }) =>
+        Object.keys(op.responses).map((status) => `${method} ${path} ${status}`),
+      )
+      .sort();
+    expect(Object.keys(scenarios).sort()).toEqual(documented);
+  });
+});
+
+describe("documented statuses are returned with documented bodies", () => {
+  for (const { method, path, op } of operations()) {
+    for (const [status, responseOrRef] of Object.entries(op.responses)) {
+      it(`${method.toUpperCase()} ${path} → ${status}`, async () => {
+        const res = await scenarios[`${method} ${path} ${status}`]();
+        const text = await res.text();
+        expect(res.status, text.slice(0, 300)).toBe(Number(status));
+        expect(res.headers.get("content-type")).toMatch(/application\/json/);
+        const response = resolve(responseOrRef);
+        const schema = response.content?.["application/json"].schema;
+        if (schema) expect(validate(schema, JSON.parse(text))).toEqual([]);
+        if (status === "401") expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+        expect(text).not.toContain(key);
+      });
+    }
+  }
+});
