@@ -336,7 +336,10 @@ export async function fulfillCheckoutSession(sessionId: string, via: FulfillVia,
 
   const mapping = await mapSessionLines(session, facts, dryRun);
   if (!mapping.ok) {
-    if (mapping.kind === "no_credits") return { outcome: "no_credits", detail: mapping.detail, session: facts };
+    if (mapping.kind === "no_credits") {
+      if (!dryRun) await rememberCustomer(user, facts.customerId);
+      return { outcome: "no_credits", detail: mapping.detail, session: facts };
+    }
     const attention = dryRun
       ? null
       : await raiseAttention({

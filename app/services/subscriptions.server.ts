@@ -1,18 +1,20 @@
-import type Stripe from "stripe";
+import Stripe from "stripe";
 import type { Subscription } from "~/generated/prisma/client";
 import { attentionKeys, raiseAttention } from "./attention.server";
 import { stripeId } from "./charge-purchase.server";
 import { getDb } from "./db.server";
 import { isUniqueViolation } from "./errors.server";
 import { logger } from "./logger.server";
+import { getStripe } from "./stripe-client.server";
 import { recomputeUserTier, type TierChangeResult } from "./tiers.server";
 
 /**
  * Subscriptions grant a tier from their price's `metadata.tier` while `active` or `trialing`;
  * any other status (canceled, unpaid, past_due, incomplete, paused) grants nothing and the user's
  * tier is recomputed (tiers.server.ts: the highest remaining grant, else the default tier).
- * Stripe may deliver subscription events out of order, so each row remembers the created-time of
- * the event last applied and an older event is not applied over a newer one.
+ * Stripe may deliver subscription events out of order: the webhook path re-reads the subscription
+ * from Stripe and applies its current state, so order does not matter; a subscription object
+ * handed in without a refresh is applied only if no newer event was (stripeUpdatedAt).
  */
 
 const GRANTING = new Set(["active", "trialing"]);
@@ -37,7 +39,27 @@ async function resolveUserId(sub: Stripe.Subscription): Promise<{ userId: string
     const byMeta = await db.user.findUnique({ where: { id: metaUser }, select: { id: true, stripeCustomerId: true } });
     if (byMeta) return { userId: byMeta.id, viaCustomer: false, hasCustomer: Boolean(byMeta.stripeCustomerId) };
   }
+  // Started through Checkout: the session carries the app's user id even when the subscription
+  // does not (its created event usually arrives before checkout.session.completed).
+  const sessions = await getStripe().checkout.sessions.list({ subscription: sub.id, limit: 1 });
+  const session = sessions.data[0];
+  for (const candidate of [session?.client_reference_id, session?.metadata?.user_id]) {
+    const id = candidate?.trim();
+    if (!id) continue;
+    const user = await db.user.findUnique({ where: { id }, select: { id: true, stripeCustomerId: true } });
+    if (user) return { userId: user.id, viaCustomer: false, hasCustomer: Boolean(user.stripeCustomerId) };
+  }
   return null;
+}
+
+/** Stripe's current state of the subscription; the event's copy may be older than another event's. */
+async function currentState(sub: Stripe.Subscription): Promise<Stripe.Subscription> {
+  try {
+    return await getStripe().subscriptions.retrieve(sub.id);
+  } catch (error) {
+    if (error instanceof Stripe.errors.StripeInvalidRequestError && error.statusCode === 404) return sub;
+    throw error;
+  }
 }
 
 /** The highest-ranked known tier named by the subscription's prices. */
@@ -65,10 +87,14 @@ function periodEnd(sub: Stripe.Subscription): Date | null {
  * reconciliation (no event) passes the time it fetched the subscription.
  */
 export async function applySubscription(
-  sub: Stripe.Subscription,
-  opts: { eventCreated: Date; stripeEventId?: string },
+  input: Stripe.Subscription,
+  opts: { eventCreated: Date; stripeEventId?: string; refresh?: boolean },
 ): Promise<SubscriptionResult> {
   const db = getDb();
+  // Refreshed state is current whatever order events arrive in, so it is always applied; an
+  // unrefreshed copy (reconciliation hands one in) is only applied if no newer event was.
+  const refreshed = opts.refresh !== false;
+  const sub = refreshed ? await currentState(input) : input;
   const user = await resolveUserId(sub);
   const customerId = stripeId(sub.customer as string | { id: string });
   if (!user) {
@@ -94,6 +120,10 @@ export async function applySubscription(
     canceledAt: sub.canceled_at ? new Date(sub.canceled_at * 1000) : sub.ended_at ? new Date(sub.ended_at * 1000) : null,
     stripeUpdatedAt: opts.eventCreated,
   };
+  const keepNewest = (current: Date | undefined) => ({
+    ...fields,
+    stripeUpdatedAt: current && current > opts.eventCreated ? current : opts.eventCreated,
+  });
   const run = () =>
     db.$transaction(async (tx): Promise<SubscriptionResult> => {
       const locked = await tx.$queryRaw<{ stripe_updated_at: Date; status: string }[]>`
@@ -104,12 +134,12 @@ export async function applySubscription(
         // Same second (Stripe's resolution): a terminal state is not undone by a sibling event.
         const sameSecondRevival =
           current.stripe_updated_at.getTime() === opts.eventCreated.getTime() && TERMINAL.has(current.status) && !TERMINAL.has(sub.status);
-        if (older || sameSecondRevival) {
+        if (!refreshed && (older || sameSecondRevival)) {
           return { outcome: "stale", subscription: await tx.subscription.findUniqueOrThrow({ where: { id: sub.id } }) };
         }
       }
       const subscription = current
-        ? await tx.subscription.update({ where: { id: sub.id }, data: fields })
+        ? await tx.subscription.update({ where: { id: sub.id }, data: keepNewest(current.stripe_updated_at) })
         : await tx.subscription.create({ data: { id: sub.id, ...fields } });
       const tierResult = await recomputeUserTier(tx, user.userId, {
         source: "subscription",

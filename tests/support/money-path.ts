@@ -121,7 +121,8 @@ export async function eventsFor(stripe: Stripe, objectId: string, type?: string)
     const obj = e.data.object as { id?: string };
     if (obj.id === objectId) out.push(e);
   }
-  return out.sort((a, b) => a.created - b.created);
+  // The list is newest first (ties in `created` keep creation order), so reversing gives oldest first.
+  return out.reverse();
 }
 
 export async function eventOf(stripe: Stripe, objectId: string, type: string): Promise<Stripe.Event> {
