@@ -30,7 +30,10 @@ export default async function setup(project: TestProject) {
   // template anyone is connected to: close those sessions before test files start cloning.
   const closer = new pg.Client({ connectionString: cluster.url() });
   await closer.connect();
-  await closer.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [TEMPLATE_DB]);
+  await closer.query(
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+    [TEMPLATE_DB],
+  );
   await closer.end();
   project.provide("postgresAdminUrl", cluster.url());
   project.provide("postgresTemplate", TEMPLATE_DB);
