@@ -11,7 +11,7 @@ export interface RunningProcess {
 /** Environment for a child process without the test runner's own database settings. */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const { DATABASE_URL: _a, DATA_DIR: _b, CREDITDESK_TEST_DB: _c, STRIPE_SECRET_KEY: _d, NODE_ENV: _e, ...base } = process.env;
-  return { ...base, LOG_LEVEL: "warn", ...extra } as NodeJS.ProcessEnv;
+  return { ...base, LOG_LEVEL: "warn", ...extra } as unknown as NodeJS.ProcessEnv;
 }
 
 export function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv): RunningProcess {
