@@ -1,0 +1,184 @@
+import { z } from "zod";
+import { getDb } from "../db.server";
+import { NotFoundError } from "../errors.server";
+
+export const USER_LEDGER_PAGE_SIZE = 50;
+export const USER_SECTION_LIMIT = 20;
+
+const seqParam = z.preprocess(
+  (v) => (typeof v === "string" && v.trim() !== "" ? v : undefined),
+  z.coerce.number({ error: "The ledger page link is not valid." }).int().positive().optional(),
+);
+
+export const userDetailSearchSchema = z.object({
+  /** Entries with seq below this (older page). */
+  ledgerBefore: seqParam,
+  /** Entries with seq above this (newer page). */
+  ledgerAfter: seqParam,
+});
+
+const staffLabel = { select: { id: true, email: true, name: true } } as const;
+
+/**
+ * Everything support needs about one user on one page: profile, tier history, a keyset page of the
+ * ledger (newest first, paged on the per-user seq), recent purchases, Stripe events about the user,
+ * open attention items and pending adjustment requests.
+ */
+export async function getUserDetail(
+  userId: string,
+  page: { ledgerBefore?: number; ledgerAfter?: number } = {},
+) {
+  const db = getDb();
+  const user = await db.user.findUnique({
+    where: { id: userId },
+    select: {
+      id: true,
+      email: true,
+      name: true,
+      tierCode: true,
+      tier: { select: { name: true } },
+      balance: true,
+      lastSeq: true,
+      stripeCustomerId: true,
+      createdAt: true,
+      updatedAt: true,
+    },
+  });
+  if (!user) throw new NotFoundError("User", userId);
+
+  const newerFirst = page.ledgerAfter === undefined;
+  const ledgerRows = await db.ledgerEntry.findMany({
+    where: {
+      userId,
+      ...(page.ledgerAfter !== undefined
+        ? { seq: { gt: page.ledgerAfter } }
+        : page.ledgerBefore !== undefined
+          ? { seq: { lt: page.ledgerBefore } }
+          : {}),
+    },
+    orderBy: { seq: newerFirst ? "desc" : "asc" },
+    take: USER_LEDGER_PAGE_SIZE + 1,
+    select: {
+      id: true,
+      seq: true,
+      delta: true,
+      balanceAfter: true,
+      kind: true,
+      reason: true,
+      purchaseId: true,
+      stripeEventId: true,
+      metadata: true,
+      createdAt: true,
+      staff: staffLabel,
+      apiKey: { select: { id: true, name: true, prefix: true } },
+    },
+  });
+  const hasMore = ledgerRows.length > USER_LEDGER_PAGE_SIZE;
+  const entries = ledgerRows.slice(0, USER_LEDGER_PAGE_SIZE);
+  if (!newerFirst) entries.reverse();
+  const ledger = {
+    entries: entries.map((e) => ({ ...e, id: e.id.toString() })),
+    olderBefore: (newerFirst ? hasMore : entries.length > 0 && entries[entries.length - 1].seq > 1)
+      ? entries[entries.length - 1].seq
+      : null,
+    newerAfter: (newerFirst ? page.ledgerBefore !== undefined && entries.length > 0 : hasMore)
+      ? entries[0].seq
+      : null,
+  };
+
+  const [tierHistory, purchases, purchaseCount, events, attention, pendingRequests, tiers] =
+    await Promise.all([
+      db.tierChange.findMany({
+        where: { userId },
+        orderBy: { createdAt: "desc" },
+        take: USER_SECTION_LIMIT,
+        select: {
+          id: true,
+          fromTier: true,
+          toTier: true,
+          source: true,
+          sourceRef: true,
+          reason: true,
+          createdAt: true,
+          staff: staffLabel,
+        },
+      }),
+      db.purchase.findMany({
+        where: { userId },
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: USER_SECTION_LIMIT,
+        select: {
+          id: true,
+          checkoutSessionId: true,
+          paymentIntentId: true,
+          status: true,
+          credits: true,
+          amountTotal: true,
+          amountRefunded: true,
+          currency: true,
+          creditedVia: true,
+          userResolvedBy: true,
+          createdAt: true,
+          pack: { select: { name: true } },
+        },
+      }),
+      db.purchase.count({ where: { userId } }),
+      db.stripeEvent.findMany({
+        where: { userId },
+        orderBy: { receivedAt: "desc" },
+        take: USER_SECTION_LIMIT,
+        select: {
+          id: true,
+          type: true,
+          status: true,
+          objectId: true,
+          purchaseId: true,
+          lastError: true,
+          attempts: true,
+          receivedAt: true,
+        },
+      }),
+      db.attentionItem.findMany({
+        where: { userId, status: "open" },
+        orderBy: { createdAt: "desc" },
+        take: USER_SECTION_LIMIT,
+        select: {
+          id: true,
+          kind: true,
+          title: true,
+          detail: true,
+          checkoutSessionId: true,
+          occurrences: true,
+          createdAt: true,
+        },
+      }),
+      db.adjustmentRequest.findMany({
+        where: { userId, status: "pending" },
+        orderBy: { createdAt: "desc" },
+        take: USER_SECTION_LIMIT,
+        select: {
+          id: true,
+          amount: true,
+          reason: true,
+          ticketRef: true,
+          createdAt: true,
+          requestedBy: staffLabel,
+        },
+      }),
+      db.tier.findMany({ orderBy: { rank: "asc" }, select: { code: true, name: true } }),
+    ]);
+
+  return {
+    user,
+    ledger,
+    tierHistory,
+    purchases,
+    purchaseCount,
+    events,
+    attention,
+    pendingRequests,
+    tiers,
+  };
+}
+
+export type UserDetail = Awaited<ReturnType<typeof getUserDetail>>;
