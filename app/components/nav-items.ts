@@ -1,4 +1,5 @@
 import type { StaffRole } from "~/generated/prisma/enums";
+import { ACCESS } from "~/services/admin/permissions";
 
 export interface NavItem {
   to: string;
@@ -8,7 +9,13 @@ export interface NavItem {
 }
 
 /** Pages of the dashboard, in menu order. Add a page here when its route exists. */
-export const navItems: NavItem[] = [{ to: "/", label: "Home", roles: ["admin", "support", "finance"] }];
+export const navItems: NavItem[] = [
+  { to: "/", label: "Overview", roles: ACCESS.overview },
+  { to: "/users", label: "Users", roles: ACCESS.users },
+  { to: "/approvals", label: "Approvals", roles: ACCESS.approvals },
+  { to: "/purchases", label: "Purchases", roles: ACCESS.purchases },
+  { to: "/ledger", label: "Ledger", roles: ACCESS.ledger },
+];
 
 export function navFor(role: StaffRole): NavItem[] {
   return navItems.filter((item) => item.roles.includes(role));

@@ -1,35 +1,53 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { Form, NavLink, Outlet, useLoaderData } from "@remix-run/react";
+import { data } from "@remix-run/node";
+import { Form, NavLink, Outlet, useLoaderData, useNavigation } from "@remix-run/react";
 import { navFor } from "~/components/nav-items";
+import { TimeZoneNote } from "~/components/time";
+import { Toaster } from "~/components/toast";
+import { takeToast } from "~/services/admin/flash.server";
 import { requireStaff } from "~/services/auth/session.server";
 import { getEnv } from "~/services/env.server";
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const staff = await requireStaff(request);
-  return {
-    staff: { email: staff.email, name: staff.name, role: staff.role },
-    nav: navFor(staff.role).map(({ to, label }) => ({ to, label })),
-    demoMode: getEnv().demoMode,
-  };
+  const { toast, headers } = await takeToast(request);
+  return data(
+    {
+      staff: { email: staff.email, name: staff.name, role: staff.role },
+      nav: navFor(staff.role).map(({ to, label }) => ({ to, label })),
+      demoMode: getEnv().demoMode,
+      toast,
+    },
+    { headers },
+  );
 }
 
 export default function AppLayout() {
-  const { staff, nav, demoMode } = useLoaderData<typeof loader>();
+  const { staff, nav, demoMode, toast } = useLoaderData<typeof loader>();
+  const navigation = useNavigation();
   return (
     <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
       {demoMode ? (
         <div className="demo-banner" role="note">
-          Demo mode: all Stripe data here is simulated by the built-in Stripe emulator. No real payments.
+          Demo mode: all Stripe data here is simulated by the built-in Stripe emulator. No real
+          payments.
         </div>
       ) : null}
       <div className="shell">
         <aside className="sidebar">
-          <a className="brand" href="/">creditdesk</a>
+          <a className="brand" href="/">
+            creditdesk
+          </a>
           <nav aria-label="Main">
             <ul>
               {nav.map((item) => (
                 <li key={item.to}>
-                  <NavLink to={item.to} end={item.to === "/"} prefetch="intent">{item.label}</NavLink>
+                  <NavLink to={item.to} end={item.to === "/"} prefetch="intent">
+                    {item.label}
+                  </NavLink>
                 </li>
               ))}
             </ul>
@@ -38,14 +56,25 @@ export default function AppLayout() {
             <div>{staff.name ?? staff.email}</div>
             <div>Role: {staff.role}</div>
             <Form method="post" action="/logout">
-              <button type="submit" className="secondary">Sign out</button>
+              <button type="submit" className="secondary">
+                Sign out
+              </button>
             </Form>
           </div>
         </aside>
-        <main className="content">
+        <main
+          id="main"
+          className="content"
+          aria-busy={navigation.state === "loading" ? true : undefined}
+        >
+          {navigation.state === "loading" ? (
+            <div className="route-progress" aria-hidden="true" />
+          ) : null}
           <Outlet />
+          <TimeZoneNote />
         </main>
       </div>
+      <Toaster toast={toast} />
     </>
   );
 }
