@@ -55,6 +55,9 @@ export default function AppLayout() {
           <div className="who">
             <div>{staff.name ?? staff.email}</div>
             <div>Role: {staff.role}</div>
+            <div>
+              <a href="/account/password">Change password</a>
+            </div>
             <Form method="post" action="/logout">
               <button type="submit" className="secondary">
                 Sign out

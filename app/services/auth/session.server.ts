@@ -51,6 +51,8 @@ export interface StaffIdentity {
   email: string;
   name: string | null;
   role: StaffRole;
+  /** Set for a generated or reset password: the person must choose their own before anything else. */
+  mustChangePassword: boolean;
   sessionId: string;
 }
 
@@ -84,7 +86,7 @@ export async function lookupSession(request: Request): Promise<SessionLookup> {
   const db = getDb();
   const session = await db.staffSession.findUnique({
     where: { id: hashToken(token) },
-    include: { staff: { select: { id: true, email: true, name: true, role: true, disabledAt: true } } },
+    include: { staff: { select: { id: true, email: true, name: true, role: true, disabledAt: true, mustChangePassword: true } } },
   });
   if (!session) return { state: "invalid", reason: "expired" };
   const now = Date.now();
@@ -135,12 +137,25 @@ export function sessionInvalidMessage(reason: string | null): string | null {
   return reason && reason in invalidMessages ? invalidMessages[reason as keyof typeof invalidMessages] : null;
 }
 
-/** Logged-in staff with one of `roles` (any role when omitted); redirects anonymous, 403 otherwise. */
-export async function requireStaff(request: Request, opts: { roles?: readonly StaffRole[] } = {}): Promise<StaffIdentity> {
+export const CHANGE_PASSWORD_PATH = "/account/password";
+
+/**
+ * Logged-in staff with one of `roles` (any role when omitted); redirects anonymous, 403 otherwise.
+ * Someone who must change their password is sent to the password page first (only that page
+ * passes `allowPasswordChange`), for every page and action alike.
+ */
+export async function requireStaff(
+  request: Request,
+  opts: { roles?: readonly StaffRole[]; allowPasswordChange?: boolean } = {},
+): Promise<StaffIdentity> {
   const result = await lookupSession(request);
   if (result.state === "none") loginRedirect(request);
   if (result.state === "invalid") loginRedirect(request, result.reason);
   const { staff } = result;
+  if (staff.mustChangePassword && !opts.allowPasswordChange) {
+    const url = new URL(request.url);
+    throw redirect(`${CHANGE_PASSWORD_PATH}?${new URLSearchParams({ redirectTo: url.pathname + url.search })}`);
+  }
   if (opts.roles && !opts.roles.includes(staff.role)) {
     throw new Response(`Forbidden: this page needs the ${opts.roles.join(" or ")} role; you are ${staff.role}.`, {
       status: 403,
