@@ -19,6 +19,10 @@ export const ATTENTION_KINDS = [
   "unrecovered_credits",
   "webhook_gap",
   "dispute_lost",
+  /** Reconciliation could not process a session (the detail says why). */
+  "reconciliation_error",
+  /** A reconciliation alert could not be POSTed to ALERT_WEBHOOK_URL (retried on the next run). */
+  "alert_delivery",
 ] as const;
 export type AttentionKind = (typeof ATTENTION_KINDS)[number];
 

@@ -1,0 +1,1037 @@
+import Stripe from "stripe";
+import type { Prisma, ReconciliationRun } from "~/generated/prisma/client";
+import type { RunStatus } from "~/generated/prisma/enums";
+import { attentionKeys, raiseAttention } from "../attention.server";
+import { writeAudit } from "../audit.server";
+import { getDb } from "../db.server";
+import { getEnv } from "../env.server";
+import { fulfillCheckoutSession, type FulfillResult } from "../fulfillment.server";
+import { logger, scrubSecrets } from "../logger.server";
+import { applyChargeRefunds } from "../refunds.server";
+import { expectsLivemode, getStripe } from "../stripe-client.server";
+import { isTransientError } from "../transient.server";
+import { HANDLED_EVENT_TYPES, processStripeEvent } from "../webhooks/handlers.server";
+import { raiseGapAlert, retryPendingAlerts, type AlertStatus } from "./alerts.server";
+import { runWebhookDoctor, type DoctorReport } from "./doctor.server";
+import { acquireRunLock, type RunLock } from "./lock.server";
+import { DEFAULT_PACING, isRateLimited, StripeGate, type PacingOptions } from "./pacing.server";
+import { planRunWindow, type RunWindow, type WindowSegment } from "./window.server";
+
+/**
+ * One reconciliation run (DESIGN.md "Reconciliation"; docs/reconciliation.md explains it for
+ * operators). Three passes over the window, each paged through the SDK's auto-pagination with
+ * one database query per page:
+ *   1. Checkout Sessions (status complete): which are credited? Each paid, uncredited one goes
+ *      through fulfillCheckoutSession(…, "reconciliation") — the one fulfillment path.
+ *   2. Refunds: any Stripe has that the ledger lacks go through applyChargeRefunds.
+ *   3. Events Stripe could not deliver (delivery_success=false) go through processStripeEvent.
+ * Then the webhook doctor, and the webhook-gap alert if the run had to do the webhooks' job.
+ * Every session's outcome is a ReconciliationItem; counters and the checkpoint are saved on the
+ * run row after every page, so the dashboard can show progress and a broken run can be resumed.
+ */
+
+export type RunTrigger = "schedule" | "catch_up" | "cli" | "manual";
+
+export const ITEM_OUTCOMES = [
+  "credited_now",
+  "already_credited",
+  "not_paid",
+  "unmatched_user",
+  "unknown_price",
+  "amount_mismatch",
+  "refund_missing",
+  /** A subscription-mode session whose prices grant no credits (the tier comes from subscription events). */
+  "no_credits",
+  "error",
+] as const;
+export type ItemOutcome = (typeof ITEM_OUTCOMES)[number];
+
+const ATTENTION_OUTCOMES = new Set<ItemOutcome>([
+  "unmatched_user",
+  "unknown_price",
+  "amount_mismatch",
+]);
+const PAID = new Set(["paid", "no_payment_required"]);
+/** Stripe keeps events for 30 days; stay a little inside that. */
+const EVENT_RETENTION_MS = 30 * 24 * 3600 * 1000 - 10 * 60_000;
+
+export interface RunCounters {
+  pages: number;
+  scanned: number;
+  creditedNow: number;
+  alreadyCredited: number;
+  needsAttention: number;
+  undeliveredEvents: number;
+  errors: number;
+  stripeRequests: number;
+  /** Refunds Stripe had that the ledger lacked, applied by this run (items with refund_missing). */
+  refundsApplied: number;
+}
+
+export type RunPhase =
+  "starting" | "sessions" | "refunds" | "events" | "doctor" | "finishing" | "done";
+
+export interface RunProgress extends RunCounters {
+  runId: string;
+  trigger: string;
+  dryRun: boolean;
+  phase: RunPhase;
+  windowSince: Date;
+  windowUntil: Date;
+  checkpoint: Date | null;
+  startedAt: Date;
+  /** Present when a page of sessions was just finished. */
+  lastPage?: { sessions: number; dbMs: number; totalMs: number };
+}
+
+export type FinishedStatus = Exclude<RunStatus, "running">;
+
+export interface RunSummary extends RunCounters {
+  runId: string;
+  status: FinishedStatus;
+  trigger: string;
+  dryRun: boolean;
+  window: { since: Date; until: Date };
+  segments: WindowSegment[];
+  resumedFromRunId: string | null;
+  checkpoint: Date | null;
+  highWaterMark: Date | null;
+  error: string | null;
+  doctor: DoctorReport | null;
+  alertStatus: AlertStatus | null;
+  durationMs: number;
+}
+
+export interface RunTuning extends PacingOptions {
+  /** Sessions fulfilled at once within a page (fulfillment is safe concurrently). */
+  fulfillConcurrency: number;
+  /** Stripe's maximum list page; smaller only in tests. */
+  pageSize: number;
+}
+
+export interface RunOptions {
+  trigger: RunTrigger;
+  dryRun?: boolean;
+  /** Explicit window bounds; either one makes the window explicit (no resume, no high-water mark). */
+  since?: Date;
+  until?: Date;
+  staffId?: string | null;
+  /** Aborting ends the run after the current page as `partial` (resumable). */
+  signal?: AbortSignal;
+  onProgress?: (progress: RunProgress) => void;
+  tuning?: Partial<RunTuning>;
+  stripe?: Stripe;
+  now?: () => Date;
+}
+
+export interface StartedRun {
+  runId: string;
+  window: RunWindow;
+  /** Resolves when the run has finished and been recorded; never rejects. */
+  done: Promise<RunSummary>;
+}
+
+type ItemRow = Prisma.ReconciliationItemCreateManyInput;
+type Session = Stripe.Checkout.Session;
+
+class RunAborted extends Error {
+  constructor() {
+    super(
+      "Stopped before the end (the process is shutting down); the next run resumes from the checkpoint.",
+    );
+  }
+}
+
+/** Errors that end the run (the next one resumes) rather than failing just one session. */
+function isRunFatal(error: unknown): boolean {
+  if (error instanceof RunAborted) return true;
+  if (error instanceof Stripe.errors.StripeError)
+    return !(error instanceof Stripe.errors.StripeInvalidRequestError);
+  return isTransientError(error);
+}
+
+function errorText(error: unknown): string {
+  return scrubSecrets((error as Error)?.message ?? String(error)).slice(0, 1000);
+}
+
+function stripeId(value: string | { id: string } | null | undefined): string | null {
+  if (!value) return null;
+  return typeof value === "string" ? value : value.id;
+}
+
+async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+/**
+ * Start a run: take the lock (or throw ReconciliationLockedError), plan the window, record the
+ * run row, and carry on in the background. `done` resolves with the summary.
+ */
+export async function startReconciliation(opts: RunOptions): Promise<StartedRun> {
+  const lock = await acquireRunLock();
+  let run: ReconciliationRun;
+  let window: RunWindow;
+  try {
+    const env = getEnv();
+    const db = getDb();
+    const now = opts.now?.() ?? new Date();
+    // We hold the lock, so a row still "running" belongs to a process that died mid-run.
+    await db.reconciliationRun.updateMany({
+      where: { status: "running" },
+      data: {
+        status: "failed",
+        finishedAt: now,
+        error:
+          "Interrupted: the process running it stopped before it finished; the next run resumes from its checkpoint.",
+      },
+    });
+    window = await planRunWindow({
+      now,
+      since: opts.since,
+      until: opts.until,
+      lookbackDays: env.RECONCILE_LOOKBACK_DAYS,
+      overlapMinutes: env.RECONCILE_OVERLAP_MINUTES,
+    });
+    run = await db.reconciliationRun.create({
+      data: {
+        trigger: opts.trigger,
+        dryRun: opts.dryRun === true,
+        status: "running",
+        windowSince: window.since,
+        windowUntil: window.until,
+        staffId: opts.staffId ?? null,
+      },
+    });
+    lock.setRunId(run.id);
+    if (opts.staffId || opts.trigger === "cli") {
+      await writeAudit({
+        actor: opts.staffId
+          ? { type: "staff", id: opts.staffId }
+          : { type: "cli", label: "reconcile" },
+        action: opts.dryRun ? "reconciliation.dry_run" : "reconciliation.run",
+        targetType: "reconciliation_run",
+        targetId: run.id,
+        after: {
+          trigger: opts.trigger,
+          since: window.since.toISOString(),
+          until: window.until.toISOString(),
+          explicitWindow: !window.automatic,
+        },
+      });
+    }
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+  logger.info(
+    {
+      runId: run.id,
+      trigger: opts.trigger,
+      dryRun: run.dryRun,
+      since: window.since.toISOString(),
+      until: window.until.toISOString(),
+      resumedFrom: window.resumedFromRunId,
+    },
+    "reconciliation run started",
+  );
+  const done = new RunExecution(run, window, opts, lock).execute().finally(() => lock.release());
+  return { runId: run.id, window, done };
+}
+
+/** Start a run and wait for it (CLI, scheduler). Throws ReconciliationLockedError when one is running. */
+export async function runReconciliation(opts: RunOptions): Promise<RunSummary> {
+  const started = await startReconciliation(opts);
+  return started.done;
+}
+
+/**
+ * For the dashboard's "Run now" / "Dry run": starts in the background and returns the run id at
+ * once (poll getRunningRun / getRun for progress). Throws ReconciliationLockedError if a run is
+ * in progress anywhere.
+ */
+export async function startRun(opts: {
+  staffId: string;
+  dryRun?: boolean;
+  since?: Date;
+  until?: Date;
+}): Promise<{ runId: string }> {
+  const started = await startReconciliation({ trigger: "manual", ...opts });
+  void started.done.then((summary) => {
+    if (summary.status !== "completed")
+      logger.warn(
+        { runId: summary.runId, status: summary.status },
+        "manual reconciliation run did not complete",
+      );
+  });
+  return { runId: started.runId };
+}
+
+class RunExecution {
+  private readonly db = getDb();
+  private readonly dryRun: boolean;
+  private readonly tuning: RunTuning;
+  private readonly gate: StripeGate;
+  private stripe!: Stripe;
+  private readonly c: RunCounters = {
+    pages: 0,
+    scanned: 0,
+    creditedNow: 0,
+    alreadyCredited: 0,
+    needsAttention: 0,
+    undeliveredEvents: 0,
+    errors: 0,
+    stripeRequests: 0,
+    refundsApplied: 0,
+  };
+  private checkpoint: Date | null = null;
+  private phase: RunPhase = "starting";
+  private doctor: DoctorReport | null = null;
+  private readonly startedAt = new Date();
+
+  constructor(
+    private readonly run: ReconciliationRun,
+    private readonly window: RunWindow,
+    private readonly opts: RunOptions,
+    private readonly lock: RunLock,
+  ) {
+    this.dryRun = run.dryRun;
+    let live = false;
+    try {
+      live = expectsLivemode();
+    } catch {
+      // No usable configuration: the run fails below with the real error.
+    }
+    this.tuning = {
+      ...(live ? DEFAULT_PACING.live : DEFAULT_PACING.test),
+      fulfillConcurrency: 4,
+      pageSize: 100,
+      ...opts.tuning,
+    };
+    this.gate = new StripeGate(this.tuning);
+  }
+
+  async execute(): Promise<RunSummary> {
+    const started = performance.now();
+    let status: FinishedStatus = "completed";
+    let error: string | null = null;
+    const count = () => {
+      this.c.stripeRequests += 1;
+    };
+    let listening = false;
+    try {
+      this.stripe = this.opts.stripe ?? getStripe();
+      this.stripe.on("request", count);
+      listening = true;
+      if (!this.dryRun) {
+        await retryPendingAlerts().catch((e: unknown) =>
+          logger.warn({ err: errorText(e) }, "could not retry pending alerts"),
+        );
+      }
+      this.setPhase("sessions");
+      for (const segment of this.window.segments) await this.sessionsPass(segment);
+      this.setPhase("refunds");
+      await this.refundsPass();
+      this.setPhase("events");
+      await this.eventsPass();
+      this.setPhase("doctor");
+      this.doctor = await runWebhookDoctor({
+        stripe: this.stripe,
+        call: (fn) => this.gate.call(fn),
+      });
+    } catch (e) {
+      status =
+        e instanceof RunAborted || (e instanceof Stripe.errors.StripeError && isRunFatal(e))
+          ? "partial"
+          : "failed";
+      if (
+        e instanceof Stripe.errors.StripeAuthenticationError ||
+        e instanceof Stripe.errors.StripePermissionError
+      ) {
+        status = "failed";
+      }
+      error =
+        e instanceof Stripe.errors.StripeError
+          ? `Stripe error during ${this.phase}: ${errorText(e)}`
+          : errorText(e);
+      if (!this.lock.isHeld()) error += " (the run lock was lost)";
+      logger.error(
+        { runId: this.run.id, phase: this.phase, err: error, status },
+        "reconciliation run stopped early",
+      );
+    } finally {
+      if (listening) this.stripe.off("request", count);
+    }
+    this.setPhase("finishing");
+    const highWaterMark =
+      status === "completed" && this.window.automatic && !this.dryRun ? this.window.until : null;
+    let alertStatus: AlertStatus | null = null;
+    try {
+      const row = await this.db.reconciliationRun.update({
+        where: { id: this.run.id },
+        data: {
+          ...this.persistedCounters(),
+          status,
+          error,
+          highWaterMark,
+          checkpoint: this.checkpoint,
+          doctor: (this.doctor ?? undefined) as Prisma.InputJsonValue | undefined,
+          finishedAt: new Date(),
+        },
+      });
+      try {
+        alertStatus = await raiseGapAlert(row, {
+          creditedNow: this.c.creditedNow,
+          refundsApplied: this.c.refundsApplied,
+          webhooksSilent: this.doctor?.webhooksSilent ?? false,
+        });
+        if (alertStatus)
+          await this.db.reconciliationRun.update({
+            where: { id: this.run.id },
+            data: { alertStatus },
+          });
+      } catch (e) {
+        logger.error(
+          { runId: this.run.id, err: errorText(e) },
+          "could not raise the webhook-gap alert",
+        );
+      }
+    } catch (e) {
+      // The database went away: the row stays "running" and the next run marks it interrupted.
+      logger.error(
+        { runId: this.run.id, err: errorText(e) },
+        "could not record the end of the reconciliation run",
+      );
+      if (status === "completed") status = "failed";
+      error ??= `Could not record the run: ${errorText(e)}`;
+    }
+    this.setPhase("done");
+    const summary: RunSummary = {
+      runId: this.run.id,
+      status,
+      trigger: this.run.trigger,
+      dryRun: this.dryRun,
+      window: { since: this.window.since, until: this.window.until },
+      segments: this.window.segments,
+      resumedFromRunId: this.window.resumedFromRunId,
+      checkpoint: this.checkpoint,
+      highWaterMark,
+      error,
+      doctor: this.doctor,
+      alertStatus,
+      durationMs: Math.round(performance.now() - started),
+      ...this.c,
+    };
+    logger.info(
+      {
+        runId: summary.runId,
+        status,
+        scanned: summary.scanned,
+        creditedNow: summary.creditedNow,
+        needsAttention: summary.needsAttention,
+        undeliveredEvents: summary.undeliveredEvents,
+        refundsApplied: summary.refundsApplied,
+        errors: summary.errors,
+        stripeRequests: summary.stripeRequests,
+        durationMs: summary.durationMs,
+      },
+      "reconciliation run finished",
+    );
+    return summary;
+  }
+
+  private persistedCounters() {
+    const { refundsApplied: _r, ...persisted } = this.c;
+    return persisted;
+  }
+
+  private setPhase(phase: RunPhase) {
+    this.phase = phase;
+    this.emit();
+  }
+
+  private emit(lastPage?: RunProgress["lastPage"]) {
+    if (!this.opts.onProgress) return;
+    try {
+      this.opts.onProgress({
+        runId: this.run.id,
+        trigger: this.run.trigger,
+        dryRun: this.dryRun,
+        phase: this.phase,
+        windowSince: this.window.since,
+        windowUntil: this.window.until,
+        checkpoint: this.checkpoint,
+        startedAt: this.startedAt,
+        ...this.c,
+        ...(lastPage ? { lastPage } : {}),
+      });
+    } catch (e) {
+      logger.warn({ err: errorText(e) }, "reconciliation progress listener threw");
+    }
+  }
+
+  private checkAbort() {
+    if (this.opts.signal?.aborted) throw new RunAborted();
+  }
+
+  private async saveProgress(extra: Prisma.ReconciliationRunUpdateInput = {}) {
+    await this.db.reconciliationRun.update({
+      where: { id: this.run.id },
+      data: { ...this.persistedCounters(), checkpoint: this.checkpoint, ...extra },
+    });
+  }
+
+  private tally(items: ItemRow[]) {
+    for (const item of items) {
+      const outcome = item.outcome as ItemOutcome;
+      if (outcome === "credited_now") this.c.creditedNow += 1;
+      else if (outcome === "already_credited") this.c.alreadyCredited += 1;
+      else if (outcome === "error") this.c.errors += 1;
+      else if (ATTENTION_OUTCOMES.has(outcome)) this.c.needsAttention += 1;
+    }
+  }
+
+  /**
+   * Page through a Stripe list with the SDK's auto-pagination, handing over one page at a time
+   * (the next page is only requested once the previous one is processed). A 429 while turning a
+   * page is waited out and the list restarted after the last processed page.
+   */
+  private async paged<T extends { id: string }>(
+    list: (startingAfter: string | undefined) => Stripe.ApiListPromise<T>,
+    onPage: (page: T[], startingAfter: string | undefined) => Promise<void>,
+  ): Promise<void> {
+    const size = this.tuning.pageSize;
+    let cursor: string | undefined;
+    let attempt = 0;
+    let waited = 0;
+    for (;;) {
+      await this.gate.take();
+      const iterator = list(cursor)[Symbol.asyncIterator]();
+      let page: T[] = [];
+      let restart = false;
+      for (;;) {
+        let next: IteratorResult<T>;
+        try {
+          next = await iterator.next();
+        } catch (error) {
+          if (!isRateLimited(error)) throw error;
+          const delay = this.gate.backoffMs(attempt++);
+          if (waited + delay > this.tuning.maxRateLimitWaitMs) throw error;
+          waited += delay;
+          this.gate.slowDown();
+          await new Promise((r) => setTimeout(r, delay));
+          restart = true;
+          break;
+        }
+        if (next.done) break;
+        page.push(next.value);
+        if (page.length === size) {
+          await onPage(page, cursor);
+          cursor = page[page.length - 1].id;
+          page = [];
+          attempt = 0;
+          waited = 0;
+          this.checkAbort();
+          await this.gate.take();
+        }
+      }
+      if (restart) continue;
+      if (page.length > 0) await onPage(page, cursor);
+      return;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Pass 1: Checkout Sessions
+
+  private async sessionsPass(segment: WindowSegment) {
+    const gte = Math.floor(segment.since.getTime() / 1000);
+    const lte = Math.floor(segment.until.getTime() / 1000);
+    if (lte < gte) return;
+    const params: Stripe.Checkout.SessionListParams = {
+      status: "complete",
+      created: { gte, lte },
+      limit: this.tuning.pageSize,
+    };
+    await this.paged(
+      (after) =>
+        this.stripe.checkout.sessions.list({
+          ...params,
+          ...(after ? { starting_after: after } : {}),
+        }),
+      (page, after) => this.sessionPage(page, after, params),
+    );
+    // The whole segment is done, down to its start.
+    if (!this.checkpoint || segment.since < this.checkpoint) this.checkpoint = segment.since;
+    await this.saveProgress();
+  }
+
+  private sessionItem(s: Session, outcome: ItemOutcome, extra: Partial<ItemRow> = {}): ItemRow {
+    return {
+      runId: this.run.id,
+      checkoutSessionId: s.id,
+      outcome,
+      amountTotal: s.amount_total ?? null,
+      currency: s.currency ? s.currency.toLowerCase() : null,
+      sessionCreatedAt: new Date(s.created * 1000),
+      ...extra,
+    };
+  }
+
+  private async sessionPage(
+    page: Session[],
+    startingAfter: string | undefined,
+    params: Stripe.Checkout.SessionListParams,
+  ) {
+    const pageStarted = performance.now();
+    // The one query per page: which of these sessions are credited already?
+    const purchases = await this.db.purchase.findMany({
+      where: { checkoutSessionId: { in: page.map((s) => s.id) } },
+      select: {
+        id: true,
+        checkoutSessionId: true,
+        userId: true,
+        amountTotal: true,
+        currency: true,
+      },
+    });
+    let dbMs = performance.now() - pageStarted;
+    const credited = new Map(purchases.map((p) => [p.checkoutSessionId, p]));
+    const items: ItemRow[] = [];
+    const uncredited: Session[] = [];
+    for (const s of page) {
+      const purchase = credited.get(s.id);
+      if (purchase) {
+        const total = s.amount_total ?? 0;
+        const currency = (s.currency ?? "").toLowerCase();
+        if (purchase.amountTotal === total && purchase.currency === currency) {
+          items.push(
+            this.sessionItem(s, "already_credited", {
+              userId: purchase.userId,
+              purchaseId: purchase.id,
+            }),
+          );
+          continue;
+        }
+        const detail = `Credited for ${purchase.amountTotal} ${purchase.currency}, but Stripe's session total is ${total} ${currency}.`;
+        if (!this.dryRun) {
+          await raiseAttention({
+            kind: "amount_mismatch",
+            dedupeKey: attentionKeys.amountMismatch(s.id),
+            title: `Purchase for ${s.id} does not match what Stripe charged`,
+            detail: `${detail} Check the purchase against Stripe and correct the balance with a manual adjustment if needed.`,
+            checkoutSessionId: s.id,
+            userId: purchase.userId,
+            purchaseId: purchase.id,
+            runId: this.run.id,
+            data: {
+              credited: purchase.amountTotal,
+              creditedCurrency: purchase.currency,
+              stripe: total,
+              stripeCurrency: currency,
+            },
+          });
+        }
+        items.push(
+          this.sessionItem(s, "amount_mismatch", {
+            userId: purchase.userId,
+            purchaseId: purchase.id,
+            detail,
+          }),
+        );
+      } else if (!PAID.has(s.payment_status)) {
+        items.push(
+          this.sessionItem(s, "not_paid", {
+            detail: `payment_status is ${s.payment_status}: waiting for the payment to settle.`,
+          }),
+        );
+      } else {
+        uncredited.push(s);
+      }
+    }
+
+    // Fulfillment needs line items. One re-list of this page with them expanded costs one request
+    // however many sessions need it; a single session is cheaper to retrieve on its own.
+    const expanded = new Map<string, Session>();
+    if (uncredited.length >= 2) {
+      const relisted = await this.gate.call(() =>
+        this.stripe.checkout.sessions.list({
+          ...params,
+          ...(startingAfter ? { starting_after: startingAfter } : {}),
+          expand: ["data.line_items"],
+        }),
+      );
+      for (const s of relisted.data) expanded.set(s.id, s);
+    }
+    const results = await mapLimit(uncredited, this.tuning.fulfillConcurrency, (s) =>
+      this.fulfil(s, expanded.get(s.id)),
+    );
+    let fatal: unknown = null;
+    for (const r of results) {
+      if ("fatal" in r) fatal ??= r.fatal;
+      else items.push(r.item);
+    }
+
+    const writeStarted = performance.now();
+    if (items.length > 0) await this.db.reconciliationItem.createMany({ data: items });
+    this.tally(items);
+    this.c.scanned += fatal ? items.length : page.length;
+    if (!fatal) {
+      this.c.pages += 1;
+      const oldest = new Date(Math.min(...page.map((s) => s.created)) * 1000);
+      if (!this.checkpoint || oldest < this.checkpoint) this.checkpoint = oldest;
+    }
+    await this.saveProgress();
+    dbMs += performance.now() - writeStarted;
+    this.emit({ sessions: page.length, dbMs, totalMs: performance.now() - pageStarted });
+    if (fatal) throw fatal;
+  }
+
+  private async fulfil(
+    s: Session,
+    expanded: Session | undefined,
+  ): Promise<{ item: ItemRow } | { fatal: unknown }> {
+    try {
+      const result = await this.gate.call(() =>
+        fulfillCheckoutSession(s.id, "reconciliation", {
+          session: expanded ?? s,
+          dryRun: this.dryRun,
+        }),
+      );
+      return { item: this.fromFulfillment(s, result) };
+    } catch (error) {
+      if (isRunFatal(error)) return { fatal: error };
+      const message = errorText(error);
+      logger.error(
+        { runId: this.run.id, sessionId: s.id, err: message },
+        "reconciliation could not process a session",
+      );
+      if (!this.dryRun) await this.raiseError(s.id, message);
+      return { item: this.sessionItem(s, "error", { detail: message }) };
+    }
+  }
+
+  private async raiseError(sessionId: string, message: string) {
+    await raiseAttention({
+      kind: "reconciliation_error",
+      dedupeKey: `reconciliation_error:${sessionId}`,
+      title: `Reconciliation could not process ${sessionId}`,
+      detail: `${message} Fix the cause; the session is looked at again by the next run that covers it, or credit it from the attention queue.`,
+      checkoutSessionId: sessionId,
+      runId: this.run.id,
+    }).catch((e: unknown) =>
+      logger.error({ err: errorText(e), sessionId }, "could not raise attention item"),
+    );
+  }
+
+  private fromFulfillment(s: Session, r: FulfillResult): ItemRow {
+    switch (r.outcome) {
+      case "credited":
+        return this.sessionItem(s, "credited_now", {
+          userId: r.userId,
+          purchaseId: r.purchase?.id ?? null,
+          detail: r.dryRun
+            ? `Dry run: would credit ${r.credits} credits to user ${r.userId} (matched by ${r.resolvedBy}).`
+            : `Credited ${r.credits} credits to user ${r.userId} (matched by ${r.resolvedBy}); its webhook never did.`,
+        });
+      case "already_credited":
+        // Credited between our query and fulfillment (the webhook got there first).
+        return this.sessionItem(s, "already_credited", {
+          userId: r.purchase.userId,
+          purchaseId: r.purchase.id,
+        });
+      case "not_paid":
+        return this.sessionItem(s, "not_paid", {
+          detail: `payment_status is ${r.paymentStatus}: waiting for the payment to settle.`,
+        });
+      case "no_credits":
+        return this.sessionItem(s, "no_credits", { detail: r.detail });
+      case "unmatched_user":
+      case "unknown_price":
+      case "amount_mismatch":
+        return this.sessionItem(s, r.outcome, {
+          detail: this.dryRun
+            ? `Dry run: ${r.detail}`
+            : `${r.detail} Not credited; see the attention queue.`,
+        });
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Pass 2: refunds Stripe has and the ledger lacks
+
+  private async refundsPass() {
+    const gte = Math.floor(this.window.since.getTime() / 1000);
+    const lte = Math.floor(this.window.until.getTime() / 1000);
+    await this.paged(
+      (after) =>
+        this.stripe.refunds.list({
+          created: { gte, lte },
+          limit: this.tuning.pageSize,
+          ...(after ? { starting_after: after } : {}),
+        }),
+      (page) => this.refundPage(page),
+    );
+  }
+
+  private async refundPage(page: Stripe.Refund[]) {
+    const applicable = page.filter(
+      (r) => (r.status === "succeeded" || r.status === "pending") && stripeId(r.charge),
+    );
+    if (applicable.length === 0) return;
+    const known = await this.db.refund.findMany({
+      where: { id: { in: applicable.map((r) => r.id) } },
+      select: { id: true },
+    });
+    const seen = new Set(known.map((r) => r.id));
+    const missing = applicable.filter((r) => !seen.has(r.id));
+    if (missing.length === 0) return;
+
+    const byCharge = new Map<string, Stripe.Refund[]>();
+    for (const r of missing) {
+      const charge = stripeId(r.charge) as string;
+      byCharge.set(charge, [...(byCharge.get(charge) ?? []), r]);
+    }
+    const paymentIntents = missing
+      .map((r) => stripeId(r.payment_intent))
+      .filter((id): id is string => Boolean(id));
+    const purchases = await this.db.purchase.findMany({
+      where: {
+        OR: [
+          { chargeId: { in: [...byCharge.keys()] } },
+          { paymentIntentId: { in: paymentIntents } },
+        ],
+      },
+    });
+    const items: ItemRow[] = [];
+    for (const [chargeId, refunds] of byCharge) {
+      const pi = stripeId(refunds[0].payment_intent);
+      const before =
+        purchases.find(
+          (p) => p.chargeId === chargeId || (pi !== null && p.paymentIntentId === pi),
+        ) ?? null;
+      const amount = refunds.reduce((sum, r) => sum + r.amount, 0);
+      const ids = refunds.map((r) => r.id).join(", ");
+      if (this.dryRun) {
+        // Without a purchase this refund is not a credit-pack payment (or its session is in pass 1's items).
+        if (!before) continue;
+        items.push({
+          runId: this.run.id,
+          checkoutSessionId: before.checkoutSessionId,
+          outcome: "refund_missing",
+          userId: before.userId,
+          purchaseId: before.id,
+          amountTotal: amount,
+          currency: refunds[0].currency,
+          sessionCreatedAt: before.stripeCreatedAt,
+          detail: `Dry run: would apply ${refunds.length} refund(s) Stripe has and the ledger lacks (${ids}).`,
+        });
+        this.c.refundsApplied += refunds.length;
+        continue;
+      }
+      try {
+        const result = await this.gate.call(() =>
+          applyChargeRefunds(chargeId, { via: "reconciliation" }),
+        );
+        if (result.outcome === "no_purchase" || result.applied.length === 0) continue;
+        const p = result.purchase;
+        if (!before) {
+          // The refund's purchase was not credited either: the refund path fulfilled it first.
+          items.push({
+            runId: this.run.id,
+            checkoutSessionId: p.checkoutSessionId,
+            outcome: "credited_now",
+            userId: p.userId,
+            purchaseId: p.id,
+            amountTotal: p.amountTotal,
+            currency: p.currency,
+            sessionCreatedAt: p.stripeCreatedAt,
+            detail: `Credited ${p.credits} credits while applying its refund; neither webhook arrived.`,
+          });
+        }
+        const clawed = result.applied.reduce((sum, a) => sum + a.creditsClawed, 0);
+        items.push({
+          runId: this.run.id,
+          checkoutSessionId: p.checkoutSessionId,
+          outcome: "refund_missing",
+          userId: p.userId,
+          purchaseId: p.id,
+          amountTotal: result.applied.reduce((sum, a) => sum + a.amount, 0),
+          currency: p.currency,
+          sessionCreatedAt: p.stripeCreatedAt,
+          detail: `Applied ${result.applied.length} refund(s) Stripe had and the ledger lacked (${result.applied.map((a) => a.refundId).join(", ")}): ${clawed} credits clawed back.`,
+        });
+        this.c.refundsApplied += result.applied.length;
+      } catch (error) {
+        if (isRunFatal(error)) {
+          await this.flushItems(items);
+          throw error;
+        }
+        const message = errorText(error);
+        logger.error(
+          { runId: this.run.id, chargeId, err: message },
+          "reconciliation could not apply refunds",
+        );
+        if (!before) {
+          this.c.errors += 1;
+        } else {
+          await this.raiseError(
+            before.checkoutSessionId,
+            `Refunds ${ids} could not be applied: ${message}`,
+          );
+          items.push({
+            runId: this.run.id,
+            checkoutSessionId: before.checkoutSessionId,
+            outcome: "error",
+            userId: before.userId,
+            purchaseId: before.id,
+            amountTotal: amount,
+            currency: refunds[0].currency,
+            sessionCreatedAt: before.stripeCreatedAt,
+            detail: `Refunds ${ids} could not be applied: ${message}`,
+          });
+        }
+      }
+    }
+    await this.flushItems(items);
+  }
+
+  private async flushItems(items: ItemRow[]) {
+    if (items.length === 0) return;
+    await this.db.reconciliationItem.createMany({ data: items });
+    this.tally(items);
+    items.length = 0;
+    await this.saveProgress();
+    this.emit();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Pass 3: events Stripe could not deliver
+
+  private async eventsPass() {
+    const now = this.window.until.getTime();
+    const gte = Math.floor(Math.max(this.window.since.getTime(), now - EVENT_RETENTION_MS) / 1000);
+    const lte = Math.floor(now / 1000);
+    await this.paged(
+      (after) =>
+        this.stripe.events.list({
+          delivery_success: false,
+          types: [...HANDLED_EVENT_TYPES],
+          created: { gte, lte },
+          limit: this.tuning.pageSize,
+          ...(after ? { starting_after: after } : {}),
+        }),
+      (page) => this.eventPage(page),
+    );
+  }
+
+  private async eventPage(page: Stripe.Event[]) {
+    this.c.undeliveredEvents += page.length;
+    if (this.dryRun) {
+      await this.saveProgress();
+      this.emit();
+      return;
+    }
+    const sessionOf = (e: Stripe.Event) =>
+      e.type.startsWith("checkout.session.")
+        ? ((e.data.object as { id?: string }).id ?? null)
+        : null;
+    const sessionIds = [...new Set(page.map(sessionOf).filter((id): id is string => Boolean(id)))];
+    const creditedBefore = new Set(
+      sessionIds.length
+        ? (
+            await this.db.purchase.findMany({
+              where: { checkoutSessionId: { in: sessionIds } },
+              select: { checkoutSessionId: true },
+            })
+          ).map((p) => p.checkoutSessionId)
+        : [],
+    );
+    const attention = new Map<
+      string,
+      { outcome: ItemOutcome; detail: string; event: Stripe.Event }
+    >();
+    // Oldest first, the order they happened in.
+    const ordered = [...page].sort((a, b) => a.created - b.created);
+    for (const event of ordered) {
+      const result = await this.gate.call(() => processStripeEvent(event, "reconciliation"));
+      if (result.status === "failed") this.c.errors += 1;
+      const sessionId = sessionOf(event);
+      if (sessionId && result.status === "needs_attention") {
+        const prefix = /^(unmatched_user|unknown_price|amount_mismatch):\s*/.exec(
+          result.detail ?? "",
+        );
+        const outcome = (prefix?.[1] as ItemOutcome | undefined) ?? "error";
+        attention.set(sessionId, {
+          outcome,
+          detail: (result.detail ?? "").slice(prefix?.[0].length ?? 0),
+          event,
+        });
+      }
+    }
+    if (sessionIds.length === 0) {
+      await this.saveProgress();
+      this.emit();
+      return;
+    }
+    // Sessions pass 1 already recorded (inside the window) keep that item; the rest get one here.
+    const recorded = new Set(
+      (
+        await this.db.reconciliationItem.findMany({
+          where: { runId: this.run.id, checkoutSessionId: { in: sessionIds } },
+          select: { checkoutSessionId: true },
+        })
+      ).map((i) => i.checkoutSessionId),
+    );
+    const creditedNow = await this.db.purchase.findMany({
+      where: {
+        checkoutSessionId: {
+          in: sessionIds.filter((id) => !creditedBefore.has(id) && !recorded.has(id)),
+        },
+      },
+    });
+    const items: ItemRow[] = creditedNow.map((p) => ({
+      runId: this.run.id,
+      checkoutSessionId: p.checkoutSessionId,
+      outcome: "credited_now",
+      userId: p.userId,
+      purchaseId: p.id,
+      amountTotal: p.amountTotal,
+      currency: p.currency,
+      sessionCreatedAt: p.stripeCreatedAt,
+      detail: `Credited ${p.credits} credits from an event Stripe could not deliver (outside the sessions window).`,
+    }));
+    for (const [sessionId, a] of attention) {
+      if (recorded.has(sessionId) || creditedNow.some((p) => p.checkoutSessionId === sessionId))
+        continue;
+      const s = a.event.data.object as Session;
+      items.push({
+        runId: this.run.id,
+        checkoutSessionId: sessionId,
+        outcome: a.outcome,
+        amountTotal: s.amount_total ?? null,
+        currency: s.currency ?? null,
+        sessionCreatedAt: new Date((s.created ?? a.event.created) * 1000),
+        detail: `${a.detail} (from undelivered event ${a.event.id}; see the attention queue)`,
+      });
+    }
+    if (items.length > 0) {
+      await this.flushItems(items);
+    } else {
+      await this.saveProgress();
+      this.emit();
+    }
+  }
+}
