@@ -10,6 +10,7 @@ import { openAppDatabase } from "./app/services/bootstrap.server";
 import { getDatabase } from "./app/services/db.server";
 import { logger, scrubSecrets } from "./app/services/logger.server";
 import { startHooks, stopHooks } from "./app/services/lifecycle.server";
+import "./jobs/start-scheduler";
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 

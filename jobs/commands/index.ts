@@ -3,6 +3,7 @@ import { apiKeyCreateCommand, apiKeyListCommand, apiKeyRevokeCommand } from "./a
 import { ledgerVerifyCommand } from "./ledger";
 import { createMigrationCommand, migrateCommand } from "./migrate";
 import { packsSyncCommand } from "./packs";
+import { reconcileCommand } from "./reconcile";
 import { staffCreateCommand } from "./staff";
 
 /** Every CLI command; `npm run cli -- --help` lists them in this order. */
@@ -12,6 +13,7 @@ export const commands: CliCommand[] = [
   staffCreateCommand,
   ledgerVerifyCommand,
   packsSyncCommand,
+  reconcileCommand,
   apiKeyCreateCommand,
   apiKeyRevokeCommand,
   apiKeyListCommand,

@@ -1,0 +1,99 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { openAppDatabase } from "../app/services/bootstrap.server";
+import { ConfigError, getEnv } from "../app/services/env.server";
+import { logger, scrubSecrets } from "../app/services/logger.server";
+import {
+  createReconcileScheduler,
+  schedulerOptionsFromEnv,
+  type ReconcileScheduler,
+} from "./scheduler";
+
+/**
+ * `npm run jobs`: a scheduler-only process (run it beside web servers started with SCHEDULER=off,
+ * or as the only scheduler among several replicas). It ignores SCHEDULER — scheduling is its job.
+ */
+
+export interface RunningWorker {
+  scheduler: ReconcileScheduler;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(): Promise<RunningWorker> {
+  const env = getEnv();
+  if (env.demoMode) {
+    throw new ConfigError(
+      "The jobs worker needs STRIPE_SECRET_KEY: in demo mode the Stripe emulator lives inside `npm start`, " +
+        "which runs the scheduler itself.",
+    );
+  }
+  const db = await openAppDatabase(env);
+  let scheduler: ReconcileScheduler;
+  try {
+    scheduler = createReconcileScheduler(schedulerOptionsFromEnv(env));
+    await scheduler.start();
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  logger.info(
+    {
+      database: db.description,
+      cron: env.RECONCILE_CRON,
+      timezone: env.RECONCILE_TZ,
+      nextRunAt: scheduler.nextRunAt()?.toISOString() ?? null,
+    },
+    "reconciliation worker started",
+  );
+  let stopping: Promise<void> | undefined;
+  return {
+    scheduler,
+    stop() {
+      // Let a run in progress finish its page and record itself, then release the database.
+      stopping ??= (async () => {
+        await scheduler.stop();
+        await db.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function main() {
+  let worker: RunningWorker;
+  try {
+    worker = await startWorker();
+  } catch (error) {
+    const message =
+      error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error));
+    console.error(`creditdesk jobs worker could not start:\n${scrubSecrets(message)}`);
+    process.exit(1);
+  }
+  console.log(
+    `creditdesk jobs worker running; next reconciliation at ${worker.scheduler.nextRunAt()?.toISOString() ?? "(unknown)"}`,
+  );
+  let shuttingDown = false;
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, () => {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      logger.info({ signal }, "jobs worker shutting down");
+      const force = setTimeout(() => process.exit(1), 15_000);
+      force.unref();
+      worker.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error(
+            { err: scrubSecrets((error as Error).message) },
+            "error during worker shutdown",
+          );
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await main();
+}
