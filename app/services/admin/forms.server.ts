@@ -100,9 +100,16 @@ export const optionalDay = (label: string) =>
     z
       .string()
       .regex(DAY, { error: `${label} must be a date (YYYY-MM-DD).` })
-      .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)), {
-        error: `${label} is not a real date.`,
-      })
+      // Date.parse accepts 2026-02-30 (as 2 March); a round trip catches days that do not exist.
+      .refine(
+        (s) => {
+          const day = new Date(`${s}T00:00:00Z`);
+          return !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === s;
+        },
+        {
+          error: `${label} is not a real date.`,
+        },
+      )
       .optional(),
   );
 
