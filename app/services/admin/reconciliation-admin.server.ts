@@ -1,0 +1,145 @@
+import { z } from "zod";
+import { getDb } from "../db.server";
+import { NotFoundError, ValidationError } from "../errors.server";
+import {
+  getRun,
+  getRunningRun,
+  ITEM_OUTCOMES,
+  listRunItems,
+  listRuns,
+  ReconciliationLockedError,
+  startRun,
+  type ItemOutcome,
+  type RunView,
+} from "../reconciliation/index.server";
+import { cursorParam, dayAfter, dayStart, optionalDay, optionalEnum } from "./forms.server";
+
+/**
+ * The dashboard side of reconciliation. The run itself (window, lock, passes, doctor, alerts) is
+ * the reconciliation service's; this module only lists, links and starts runs through its API.
+ */
+
+export const RUNS_PAGE_SIZE = 25;
+export const RUN_ITEMS_PAGE_SIZE = 100;
+
+export const runsSearchSchema = z.object({ before: cursorParam });
+
+export const runItemsSearchSchema = z.object({
+  outcome: optionalEnum(ITEM_OUTCOMES, "outcome"),
+  after: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() !== "" ? v : undefined),
+    z.string().regex(/^\d{1,19}$/, { error: "This page link is not valid." }).optional(),
+  ),
+});
+
+export { ITEM_OUTCOMES };
+
+/** What each session outcome means, for the run detail page. */
+export const ITEM_OUTCOME_HELP: Record<ItemOutcome, string> = {
+  credited_now: "Paid in Stripe but not credited here: this run credited it (the webhook never did).",
+  already_credited: "Already credited (by the webhook, the success page or an earlier run).",
+  not_paid: "Completed but not paid yet (async payment pending); nothing to credit.",
+  unmatched_user: "Paid, but no user matches: it is in the attention queue to be assigned.",
+  unknown_price: "Paid, but a price is not a credit pack: it is in the attention queue.",
+  amount_mismatch: "Paid, but the pack no longer matches the price: it is in the attention queue.",
+  refund_missing: "Stripe had a refund the ledger lacked: this run applied it.",
+  no_credits: "A subscription session whose prices grant no credits (the tier comes from subscription events).",
+  error: "Could not be processed; the detail says why.",
+};
+
+export async function listRunsPage(before: string | undefined) {
+  const [page, running] = await Promise.all([listRuns({ limit: RUNS_PAGE_SIZE, before: before ?? null }), getRunningRun()]);
+  return { ...page, running };
+}
+
+export async function getRunDetailPage(runId: string, filter: z.output<typeof runItemsSearchSchema>) {
+  if (!z.uuid().safeParse(runId).success) throw new NotFoundError("Reconciliation run", runId);
+  const run = await getRun(runId);
+  if (!run) throw new NotFoundError("Reconciliation run", runId);
+  const items = await listRunItems(runId, { outcome: filter.outcome, after: filter.after ?? null, limit: RUN_ITEMS_PAGE_SIZE });
+  const db = getDb();
+  const userIds = [...new Set(items.items.map((i) => i.userId).filter((id): id is string => Boolean(id)))];
+  const sessionIds = items.items.map((i) => i.checkoutSessionId);
+  const [users, attention, staff] = await Promise.all([
+    userIds.length ? db.user.findMany({ where: { id: { in: userIds } }, select: { id: true, email: true, balance: true } }) : [],
+    sessionIds.length
+      ? db.attentionItem.findMany({
+          where: { checkoutSessionId: { in: sessionIds } },
+          orderBy: { createdAt: "desc" },
+          select: { id: true, checkoutSessionId: true, status: true, kind: true },
+        })
+      : [],
+    run.staffId ? db.staffUser.findUnique({ where: { id: run.staffId }, select: { email: true } }) : null,
+  ]);
+  const userById = new Map(users.map((u) => [u.id, u]));
+  const attentionBySession = new Map<string, { id: string; status: string; kind: string }>();
+  for (const a of attention) if (a.checkoutSessionId && !attentionBySession.has(a.checkoutSessionId)) attentionBySession.set(a.checkoutSessionId, a);
+  return {
+    run,
+    startedBy: staff?.email ?? null,
+    items: items.items.map((i) => ({
+      id: i.id.toString(),
+      checkoutSessionId: i.checkoutSessionId,
+      outcome: i.outcome,
+      userId: i.userId,
+      user: i.userId ? (userById.get(i.userId) ?? null) : null,
+      purchaseId: i.purchaseId,
+      amountTotal: i.amountTotal,
+      currency: i.currency,
+      detail: i.detail,
+      sessionCreatedAt: i.sessionCreatedAt,
+      attention: attentionBySession.get(i.checkoutSessionId) ?? null,
+    })),
+    nextCursor: items.nextCursor,
+  };
+}
+
+export const runNowSchema = z
+  .object({
+    dryRun: z.preprocess((v) => v === "true" || v === "on" || v === "yes", z.boolean()),
+    from: optionalDay("From"),
+    to: optionalDay("To"),
+  })
+  .refine((f) => !f.from || !f.to || f.from <= f.to, { path: ["to"], error: "The end date must not be before the start date." })
+  .refine((f) => !f.from || dayStart(f.from).getTime() <= Date.now(), { path: ["from"], error: "The start date is in the future." });
+
+export type StartOutcome = { started: true; runId: string } | { started: false; message: string; runningRunId: string | null };
+
+/**
+ * Start a run (or a dry run) for staff. The reconciliation lock decides whether one may start: a
+ * run already in progress anywhere is reported with its id, never started twice.
+ */
+export async function startRunAsStaff(input: z.output<typeof runNowSchema>, staffId: string): Promise<StartOutcome> {
+  const since = input.from ? dayStart(input.from) : undefined;
+  let until = input.to ? dayAfter(input.to) : undefined;
+  if (until && until.getTime() > Date.now()) until = new Date();
+  if (since && until && since >= until) throw new ValidationError("The window is empty.", "to");
+  try {
+    const { runId } = await startRun({ staffId, dryRun: input.dryRun, since, until });
+    return { started: true, runId };
+  } catch (error) {
+    if (error instanceof ReconciliationLockedError) {
+      const running = error.runningRunId ?? (await getRunningRun())?.id ?? null;
+      return { started: false, message: error.message, runningRunId: running };
+    }
+    throw error;
+  }
+}
+
+export interface ProgressView {
+  run: RunView | null;
+  running: boolean;
+}
+
+/** For polling: the given run's counters, or the run in progress when no id is given. */
+export async function getProgress(runId: string | null): Promise<ProgressView> {
+  if (runId) {
+    if (!z.uuid().safeParse(runId).success) throw new NotFoundError("Reconciliation run", runId);
+    const run = await getRun(runId);
+    if (!run) throw new NotFoundError("Reconciliation run", runId);
+    const { doctor: _d, outcomes: _o, ...view } = run;
+    return { run: view, running: run.status === "running" };
+  }
+  const running = await getRunningRun();
+  return { run: running, running: Boolean(running) };
+}

@@ -1,0 +1,157 @@
+import { Prisma } from "~/generated/prisma/client";
+import { getDb } from "../db.server";
+import { getEnv } from "../env.server";
+import { logger, scrubSecrets } from "../logger.server";
+import { runWebhookDoctor, type DoctorReport as StripeDoctorReport } from "../reconciliation/index.server";
+import { HANDLED_EVENT_TYPES } from "../webhooks/handlers.server";
+
+/**
+ * What the webhooks page shows above the deliveries: the reconciliation's webhook doctor (Stripe's
+ * endpoint configuration: enabled, URL, enabled events, undelivered events) and checks creditdesk
+ * can make from its own records (signature failures, stale timestamps, livemode mismatches, silence),
+ * each with what to change.
+ */
+
+export interface DoctorFinding {
+  severity: "info" | "warn" | "error";
+  title: string;
+  detail: string | null;
+  fix: string | null;
+}
+
+export interface DoctorEndpointView {
+  id: string;
+  url: string;
+  status: string;
+  enabledEvents: string[];
+  matchesAppUrl: boolean;
+}
+
+export interface DoctorReport {
+  expectedUrl: string;
+  listenCommand: string;
+  handledTypes: readonly string[];
+  checkedAt: Date | null;
+  source: "live" | "last_run" | "none";
+  endpoints: DoctorEndpointView[];
+  findings: DoctorFinding[];
+  error: string | null;
+}
+
+export function webhookUrl(): string {
+  return `${getEnv().appUrl}/webhooks/stripe`;
+}
+
+export function listenCommand(): string {
+  return `stripe listen --forward-to ${webhookUrl()} --events ${HANDLED_EVENT_TYPES.join(",")}`;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Checks the reconciliation's doctor does not make: refused requests with a stale timestamp or the
+ * wrong mode, and events that failed while processing (answered 200 with an attention item).
+ */
+export async function localFindings(now = new Date()): Promise<DoctorFinding[]> {
+  const since = new Date(now.getTime() - DAY_MS);
+  const rows = await getDb().$queryRaw<{ outcome: string; n: bigint }[]>`
+    SELECT outcome, count(*) AS n FROM webhook_deliveries
+    WHERE received_at >= ${since} AND outcome IN ('stale', 'livemode_mismatch', 'failed') AND response_status < 500
+    GROUP BY outcome`;
+  const count = (o: string) => Number(rows.find((r) => r.outcome === o)?.n ?? 0);
+  const findings: DoctorFinding[] = [];
+  const stale = count("stale");
+  if (stale > 0) {
+    findings.push({
+      severity: "warn",
+      title: `${stale} deliver${stale === 1 ? "y was" : "ies were"} refused as stale in the last 24 hours`,
+      detail: "The signature timestamp was more than 5 minutes old.",
+      fix: "Check that this server's clock is synchronised (NTP). Requests captured and resent later are refused on purpose.",
+    });
+  }
+  const mismatch = count("livemode_mismatch");
+  if (mismatch > 0) {
+    findings.push({
+      severity: "error",
+      title: `${mismatch} event${mismatch === 1 ? "" : "s"} in the last 24 hours had the wrong mode (live vs test)`,
+      detail: "Live events are refused by a server with a test key, and test events by one with a live key.",
+      fix: "Point the live-mode endpoint at the server with the live key (sk_live_…) and the test-mode endpoint at the one with the test key.",
+    });
+  }
+  const failed = count("failed");
+  if (failed > 0) {
+    findings.push({
+      severity: "warn",
+      title: `${failed} event${failed === 1 ? "" : "s"} failed while processing in the last 24 hours`,
+      detail: "Stripe was answered 200 (retrying would not help) and each raised a failed-event item in the attention queue.",
+      fix: "Open the failed deliveries below or the attention queue, fix the cause, then replay the event.",
+    });
+  }
+  return findings;
+}
+
+const SEVERITY = { error: "error", warning: "warn", info: "info" } as const;
+
+/** A live check is reused for a few minutes, so opening the page does not call Stripe every time. */
+const LIVE_TTL_MS = 5 * 60 * 1000;
+let cached: { at: number; report: StripeDoctorReport } | null = null;
+
+async function liveDoctor(fresh: boolean): Promise<StripeDoctorReport> {
+  if (!fresh && cached && Date.now() - cached.at < LIVE_TTL_MS) return cached.report;
+  const report = await runWebhookDoctor();
+  cached = { at: Date.now(), report };
+  return report;
+}
+
+/** The last report a reconciliation run stored, when it is less than a day old. */
+async function lastRunDoctor(): Promise<StripeDoctorReport | null> {
+  const run = await getDb().reconciliationRun.findFirst({
+    where: { doctor: { not: Prisma.AnyNull }, startedAt: { gte: new Date(Date.now() - DAY_MS) } },
+    orderBy: [{ startedAt: "desc" }, { id: "desc" }],
+    select: { doctor: true },
+  });
+  return (run?.doctor as unknown as StripeDoctorReport | null) ?? null;
+}
+
+/**
+ * The doctor's findings for the webhooks page: the newest run's report (less than a day old) or
+ * a live check (cached for five minutes); `fresh` asks Stripe now. Local findings are added.
+ */
+export async function getDoctorReport(opts: { fresh?: boolean } = {}): Promise<DoctorReport> {
+  const base = {
+    expectedUrl: webhookUrl(),
+    listenCommand: listenCommand(),
+    handledTypes: HANDLED_EVENT_TYPES,
+  };
+  const local = await localFindings();
+  let report: StripeDoctorReport | null = null;
+  let source: DoctorReport["source"] = "none";
+  let error: string | null = null;
+  try {
+    if (!opts.fresh) {
+      report = await lastRunDoctor();
+      if (report) source = "last_run";
+    }
+    if (!report) {
+      report = await liveDoctor(opts.fresh === true);
+      source = "live";
+    }
+  } catch (e) {
+    error = scrubSecrets((e as Error)?.message ?? String(e));
+    logger.warn({ err: error }, "webhook doctor failed");
+  }
+  const findings: DoctorFinding[] = (report?.findings ?? []).map((f) => ({
+    severity: SEVERITY[f.severity] ?? "warn",
+    title: f.title,
+    detail: f.detail,
+    fix: f.fix,
+  }));
+  return {
+    ...base,
+    checkedAt: report ? new Date(report.checkedAt) : null,
+    source,
+    endpoints: report?.endpoints ?? [],
+    findings: [...findings, ...local],
+    error,
+  };
+}
