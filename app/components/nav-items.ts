@@ -1,4 +1,5 @@
 import type { StaffRole } from "~/generated/prisma/enums";
+import { OPS_ACCESS } from "~/services/admin/ops-permissions";
 import { ACCESS } from "~/services/admin/permissions";
 
 export interface NavItem {
@@ -15,6 +16,13 @@ export const navItems: NavItem[] = [
   { to: "/approvals", label: "Approvals", roles: ACCESS.approvals },
   { to: "/purchases", label: "Purchases", roles: ACCESS.purchases },
   { to: "/ledger", label: "Ledger", roles: ACCESS.ledger },
+  { to: "/attention", label: "Attention queue", roles: OPS_ACCESS.attention },
+  { to: "/webhooks", label: "Webhooks", roles: OPS_ACCESS.webhooks },
+  { to: "/reconciliation", label: "Reconciliation", roles: OPS_ACCESS.reconciliation },
+  { to: "/packs", label: "Packs & tiers", roles: OPS_ACCESS.packs },
+  { to: "/audit", label: "Audit log", roles: OPS_ACCESS.audit },
+  { to: "/staff", label: "Staff", roles: OPS_ACCESS.staff },
+  { to: "/api-keys", label: "API keys", roles: OPS_ACCESS.apiKeys },
 ];
 
 export function navFor(role: StaffRole): NavItem[] {

@@ -14,6 +14,36 @@ import { loader as purchasesLoader } from "../../app/routes/_app.purchases._inde
 import { loader as purchasesExportLoader } from "../../app/routes/_app.purchases.export[.]csv";
 import { action as userAction, loader as userLoader } from "../../app/routes/_app.users.$userId";
 import { loader as usersLoader } from "../../app/routes/_app.users._index";
+import {
+  action as accountPasswordAction,
+  loader as accountPasswordLoader,
+} from "../../app/routes/account.password";
+import { action as apiKeysAction, loader as apiKeysLoader } from "../../app/routes/_app.api-keys";
+import {
+  action as attentionItemAction,
+  loader as attentionItemLoader,
+} from "../../app/routes/_app.attention.$itemId";
+import { loader as attentionHistoryLoader } from "../../app/routes/_app.attention.history";
+import {
+  action as attentionAction,
+  loader as attentionLoader,
+} from "../../app/routes/_app.attention._index";
+import { loader as attentionUserSearchLoader } from "../../app/routes/attention.user-search";
+import { loader as auditLoader } from "../../app/routes/_app.audit";
+import { action as packsAction, loader as packsLoader } from "../../app/routes/_app.packs";
+import { loader as runLoader } from "../../app/routes/_app.reconciliation.$runId";
+import {
+  action as runsAction,
+  loader as runsLoader,
+} from "../../app/routes/_app.reconciliation._index";
+import { loader as runProgressLoader } from "../../app/routes/reconciliation.progress";
+import { action as staffAction, loader as staffLoader } from "../../app/routes/_app.staff";
+import {
+  action as eventAction,
+  loader as eventLoader,
+} from "../../app/routes/_app.webhooks.events.$eventId";
+import { loader as webhooksLoader } from "../../app/routes/_app.webhooks._index";
+import { raiseAttention } from "../../app/services/attention.server";
 import { navFor } from "../../app/components/nav-items";
 import { getDb } from "../../app/services/db.server";
 import { callAction, callLoader, makeUser, seedPurchases } from "../support/admin";
@@ -54,6 +84,53 @@ beforeAll(async () => {
 });
 
 const ALL_STAFF = { anonymous: 302, support: 200, finance: 200, admin: 200 };
+
+// Part 2 (operations pages): one stored event, one open attention item and one finished run.
+const ops = { eventId: "evt_matrix_1", itemId: "", runId: "" };
+beforeAll(async () => {
+  const db = getDb();
+  await db.stripeEvent.create({
+    data: {
+      id: ops.eventId,
+      type: "checkout.session.completed",
+      livemode: false,
+      payload: {
+        id: ops.eventId,
+        object: "event",
+        type: "checkout.session.completed",
+        data: { object: { id: "cs_matrix_1" } },
+      },
+      status: "failed",
+      source: "webhook",
+      stripeCreatedAt: new Date(),
+    },
+  });
+  ops.itemId = (
+    await raiseAttention({
+      kind: "failed_event",
+      dedupeKey: `failed_event:${ops.eventId}`,
+      title: "matrix",
+      stripeEventId: ops.eventId,
+    })
+  ).id;
+  const now = new Date();
+  ops.runId = (
+    await db.reconciliationRun.create({
+      data: {
+        trigger: "schedule",
+        status: "completed",
+        windowSince: new Date(now.getTime() - 86_400_000),
+        windowUntil: now,
+        finishedAt: now,
+      },
+    })
+  ).id;
+});
+const SUPPORT_ADMIN = { anonymous: 302, support: 200, finance: 403, admin: 200 };
+const ADMIN_ONLY = { anonymous: 302, support: 403, finance: 403, admin: 200 };
+/** An action sent an empty form: refused roles get 403, allowed ones the validation's 400. */
+const ADMIN_ACTION = { anonymous: 302, support: 403, finance: 403, admin: 400 };
+const SUPPORT_ADMIN_ACTION = { anonymous: 302, support: 400, finance: 403, admin: 400 };
 
 // Every route of the dashboard's part 1, and what each visitor gets. Actions are sent an empty
 // (invalid) form: authorization must answer before validation does, so a refused role sees 403
@@ -133,6 +210,108 @@ const ROUTES: RouteCase[] = [
     path: () => "/ledger/export.csv",
     loader: ledgerExportLoader,
     expect: { anonymous: 302, support: 403, finance: 200, admin: 200 },
+  }, // Part 2: operations pages.
+  {
+    name: "webhooks",
+    path: () => "/webhooks?outcome=failed",
+    loader: webhooksLoader,
+    expect: SUPPORT_ADMIN,
+  },
+  {
+    name: "webhook event",
+    path: () => `/webhooks/events/${ops.eventId}`,
+    params: () => ({ eventId: ops.eventId }),
+    loader: eventLoader,
+    expect: SUPPORT_ADMIN,
+  },
+  {
+    name: "webhook event replay",
+    path: () => `/webhooks/events/${ops.eventId}`,
+    params: () => ({ eventId: ops.eventId }),
+    action: eventAction,
+    expect: ADMIN_ACTION,
+  },
+  {
+    name: "attention queue",
+    path: () => "/attention",
+    loader: attentionLoader,
+    expect: SUPPORT_ADMIN,
+  },
+  {
+    name: "attention queue action",
+    path: () => "/attention?index",
+    action: attentionAction,
+    expect: SUPPORT_ADMIN_ACTION,
+  },
+  {
+    name: "attention item",
+    path: () => `/attention/${ops.itemId}`,
+    params: () => ({ itemId: ops.itemId }),
+    loader: attentionItemLoader,
+    expect: SUPPORT_ADMIN,
+  },
+  {
+    name: "attention item action",
+    path: () => `/attention/${ops.itemId}`,
+    params: () => ({ itemId: ops.itemId }),
+    action: attentionItemAction,
+    expect: SUPPORT_ADMIN_ACTION,
+  },
+  {
+    name: "attention history",
+    path: () => "/attention/history",
+    loader: attentionHistoryLoader,
+    expect: SUPPORT_ADMIN,
+  },
+  {
+    name: "attention user search",
+    path: () => "/attention/user-search?q=matrix",
+    loader: attentionUserSearchLoader,
+    expect: SUPPORT_ADMIN,
+  },
+  { name: "reconciliation", path: () => "/reconciliation", loader: runsLoader, expect: ALL_STAFF },
+  {
+    name: "reconciliation run now",
+    path: () => "/reconciliation?index",
+    action: runsAction,
+    expect: ADMIN_ACTION,
+  },
+  {
+    name: "reconciliation run",
+    path: () => `/reconciliation/${ops.runId}`,
+    params: () => ({ runId: ops.runId }),
+    loader: runLoader,
+    expect: ALL_STAFF,
+  },
+  {
+    name: "reconciliation progress",
+    path: () => `/reconciliation/progress?run=${ops.runId}`,
+    loader: runProgressLoader,
+    expect: ALL_STAFF,
+  },
+  { name: "packs", path: () => "/packs", loader: packsLoader, expect: ADMIN_ONLY },
+  { name: "packs sync", path: () => "/packs", action: packsAction, expect: ADMIN_ACTION },
+  {
+    name: "audit log",
+    path: () => "/audit?action=staff.",
+    loader: auditLoader,
+    expect: { anonymous: 302, support: 403, finance: 200, admin: 200 },
+  },
+  { name: "staff", path: () => "/staff", loader: staffLoader, expect: ADMIN_ONLY },
+  { name: "staff action", path: () => "/staff", action: staffAction, expect: ADMIN_ACTION },
+  { name: "api keys", path: () => "/api-keys", loader: apiKeysLoader, expect: ADMIN_ONLY },
+  { name: "api keys action", path: () => "/api-keys", action: apiKeysAction, expect: ADMIN_ACTION },
+  {
+    name: "account password",
+    path: () => "/account/password",
+    loader: accountPasswordLoader,
+    expect: ALL_STAFF,
+  },
+  {
+    name: "account password action",
+    path: () => "/account/password",
+    action: accountPasswordAction,
+    expect: { anonymous: 302, support: 400, finance: 400, admin: 400 },
   },
 ];
 
@@ -165,14 +344,34 @@ describe("role matrix: every dashboard route as anonymous, support, finance and 
 
 describe("navigation shows each role only what it may open", () => {
   it("lists the pages per role", () => {
-    expect(navFor("support").map((n) => n.to)).toEqual(["/users", "/approvals", "/ledger"]);
-    expect(navFor("finance").map((n) => n.to)).toEqual(["/", "/purchases", "/ledger"]);
+    expect(navFor("support").map((n) => n.to)).toEqual([
+      "/users",
+      "/approvals",
+      "/ledger",
+      "/attention",
+      "/webhooks",
+      "/reconciliation",
+    ]);
+    expect(navFor("finance").map((n) => n.to)).toEqual([
+      "/",
+      "/purchases",
+      "/ledger",
+      "/reconciliation",
+      "/audit",
+    ]);
     expect(navFor("admin").map((n) => n.to)).toEqual([
       "/",
       "/users",
       "/approvals",
       "/purchases",
       "/ledger",
+      "/attention",
+      "/webhooks",
+      "/reconciliation",
+      "/packs",
+      "/audit",
+      "/staff",
+      "/api-keys",
     ]);
   });
 

@@ -57,10 +57,16 @@ export const createStaffSchema = z
     passwordMode: z.enum(["generate", "set"], { error: "Choose how the first password is made." }),
     password: z.string().optional(),
   })
-  .superRefine((v, ctx) => {
-    if (v.passwordMode !== "set") return;
-    const check = passwordField.safeParse(v.password ?? "");
-    if (!check.success) ctx.addIssue({ code: "custom", path: ["password"], message: check.error.issues[0].message });
+  // Checked even when other fields are wrong (`when`), so every mistake is shown at once.
+  .refine((v) => v.passwordMode !== "set" || (v.password ?? "").length >= MIN_PASSWORD_LENGTH, {
+    path: ["password"],
+    error: `The password must be at least ${MIN_PASSWORD_LENGTH} characters.`,
+    when: () => true,
+  })
+  .refine((v) => v.passwordMode !== "set" || (v.password ?? "").length <= 200, {
+    path: ["password"],
+    error: "The password must be at most 200 characters.",
+    when: () => true,
   });
 
 export type CreatedStaff = { id: string; email: string; role: StaffRole; generatedPassword: string | null };
@@ -138,7 +144,7 @@ export const changePasswordSchema = z
     newPassword: passwordField,
     confirmPassword: z.string({ error: "Type the new password again." }),
   })
-  .refine((v) => v.newPassword === v.confirmPassword, { path: ["confirmPassword"], error: "The two new passwords are not the same." })
+  .refine((v) => v.newPassword === v.confirmPassword, { path: ["confirmPassword"], error: "The two new passwords are not the same.", when: () => true })
   .refine((v) => v.newPassword !== v.currentPassword, { path: ["newPassword"], error: "Choose a password different from the current one." });
 
 /**
