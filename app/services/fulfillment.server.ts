@@ -1,8 +1,9 @@
+import { randomUUID } from "node:crypto";
 import Stripe from "stripe";
 import type { CreditPack, LedgerEntry, Prisma, Purchase } from "~/generated/prisma/client";
 import type { CreditedVia, UserResolvedBy } from "~/generated/prisma/enums";
-import { attentionKeys, autoResolveAttention, raiseAttention } from "./attention.server";
-import { writeAudit, type Actor } from "./audit.server";
+import { attentionKeys, raiseAttention } from "./attention.server";
+import type { Actor } from "./audit.server";
 import { getDb } from "./db.server";
 import { isUniqueViolation, NotFoundError, ValidationError } from "./errors.server";
 import { postLedgerEntryInTx } from "./ledger.server";
@@ -89,6 +90,8 @@ export type FulfillResult =
 export type FulfillOutcome = FulfillResult["outcome"];
 
 const SESSION_ID = /^cs_[A-Za-z0-9_]{1,250}$/;
+// A burst of deliveries can queue for a pooled connection; waiting beats failing with a 503.
+const TX_OPTIONS = { maxWait: 10_000, timeout: 20_000 };
 const MAX_CREDITS = 2_147_483_647;
 
 function idOf(value: string | { id: string } | null | undefined): string | null {
@@ -194,6 +197,10 @@ function staleness(pack: CreditPack, price: Stripe.Price, currency: string): str
   if (price.unit_amount !== null && price.unit_amount !== pack.unitAmount) {
     return `price ${price.id} costs ${price.unit_amount}, the mirror says ${pack.unitAmount}`;
   }
+  const tier = price.metadata?.tier?.trim() || null;
+  if (price.metadata?.credits !== undefined && tier !== pack.grantsTier) {
+    return `price ${price.id} now grants tier ${tier ?? "(none)"}, the mirror says ${pack.grantsTier ?? "(none)"}`;
+  }
   if (price.currency.toLowerCase() !== pack.currency.toLowerCase() || (currency && currency !== pack.currency.toLowerCase())) {
     return `price ${price.id} is in ${price.currency} (session ${currency}), the mirror says ${pack.currency}`;
   }
@@ -265,7 +272,10 @@ async function mapSessionLines(session: Stripe.Checkout.Session, facts: SessionF
 }
 
 async function findPurchase(sessionId: string): Promise<Purchase | null> {
-  return getDb().purchase.findUnique({ where: { checkoutSessionId: sessionId } });
+  // Raw existence check first: on the hot path the answer is almost always "none".
+  const hit = await getDb().$queryRaw<{ id: string }[]>`SELECT id FROM purchases WHERE checkout_session_id = ${sessionId}`;
+  if (hit.length === 0) return null;
+  return getDb().purchase.findUnique({ where: { id: hit[0].id } });
 }
 
 /** Best effort: remember the customer id so the next session resolves by it (the id is UNIQUE). */
@@ -374,24 +384,61 @@ export async function fulfillCheckoutSession(sessionId: string, via: FulfillVia,
   try {
     result = await db.$transaction(async (tx) => {
       // Inserted first: a concurrent fulfiller blocks on the unique index here until we commit.
-      const purchase = await tx.purchase.create({
-        data: {
-          checkoutSessionId: sessionId,
-          paymentIntentId: facts.paymentIntentId,
-          stripeCustomerId: facts.customerId,
-          userId: user.userId,
-          packId: mapping.lines[0].packId,
-          quantity,
-          credits,
-          amountTotal: facts.amountTotal,
-          currency: facts.currency,
-          creditedVia: via,
-          userResolvedBy: user.resolvedBy,
-          livemode: facts.livemode,
-          lines: mapping.lines as unknown as Prisma.InputJsonValue,
-          stripeCreatedAt: facts.createdAt,
-        },
-      });
+      // One statement writes the purchase, its audit record and closes the session's open
+      // attention items: this runs for every purchase, so round trips count.
+      const purchaseId = randomUUID();
+      const auditAfter = { checkoutSessionId: sessionId, userId: user.userId, credits, amountTotal: facts.amountTotal, currency: facts.currency, via, resolvedBy: user.resolvedBy };
+      const openKeys = [attentionKeys.unmatchedUser(sessionId), attentionKeys.unknownPrice(sessionId), attentionKeys.amountMismatch(sessionId)];
+      const inserted = await tx.$queryRaw<{ created_at: Date }[]>`
+        WITH p AS (
+          INSERT INTO purchases (id, checkout_session_id, payment_intent_id, stripe_customer_id, user_id, pack_id, quantity,
+            credits, amount_total, currency, status, credited_via, user_resolved_by, livemode, lines, stripe_created_at,
+            created_at, updated_at)
+          VALUES (${purchaseId}, ${sessionId}, ${facts.paymentIntentId}, ${facts.customerId}, ${user.userId},
+            ${mapping.lines[0].packId}, ${quantity}, ${credits}, ${facts.amountTotal}, ${facts.currency}, 'paid',
+            ${via}::"CreditedVia", ${user.resolvedBy}::"UserResolvedBy", ${facts.livemode},
+            ${JSON.stringify(mapping.lines)}::jsonb, ${facts.createdAt}, now(), now())
+          RETURNING id, created_at),
+        audit AS (
+          INSERT INTO audit_logs (actor_type, actor_id, actor_label, action, target_type, target_id, after)
+          SELECT ${actor.type}, ${"id" in actor ? actor.id : null}, ${actor.label ?? null}, 'purchase.credited', 'purchase', p.id,
+            ${JSON.stringify(auditAfter)}::jsonb
+          FROM p),
+        resolved AS (
+          UPDATE attention_items SET status = 'resolved', open_key = NULL, resolved_at = now(),
+            resolved_by_id = ${opts.staffId ?? null}, resolution = ${`Credited via ${via} to user ${user.userId}.`}, updated_at = now()
+          WHERE open_key = ANY(${openKeys}::text[]) AND EXISTS (SELECT 1 FROM p))
+        SELECT created_at FROM p`;
+      const purchase: Purchase = {
+        id: purchaseId,
+        checkoutSessionId: sessionId,
+        paymentIntentId: facts.paymentIntentId,
+        chargeId: null,
+        stripeCustomerId: facts.customerId,
+        userId: user.userId,
+        packId: mapping.lines[0].packId,
+        quantity,
+        credits,
+        amountTotal: facts.amountTotal,
+        currency: facts.currency,
+        status: "paid",
+        creditedVia: via,
+        userResolvedBy: user.resolvedBy,
+        livemode: facts.livemode,
+        amountRefunded: 0,
+        creditsClawedBack: 0,
+        creditsUnrecovered: 0,
+        creditsHeld: 0,
+        lines: mapping.lines as unknown as Prisma.JsonValue,
+        stripeCreatedAt: facts.createdAt,
+        createdAt: inserted[0].created_at,
+        updatedAt: inserted[0].created_at,
+      };
+      if (grantTier) {
+        await raiseUserTier(tx, user.userId, grantTier, { source: "purchase", sourceRef: purchase.id, staffId: opts.staffId ?? null, reason: `Bought ${sessionId}` });
+      }
+      // The ledger entry and the day's rollups come last: every purchase of the day updates the
+      // same rollup rows, so their row locks are held only for the last statements before commit.
       const posted = await postLedgerEntryInTx(tx, {
         userId: user.userId,
         delta: credits,
@@ -404,27 +451,8 @@ export async function fulfillCheckoutSession(sessionId: string, via: FulfillVia,
         metadata: { via, resolvedBy: user.resolvedBy },
       });
       await bumpRollup(tx, facts.createdAt, facts.currency || "-", { revenue: facts.amountTotal, purchases: 1 });
-      if (grantTier) {
-        await raiseUserTier(tx, user.userId, grantTier, { source: "purchase", sourceRef: purchase.id, staffId: opts.staffId ?? null, reason: `Bought ${sessionId}` });
-      }
-      await writeAudit(
-        {
-          actor,
-          action: "purchase.credited",
-          targetType: "purchase",
-          targetId: purchase.id,
-          after: { checkoutSessionId: sessionId, userId: user.userId, credits, amountTotal: facts.amountTotal, currency: facts.currency, via, resolvedBy: user.resolvedBy },
-        },
-        tx,
-      );
-      await autoResolveAttention(
-        tx,
-        [attentionKeys.unmatchedUser(sessionId), attentionKeys.unknownPrice(sessionId), attentionKeys.amountMismatch(sessionId)],
-        `Credited via ${via} to user ${user.userId}.`,
-        opts.staffId ?? null,
-      );
       return { purchase, entry: posted.entry };
-    });
+    }, TX_OPTIONS);
   } catch (error) {
     // On Postgres the loser's whole transaction is aborted, so the re-read happens outside it.
     if (isUniqueViolation(error)) {

@@ -77,6 +77,14 @@ function differs(pack: CreditPack, m: MirroredFields): boolean {
 }
 
 async function runSync(): Promise<PackSyncReport> {
+  try {
+    return await mirrorPrices();
+  } finally {
+    packCache.clear();
+  }
+}
+
+async function mirrorPrices(): Promise<PackSyncReport> {
   const db = getDb();
   const stripe = getStripe();
   const report: PackSyncReport = { created: [], updated: [], deactivated: [], unchanged: 0, errors: [], pricesSeen: 0 };
@@ -155,9 +163,27 @@ export function listActivePacks(): Promise<CreditPack[]> {
   return getDb().creditPack.findMany({ where: { active: true }, orderBy: [{ unitAmount: "asc" }, { credits: "asc" }] });
 }
 
+// Fulfillment looks packs up on every purchase; they change rarely. A cached pack that went stale
+// is caught anyway: fulfillment compares it with the price Stripe returns and re-syncs on a
+// difference, and every sync clears the cache. Misses are not cached (a new price must be seen).
+const PACK_CACHE_MS = 30_000;
+const packCache = new Map<string, { pack: CreditPack; at: number }>();
+
 /** The mirrored packs for these prices (active or not: a paid session for a retired price still counts). */
 export async function findPacksByPriceIds(priceIds: string[]): Promise<Map<string, CreditPack>> {
-  if (priceIds.length === 0) return new Map();
-  const packs = await getDb().creditPack.findMany({ where: { stripePriceId: { in: priceIds } } });
-  return new Map(packs.map((p) => [p.stripePriceId, p]));
+  const found = new Map<string, CreditPack>();
+  const now = Date.now();
+  const missing: string[] = [];
+  for (const id of priceIds) {
+    const hit = packCache.get(id);
+    if (hit && now - hit.at < PACK_CACHE_MS) found.set(id, hit.pack);
+    else missing.push(id);
+  }
+  if (missing.length === 0) return found;
+  const packs = await getDb().creditPack.findMany({ where: { stripePriceId: { in: missing } } });
+  for (const pack of packs) {
+    packCache.set(pack.stripePriceId, { pack, at: now });
+    found.set(pack.stripePriceId, pack);
+  }
+  return found;
 }

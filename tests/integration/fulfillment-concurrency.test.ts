@@ -1,3 +1,4 @@
+import type Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { getDb } from "../../app/services/db.server";
 import { fulfillCheckoutSession, type FulfillResult } from "../../app/services/fulfillment.server";
@@ -24,7 +25,9 @@ describe("one session fulfilled by many callers", () => {
     // Stripe can send the same event more than once, and two event types fulfil a session:
     // half the deliveries repeat the real event, half are distinct events about the same session.
     const deliveries = Array.from({ length: 20 }, (_, i) =>
-      i % 2 === 0 ? real : { ...real, id: `${real.id}_copy${i}`, type: i % 4 === 1 ? "checkout.session.async_payment_succeeded" : real.type },
+      i % 2 === 0
+        ? real
+        : ({ ...real, id: `${real.id}_copy${i}`, type: i % 4 === 1 ? "checkout.session.async_payment_succeeded" : real.type } as Stripe.Event),
     );
 
     const webhookCalls = () => deliveries.map((event) => () => deliver(mp.ctx, event));

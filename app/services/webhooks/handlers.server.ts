@@ -1,4 +1,5 @@
 import type Stripe from "stripe";
+import { Prisma } from "~/generated/prisma/client";
 import type { EventSource } from "~/generated/prisma/enums";
 import { attentionKeys, raiseAttention } from "../attention.server";
 import { getDb } from "../db.server";
@@ -9,6 +10,7 @@ import { logger, scrubSecrets } from "../logger.server";
 import { applyChargeRefunds } from "../refunds.server";
 import { applySubscription } from "../subscriptions.server";
 import { isTransientError } from "../transient.server";
+import { deliveryInsertSql, type DeliveryRecord } from "./delivery-log.server";
 
 /**
  * processStripeEvent is the single place a Stripe event is acted on: the webhook endpoint, the
@@ -146,11 +148,17 @@ export async function storeEvent(event: Stripe.Event, source: EventSource, rawPa
   return rows[0];
 }
 
-async function recordStatus(eventId: string, o: HandlerOutcome, error: string | null): Promise<void> {
-  await getDb().$executeRaw`
+/** Write the event's status; with a delivery, the delivery row goes in the same statement (one round trip). */
+async function recordStatus(eventId: string, o: HandlerOutcome, error: string | null, delivery?: DeliveryRecord | null): Promise<void> {
+  const update = Prisma.sql`
     UPDATE stripe_events SET status = ${o.status}::"StripeEventStatus", last_error = ${error ?? (o.status === "processed" ? null : o.detail)},
       processed_at = now(), user_id = COALESCE(${o.userId ?? null}, user_id), purchase_id = COALESCE(${o.purchaseId ?? null}, purchase_id)
     WHERE id = ${eventId}`;
+  if (!delivery) {
+    await getDb().$executeRaw(update);
+    return;
+  }
+  await getDb().$executeRaw`WITH status_update AS (${update}) ${deliveryInsertSql(delivery)}`;
 }
 
 export const DONE_STATUSES = new Set(["processed", "ignored"]);
@@ -165,7 +173,11 @@ export const DONE_STATUSES = new Set(["processed", "ignored"]);
 export async function processStripeEvent(
   input: string | Stripe.Event,
   source: EventSource,
-  opts: { stored?: boolean } = {},
+  opts: {
+    stored?: boolean;
+    /** The webhook's delivery row for this result, written with the final status in one statement. */
+    delivery?: (result: ProcessResult) => DeliveryRecord;
+  } = {},
 ): Promise<ProcessResult> {
   let event: Stripe.Event;
   if (typeof input === "string") {
@@ -196,7 +208,6 @@ export async function processStripeEvent(
       throw error;
     }
     logger.error({ eventId: event.id, type: event.type, err: message }, "event processing failed");
-    await recordStatus(event.id, failed, message);
     await raiseAttention({
       kind: "failed_event",
       dedupeKey: attentionKeys.failedEvent(event.id),
@@ -206,10 +217,11 @@ export async function processStripeEvent(
       checkoutSessionId: event.type.startsWith("checkout.session.") ? objectIdOf(event) : null,
       data: { type: event.type, source },
     });
-    return { eventId: event.id, type: event.type, status: "failed", detail: message, userId: null, purchaseId: null, error: message };
+    const result: ProcessResult = { eventId: event.id, type: event.type, status: "failed", detail: message, userId: null, purchaseId: null, error: message };
+    await recordStatus(event.id, failed, message, opts.delivery?.(result));
+    return result;
   }
-  await recordStatus(event.id, outcome, null);
-  return {
+  const result: ProcessResult = {
     eventId: event.id,
     type: event.type,
     status: outcome.status,
@@ -217,4 +229,6 @@ export async function processStripeEvent(
     userId: outcome.userId ?? null,
     purchaseId: outcome.purchaseId ?? null,
   };
+  await recordStatus(event.id, outcome, null, opts.delivery?.(result));
+  return result;
 }

@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import type Stripe from "stripe";
-import type { SignatureStatus } from "~/generated/prisma/enums";
 import { getDb } from "../db.server";
 import { getEnv } from "../env.server";
 import { logger, scrubSecrets } from "../logger.server";
 import { expectsLivemode } from "../stripe-client.server";
 import { isTransientError } from "../transient.server";
-import { DONE_STATUSES, processStripeEvent, storeEvent } from "./handlers.server";
+import { recordDelivery, type DeliveryRecord } from "./delivery-log.server";
+import { DONE_STATUSES, processStripeEvent, storeEvent, type ProcessResult } from "./handlers.server";
 import { verifyStripeSignature } from "./verify.server";
 
 /**
@@ -30,17 +30,6 @@ export type DeliveryOutcome =
   | "livemode_mismatch"
   | "malformed"
   | "too_large";
-
-interface DeliveryRecord {
-  signatureStatus: SignatureStatus;
-  outcome: DeliveryOutcome;
-  eventId?: string | null;
-  eventType?: string | null;
-  responseStatus: number;
-  error?: string | null;
-  bodySha256: string;
-  bodySize: number;
-}
 
 type BodyRead = { ok: true; body: Buffer } | { ok: false; size: number; body: Buffer };
 
@@ -73,25 +62,12 @@ function errorBody(code: string, message: string) {
   return { error: { code, message } };
 }
 
-async function recordDelivery(r: DeliveryRecord, durationMs: number, ip: string | null): Promise<void> {
-  try {
-    await getDb().$executeRaw`
-      INSERT INTO webhook_deliveries (signature_status, outcome, event_id, event_type, response_status, duration_ms,
-        error, body_sha256, body_size, remote_ip)
-      VALUES (${r.signatureStatus}::"SignatureStatus", ${r.outcome}, ${r.eventId ?? null}, ${r.eventType ?? null},
-        ${r.responseStatus}, ${Math.round(durationMs)}, ${r.error ? scrubSecrets(r.error).slice(0, 2000) : null},
-        ${r.bodySha256}, ${r.bodySize}, ${ip})`;
-  } catch (error) {
-    // The response must not depend on the log write (the database may be what is down).
-    logger.error({ err: scrubSecrets((error as Error).message), outcome: r.outcome }, "could not record webhook delivery");
-  }
-}
-
 export async function handleStripeWebhook(request: Request, ctx: { ip?: string | null } = {}): Promise<Response> {
-  const started = performance.now();
-  const ip = ctx.ip ?? null;
-  const finish = async (response: Response, record: DeliveryRecord): Promise<Response> => {
-    await recordDelivery(record, performance.now() - started, ip);
+  const startedAt = performance.now();
+  const remoteIp = ctx.ip ?? null;
+  type Fields = Omit<DeliveryRecord, "startedAt" | "remoteIp">;
+  const finish = async (response: Response, fields: Fields): Promise<Response> => {
+    await recordDelivery({ ...fields, startedAt, remoteIp });
     return response;
   };
 
@@ -159,15 +135,20 @@ export async function handleStripeWebhook(request: Request, ctx: { ip?: string |
         responseStatus: 200,
       });
     }
-    const result = await processStripeEvent(event, "webhook", { stored: true });
-    const outcome: DeliveryOutcome = result.status === "duplicate" ? "duplicate" : result.status;
-    return finish(json(200, { received: true, eventId: event.id, outcome }), {
-      ...signed,
-      eventId: event.id,
-      outcome,
-      responseStatus: 200,
-      error: result.status === "failed" || result.status === "needs_attention" ? result.detail : null,
+    const toOutcome = (status: ProcessResult["status"]): DeliveryOutcome => status;
+    const result = await processStripeEvent(event, "webhook", {
+      stored: true,
+      delivery: (r) => ({
+        ...signed,
+        eventId: event.id,
+        outcome: toOutcome(r.status),
+        responseStatus: 200,
+        error: r.status === "failed" || r.status === "needs_attention" ? r.detail : null,
+        startedAt,
+        remoteIp,
+      }),
     });
+    return json(200, { received: true, eventId: event.id, outcome: toOutcome(result.status) });
   } catch (error) {
     const message = scrubSecrets((error as Error)?.message ?? String(error));
     const transient = isTransientError(error);

@@ -1,0 +1,331 @@
+/**
+ * Webhook ingestion benchmark: sustained signed `checkout.session.completed` deliveries to the
+ * real app (server.ts, native Postgres, fulfillment against the Stripe emulator) at several
+ * concurrency levels, beside a bare baseline measured in the same run. 127.0.0.1 only.
+ *
+ *   npx tsx bench/webhooks/run.ts [--seconds 10] [--levels 1,8,32] [--sessions 30000]
+ *                                 [--no-build] [--write-docs] [--json]
+ *
+ * Every event names its own paid session, so each delivery really runs fulfillment (Stripe
+ * retrieve, purchase, ledger entry, rollups, audit) instead of hitting the duplicate fast path.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import Stripe from "stripe";
+import { createStripeClient, STRIPE_API_VERSION } from "../../app/services/stripe-client.server";
+import { freePort, startPostgresCluster, type PostgresCluster } from "../../tests/support/native-postgres";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string" },
+    levels: { type: "string" },
+    sessions: { type: "string" },
+    "no-build": { type: "boolean" },
+    "write-docs": { type: "boolean" },
+    json: { type: "boolean" },
+  },
+});
+const SECONDS = Number(values.seconds ?? 10);
+const LEVELS = (values.levels ?? "1,8,32").split(",").map(Number);
+const SESSIONS = Number(values.sessions ?? 30_000);
+const WARMUP_EVENTS = 300;
+const SECRET = "whsec_benchmarkbenchmarkbenchmark";
+if (!(SECONDS > 0 && SECONDS <= 60)) throw new Error("--seconds must be between 1 and 60");
+if (LEVELS.some((l) => !Number.isInteger(l) || l < 1 || l > 256)) throw new Error("--levels must be integers 1…256");
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const children: ChildProcess[] = [];
+let cluster: PostgresCluster | undefined;
+
+/**
+ * Start a TypeScript entry point as a child; resolves with the URL it prints ("READY <url>").
+ * Its stdout goes to a file, as a supervisor would take it: a pipe the busy load generator
+ * drains late would make the app's synchronous log writes wait and distort the numbers.
+ */
+function startChild(name: string, file: string, env: NodeJS.ProcessEnv, args: string[] = [], nodeArgs: string[] = []): Promise<string> {
+  const logPath = path.join(os.tmpdir(), `creditdesk-bench-${name}-${process.pid}.log`);
+  const fd = openSync(logPath, "w");
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", file, ...args], { cwd: root, env, stdio: ["ignore", fd, "pipe"] });
+  closeSync(fd);
+  children.push(child);
+  if (process.env.BENCH_CPU_PROF_DIR) log(`${name}: pid ${child.pid}, stdout in ${logPath}`);
+  let err = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    err = (err + chunk.toString()).slice(-20_000);
+  });
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = setInterval(() => {
+      const m = /READY (\S+)|listening on (\S+)/.exec(readFileSync(logPath, "utf8").slice(0, 20_000));
+      if (m) {
+        clearInterval(poll);
+        resolve(m[1] ?? m[2]);
+      } else if (child.exitCode !== null || Date.now() - started > 60_000) {
+        clearInterval(poll);
+        reject(new Error(`${name} did not start (exit ${child.exitCode}):\n${err.slice(-2000)}`));
+      }
+    }, 100);
+  });
+}
+
+async function stopAll() {
+  for (const child of children.reverse()) {
+    if (child.exitCode === null && child.pid) {
+      child.kill("SIGTERM");
+      await new Promise((r) => setTimeout(r, 200));
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+  }
+  cluster?.stop();
+}
+
+interface LevelResult {
+  concurrency: number;
+  requests: number;
+  eventsPerSecond: number;
+  p50: number;
+  p99: number;
+  non200: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Drive `concurrency` keep-alive connections for `seconds`, each sending signed events back to back. */
+async function drive(url: string, concurrency: number, seconds: number, next: () => string | null): Promise<LevelResult> {
+  const target = new URL(url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const latencies: number[] = [];
+  let non200 = 0;
+  const post = (payload: string) =>
+    new Promise<number>((resolve, reject) => {
+      const header = Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET });
+      const req = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: "POST",
+          agent,
+          headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload), "Stripe-Signature": header },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on("error", reject);
+      req.end(payload);
+    });
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const payload = next();
+        if (payload === null) return;
+        const t0 = performance.now();
+        const status = await post(payload);
+        latencies.push(performance.now() - t0);
+        if (status !== 200) non200 += 1;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return {
+    concurrency,
+    requests: latencies.length,
+    eventsPerSecond: Math.round(latencies.length / elapsed),
+    p50: Number(percentile(latencies, 50).toFixed(1)),
+    p99: Number(percentile(latencies, 99).toFixed(1)),
+    non200,
+  };
+}
+
+async function main() {
+  if (!values["no-build"]) {
+    log("building the Remix app (npx remix build) …");
+    execFileSync("npx", ["remix", "build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  }
+  if (!existsSync(path.join(root, "build/index.js"))) throw new Error("build/index.js missing: run without --no-build");
+
+  log("starting a throwaway Postgres cluster …");
+  cluster = await startPostgresCluster();
+  const admin = new pg.Client({ connectionString: cluster.url() });
+  await admin.connect();
+  await admin.query("CREATE DATABASE creditdesk_bench");
+  await admin.query("CREATE DATABASE baseline_bench");
+  const pgVersion = (await admin.query("SHOW server_version")).rows[0].server_version as string;
+  await admin.end();
+
+  log("starting the Stripe emulator …");
+  const emuPort = await freePort();
+  const emuUrl = await startChild("emulator", "emulator/main.ts", { ...process.env }, ["--port", String(emuPort), "--host", "127.0.0.1"]);
+  const stripe = createStripeClient({ secretKey: "sk_test_benchmark", apiBase: emuUrl, maxNetworkRetries: 0 });
+  const price = await stripe.prices.create({ currency: "usd", unit_amount: 1000, product_data: { name: "Bench pack" }, metadata: { credits: "100" } });
+  const now = Math.floor(Date.now() / 1000);
+  const seedRes = await fetch(`${emuUrl}/_emulator/seed/completed-sessions`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ n: SESSIONS, priceId: price.id, createdFrom: now - 3600, createdTo: now, clientReferenceIdPrefix: "bench_user_" }),
+  });
+  if (!seedRes.ok) throw new Error(`seeding sessions failed: ${seedRes.status} ${await seedRes.text()}`);
+  log(`listing ${SESSIONS} seeded sessions …`);
+  const sessions: Stripe.Checkout.Session[] = [];
+  for await (const s of stripe.checkout.sessions.list({ limit: 100 })) sessions.push(s);
+
+  log("starting the app (server.ts) and the baseline server …");
+  const appEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: "production",
+    PORT: String(await freePort()),
+    DATABASE_URL: cluster.url("creditdesk_bench"),
+    MIGRATE_ON_START: "true",
+    SESSION_SECRET: "benchmark-session-secret-benchmark-session",
+    STRIPE_SECRET_KEY: "sk_test_benchmark",
+    STRIPE_API_BASE: emuUrl,
+    STRIPE_WEBHOOK_SECRET: SECRET,
+    SCHEDULER: "off",
+    DEMO_SEED: "false",
+    LOG_LEVEL: "info",
+  };
+  // BENCH_CPU_PROF_DIR=dir writes a V8 CPU profile of the app process (for finding hot spots).
+  const profDir = process.env.BENCH_CPU_PROF_DIR;
+  const appUrl = await startChild("app", "bench/webhooks/app-server.ts", appEnv, [], profDir ? ["--cpu-prof", "--cpu-prof-dir", profDir] : []);
+  const baseUrl = await startChild("baseline", "bench/webhooks/baseline-server.ts", {
+    ...process.env,
+    PORT: String(await freePort()),
+    DATABASE_URL: cluster.url("baseline_bench"),
+    STRIPE_WEBHOOK_SECRET: SECRET,
+  });
+
+  const db = new pg.Client({ connectionString: cluster.url("creditdesk_bench") });
+  await db.connect();
+  await db.query(
+    `INSERT INTO users (id, email, email_normalized, updated_at)
+     SELECT 'bench_user_' || i, 'bench' || i || '@example.com', 'bench' || i || '@example.com', now()
+     FROM generate_series(0, $1::int - 1) AS i`,
+    [SESSIONS],
+  );
+
+  let sessionIndex = 0;
+  let eventSeq = 0;
+  const template = sessions[0];
+  const eventFor = (session: Stripe.Checkout.Session) =>
+    JSON.stringify({
+      id: `evt_bench_${++eventSeq}`,
+      object: "event",
+      api_version: STRIPE_API_VERSION,
+      created: Math.floor(Date.now() / 1000),
+      data: { object: { ...template, id: session.id, client_reference_id: session.client_reference_id } },
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type: "checkout.session.completed",
+    });
+  const nextApp = () => (sessionIndex < sessions.length ? eventFor(sessions[sessionIndex++]) : null);
+  let baselineIndex = 0;
+  const nextBaseline = () => eventFor(sessions[baselineIndex++ % sessions.length]);
+  const appWebhook = `${appUrl.replace("localhost", "127.0.0.1")}/webhooks/stripe`;
+
+  log("warming up …");
+  let warm = 0;
+  await drive(appWebhook, 8, 30, () => (warm++ < WARMUP_EVENTS ? nextApp() : null));
+  await drive(baseUrl, 8, 30, () => (warm++ < 2 * WARMUP_EVENTS ? nextBaseline() : null));
+
+  const rows: { app: LevelResult; baseline: LevelResult }[] = [];
+  for (const level of LEVELS) {
+    log(`concurrency ${level}: baseline …`);
+    const baseline = await drive(baseUrl, level, SECONDS, nextBaseline);
+    log(`concurrency ${level}: creditdesk …`);
+    const app = await drive(appWebhook, level, SECONDS, nextApp);
+    if (sessionIndex >= sessions.length) log("warning: ran out of seeded sessions; raise --sessions");
+    rows.push({ app, baseline });
+    log(`  creditdesk ${app.eventsPerSecond}/s p50 ${app.p50} ms p99 ${app.p99} ms | baseline ${baseline.eventsPerSecond}/s p50 ${baseline.p50} ms p99 ${baseline.p99} ms`);
+  }
+
+  // What the app did with the deliveries: every one must have credited exactly once.
+  const check = await db.query(
+    `SELECT (SELECT count(*) FROM purchases)::int AS purchases,
+            (SELECT count(*) FROM ledger_entries WHERE kind = 'purchase')::int AS entries,
+            (SELECT count(*) FROM stripe_events WHERE status <> 'processed')::int AS not_processed,
+            (SELECT count(*) FROM webhook_deliveries)::int AS deliveries`,
+  );
+  await db.end();
+  const sent = sessionIndex;
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? "unknown",
+    memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
+    node: process.version,
+    postgres: pgVersion,
+    platform: `${os.type()} ${os.release()}`,
+  };
+  const result = { seconds: SECONDS, sessionsSeeded: SESSIONS, sent, check: check.rows[0], machine, rows };
+  if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  const table = renderTable(result);
+  if (!values.json) process.stdout.write(`${table}\n`);
+  if (values["write-docs"]) writeDocs(table);
+}
+
+function renderTable(r: { seconds: number; sent: number; check: Record<string, number>; machine: Record<string, string | number>; rows: { app: LevelResult; baseline: LevelResult }[] }) {
+  const lines = [
+    "## Webhook ingestion",
+    "",
+    "`npx tsx bench/webhooks/run.ts` — signed `checkout.session.completed` deliveries to `POST /webhooks/stripe`",
+    "of the real app (server.ts, `NODE_ENV=production`, native Postgres, pool of 10), each for its own paid",
+    "session in the Stripe emulator, so every delivery runs the whole path: body read, signature check,",
+    "event row, session retrieve over HTTP, user resolution, pack lookup, one transaction (purchase,",
+    "ledger entry, balance, rollups, audit), event status and the delivery log. Baseline, measured in the",
+    "same run against the same Postgres: a bare Node HTTP server doing `constructEvent` and one",
+    "`INSERT … ON CONFLICT DO NOTHING`. Each level runs for " + r.seconds + " s after a warm-up; 127.0.0.1 only;",
+    "the emulator, the app, the baseline, Postgres and the load generator share the machine.",
+    "",
+    `Machine: ${r.machine.cpus} cores (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB RAM, Node ${r.machine.node}, PostgreSQL ${r.machine.postgres}, ${r.machine.platform}.`,
+    "",
+    "| Concurrency | creditdesk events/s | p50 ms | p99 ms | non-200 | baseline events/s | p50 ms | p99 ms | creditdesk / baseline |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...r.rows.map(
+      ({ app, baseline }) =>
+        `| ${app.concurrency} | ${app.eventsPerSecond} | ${app.p50} | ${app.p99} | ${app.non200} | ${baseline.eventsPerSecond} | ${baseline.p50} | ${baseline.p99} | ${(app.eventsPerSecond / Math.max(1, baseline.eventsPerSecond)).toFixed(2)} |`,
+    ),
+    "",
+    `Check after the run: ${r.sent} events sent (warm-up included), ${r.check.purchases} purchases, ${r.check.entries} purchase ledger entries, ` +
+      `${r.check.not_processed} events not processed, ${r.check.deliveries} deliveries recorded.`,
+    "Target at concurrency 8: ≥ 300 events/s, p99 < 100 ms, ≥ 0.4 × baseline.",
+    "",
+  ];
+  return lines.join("\n");
+}
+
+/** Replace (or append) only this benchmark's section; other sections belong to other benchmarks. */
+function writeDocs(section: string) {
+  const file = path.join(root, "docs/benchmarks.md");
+  const current = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmarks\n\n";
+  const start = current.indexOf("## Webhook ingestion");
+  let next: string;
+  if (start < 0) next = `${current.replace(/\n*$/, "\n\n")}${section}`;
+  else {
+    const after = current.indexOf("\n## ", start + 3);
+    next = current.slice(0, start) + section + (after < 0 ? "" : current.slice(after + 1));
+  }
+  writeFileSync(file, next);
+  log(`wrote the "Webhook ingestion" section of docs/benchmarks.md`);
+}
+
+try {
+  await main();
+} finally {
+  await stopAll();
+}
