@@ -95,7 +95,7 @@ export function createReconcileScheduler(opts: SchedulerOptions): ReconcileSched
   function launch(trigger: RunTrigger): Promise<void> {
     if (current) {
       logger.info({ trigger }, "reconciliation still running from the previous trigger; skipped");
-      return current;
+      return Promise.resolve();
     }
     abort = new AbortController();
     const signal = abort.signal;

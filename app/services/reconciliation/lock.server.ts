@@ -161,11 +161,15 @@ export async function isRunLockHeld(): Promise<boolean> {
   return rows[0]?.held === true;
 }
 
+/** The holder records its run row moments after taking the lock, so look for it briefly. */
 async function runningRunIdInDatabase(): Promise<string | null> {
-  const row = await getDatabase().prisma.reconciliationRun.findFirst({
-    where: { status: "running" },
-    orderBy: { startedAt: "desc" },
-    select: { id: true },
-  });
-  return row?.id ?? null;
+  for (let attempt = 0; ; attempt++) {
+    const row = await getDatabase().prisma.reconciliationRun.findFirst({
+      where: { status: "running" },
+      orderBy: { startedAt: "desc" },
+      select: { id: true },
+    });
+    if (row || attempt >= 10) return row?.id ?? null;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }

@@ -100,6 +100,8 @@ export interface RunSummary extends RunCounters {
   doctor: DoctorReport | null;
   alertStatus: AlertStatus | null;
   durationMs: number;
+  /** 429 answers waited out (each one slowed the run down). */
+  rateLimited: number;
 }
 
 export interface RunTuning extends PacingOptions {
@@ -432,6 +434,7 @@ class RunExecution {
       doctor: this.doctor,
       alertStatus,
       durationMs: Math.round(performance.now() - started),
+      rateLimited: this.gate.rateLimited,
       ...this.c,
     };
     logger.info(
@@ -445,6 +448,7 @@ class RunExecution {
         refundsApplied: summary.refundsApplied,
         errors: summary.errors,
         stripeRequests: summary.stripeRequests,
+        rateLimited: summary.rateLimited,
         durationMs: summary.durationMs,
       },
       "reconciliation run finished",

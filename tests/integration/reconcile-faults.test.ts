@@ -1,0 +1,209 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { getDb } from "../../app/services/db.server";
+import { verifyLedger } from "../../app/services/ledger-verify.server";
+import { ReconciliationLockedError } from "../../app/services/reconciliation/lock.server";
+import { getRun, getRunningRun } from "../../app/services/reconciliation/queries.server";
+import { startReconciliation, startRun } from "../../app/services/reconciliation/run.server";
+import { createStripeClient } from "../../app/services/stripe-client.server";
+import { waitFor } from "../support/processes";
+import {
+  packAndUsers,
+  purchasesFor,
+  reconcile,
+  TEST_TUNING,
+  useReconcileKit,
+} from "../support/reconcile-kit";
+import { useTestDatabase } from "../support/test-database";
+
+useTestDatabase();
+const kit = useReconcileKit();
+
+beforeEach(async () => {
+  await kit.fresh();
+});
+
+/** `n` completed, paid sessions created over the last two hours, without any events. */
+async function seeded(n: number, credits = 5) {
+  const { mp } = kit.ctx;
+  const { price, users } = await packAndUsers(mp, n, { credits });
+  const now = Math.floor(Date.now() / 1000);
+  const createdFrom = now - 7200;
+  const createdTo = now - 60;
+  const ids = await mp.emu.control.seedCompletedSessions(n, {
+    priceId: price.id,
+    createdFrom,
+    createdTo,
+    clientReferenceId: (i) => users[i].id,
+  });
+  // The emulator spreads `created` evenly; index i is the i-th oldest.
+  const createdAt = (i: number) =>
+    createdFrom + Math.floor((i * (createdTo - createdFrom)) / (n - 1));
+  return { ids, users, createdAt };
+}
+
+describe("reconciliation under Stripe faults", () => {
+  it("completes through a 429 storm, slowing down instead of failing", async () => {
+    const { ids } = await seeded(30);
+    const { mp } = kit.ctx;
+    mp.emu.control.setFaults({ api429Rate: 0.4 });
+    const run = await reconcile({ tuning: { ...TEST_TUNING, pageSize: 10 } });
+    mp.emu.control.setFaults({ api429Rate: 0 });
+    expect(run.status).toBe("completed");
+    expect(run.error).toBeNull();
+    expect(run.creditedNow).toBe(30);
+    expect(run.pages).toBe(3);
+    expect(run.rateLimited).toBeGreaterThan(0);
+    const limited = mp.emu.control.requestLog().filter((r) => r.fault === "rate_limit").length;
+    expect(limited).toBeGreaterThan(0);
+    // Every request, the refused ones too, is counted.
+    expect(run.stripeRequests).toBeGreaterThanOrEqual(limited + run.pages);
+    expect(await purchasesFor(ids)).toHaveLength(30);
+    expect((await verifyLedger()).ok).toBe(true);
+  });
+
+  it("ends partial when Stripe fails mid-run (after the SDK's retries), and the next run resumes from the checkpoint", async () => {
+    kit.setEnv({ RECONCILE_OVERLAP_MINUTES: "0" });
+    const { ids, createdAt } = await seeded(25);
+    const { mp } = kit.ctx;
+    const retrying = createStripeClient({
+      secretKey: "sk_test_creditdesk_tests",
+      apiBase: mp.emu.url,
+      maxNetworkRetries: 2,
+    });
+    let tripped = false;
+    const first = await reconcile({
+      stripe: retrying,
+      tuning: { ...TEST_TUNING, pageSize: 10 },
+      onProgress: (p) => {
+        if (p.lastPage && !tripped) {
+          tripped = true;
+          mp.emu.control.setFaults({ api500Rate: 1 });
+        }
+      },
+    });
+    mp.emu.control.setFaults({ api500Rate: 0 });
+    expect(first.status).toBe("partial");
+    expect(first.error).toMatch(/Stripe error during sessions/);
+    expect(first.pages).toBe(1);
+    expect(first.creditedNow).toBe(10);
+    expect(first.highWaterMark).toBeNull();
+    // The ten newest were processed: the checkpoint is the oldest of them (index 15 of 0…24).
+    expect(first.checkpoint?.getTime()).toBe(createdAt(15) * 1000);
+    // The SDK retried the 500s before the run gave up.
+    const failed = mp.emu.control.requestLog().filter((r) => r.fault === "api_error");
+    expect(failed.length).toBe(3);
+    const row = await getRun(first.runId);
+    expect(row).toMatchObject({ status: "partial", pages: 1, creditedNow: 10, scanned: 10 });
+
+    const second = await reconcile({ tuning: { ...TEST_TUNING, pageSize: 10 } });
+    expect(second.status).toBe("completed");
+    expect(second.resumedFromRunId).toBe(first.runId);
+    // Only what the partial run did not finish: sessions 0…15 (15 is the checkpoint itself).
+    expect(second.scanned).toBe(16);
+    expect(second.creditedNow).toBe(15);
+    expect(second.alreadyCredited).toBe(1);
+    expect(second.highWaterMark).toEqual(second.window.until);
+    expect(await purchasesFor(ids)).toHaveLength(25);
+    expect((await verifyLedger()).ok).toBe(true);
+
+    // Once completed, the next run starts at the high-water mark again (no resume).
+    const third = await reconcile();
+    expect(third.resumedFromRunId).toBeNull();
+    expect(third.window.since).toEqual(second.window.until);
+    expect(third.scanned).toBe(0);
+  });
+
+  it("stops after the current page when aborted (shutdown) and records the run as partial", async () => {
+    const { ids } = await seeded(20);
+    const abort = new AbortController();
+    const run = await reconcile({
+      signal: abort.signal,
+      tuning: { ...TEST_TUNING, pageSize: 5 },
+      onProgress: (p) => {
+        if (p.pages === 2) abort.abort();
+      },
+    });
+    expect(run.status).toBe("partial");
+    expect(run.error).toMatch(/shutting down/);
+    expect(run.pages).toBe(2);
+    expect(run.creditedNow).toBe(10);
+    expect(await purchasesFor(ids)).toHaveLength(10);
+    const next = await reconcile({ tuning: { ...TEST_TUNING, pageSize: 5 } });
+    expect(next.status).toBe("completed");
+    expect(next.creditedNow).toBe(10);
+    expect(await purchasesFor(ids)).toHaveLength(20);
+  });
+});
+
+describe("one run at a time", () => {
+  it("refuses a second run while one is in progress and shows the running one with its progress", async () => {
+    await seeded(20);
+    const { mp } = kit.ctx;
+    mp.emu.control.setFaults({ apiLatencyMs: 60 });
+    const started = await startReconciliation({
+      trigger: "manual",
+      tuning: { ...TEST_TUNING, pageSize: 5 },
+    });
+    const error = await startReconciliation({ trigger: "cli" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ReconciliationLockedError);
+    expect((error as ReconciliationLockedError).runningRunId).toBe(started.runId);
+    expect((error as ReconciliationLockedError).status).toBe(409);
+    const running = await waitFor("progress to be saved", async () => {
+      const r = await getRunningRun();
+      return r && r.pages >= 1 ? r : undefined;
+    });
+    expect(running.id).toBe(started.runId);
+    expect(running.status).toBe("running");
+    expect(running.scanned).toBeGreaterThanOrEqual(5);
+    const summary = await started.done;
+    mp.emu.control.setFaults({ apiLatencyMs: 0 });
+    expect(summary.status).toBe("completed");
+    expect(summary.creditedNow).toBe(20);
+    expect(await getRunningRun()).toBeNull();
+    // Only one run was recorded.
+    expect(await getDb().reconciliationRun.count()).toBe(1);
+  });
+
+  it("does not report a run left 'running' by a dead process, and the next run closes it", async () => {
+    const stale = await getDb().reconciliationRun.create({
+      data: {
+        trigger: "schedule",
+        status: "running",
+        windowSince: new Date(Date.now() - 3600_000),
+        windowUntil: new Date(),
+      },
+    });
+    expect(await getRunningRun()).toBeNull();
+    const run = await reconcile();
+    expect(run.status).toBe("completed");
+    const closed = await getDb().reconciliationRun.findUniqueOrThrow({ where: { id: stale.id } });
+    expect(closed.status).toBe("failed");
+    expect(closed.error).toMatch(/Interrupted/);
+  });
+
+  it("starts a run for the dashboard in the background, attributed to the staff member", async () => {
+    await seeded(3);
+    const staff = await getDb().staffUser.create({
+      data: {
+        email: `admin-${Date.now()}@example.com`,
+        role: "admin",
+        passwordHash: "scrypt$test",
+      },
+    });
+    const { runId } = await startRun({ staffId: staff.id, dryRun: true });
+    await waitFor("the run to finish", async () => (await getRun(runId))?.status === "completed");
+    const run = await getRun(runId);
+    expect(run).toMatchObject({
+      trigger: "manual",
+      dryRun: true,
+      staffId: staff.id,
+      creditedNow: 3,
+    });
+    const audit = await getDb().auditLog.findFirst({ where: { targetId: runId } });
+    expect(audit).toMatchObject({
+      actorType: "staff",
+      actorId: staff.id,
+      action: "reconciliation.dry_run",
+    });
+  });
+});
