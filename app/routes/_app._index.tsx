@@ -32,7 +32,7 @@ export default function Overview() {
     <>
       <h1>Overview</h1>
       <section aria-labelledby="money-heading" className="grid">
-        <div className="card">
+        <div className="card wide">
           <h2 id="money-heading">Revenue</h2>
           {hasMoney ? (
             <div className="table-wrap plain">

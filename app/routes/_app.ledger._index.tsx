@@ -180,7 +180,7 @@ export default function Ledger() {
                       {formatDelta(e.delta)}
                     </td>
                     <td className="num">{formatCredits(e.balanceAfter)}</td>
-                    <td>{e.reason ?? <span className="muted">–</span>}</td>
+                    <td className="reason">{e.reason ?? <span className="muted">–</span>}</td>
                     <td>
                       {e.staffEmail ?? (e.apiKeyName ? `API key “${e.apiKeyName}”` : "System")}
                     </td>

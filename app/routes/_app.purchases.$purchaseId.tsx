@@ -192,7 +192,7 @@ export default function PurchaseDetail() {
                     {formatDelta(e.delta)}
                   </td>
                   <td className="num">{formatCredits(e.balanceAfter)}</td>
-                  <td>{e.reason ?? "–"}</td>
+                  <td className="reason">{e.reason ?? "–"}</td>
                   <td className="mono small">{e.stripeEventId ?? "–"}</td>
                 </tr>
               ))}

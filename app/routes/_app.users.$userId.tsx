@@ -272,7 +272,7 @@ export default function UserDetailPage() {
                         {formatDelta(e.delta)}
                       </td>
                       <td className="num">{formatCredits(e.balanceAfter)}</td>
-                      <td>{e.reason ?? <span className="muted">–</span>}</td>
+                      <td className="reason">{e.reason ?? <span className="muted">–</span>}</td>
                       <td>{actorLabel(e)}</td>
                       <td className="links">
                         {e.purchaseId ? (
