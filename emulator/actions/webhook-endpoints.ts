@@ -1,0 +1,64 @@
+import { invalidRequest } from "../api/stripe-error";
+import type { EmulatorCore } from "../core";
+import type { Metadata } from "../objects/common";
+import { buildWebhookEndpoint, type WebhookEndpoint } from "../objects/events";
+import type { Ledger } from "../state/ledger";
+
+const EVENT_NAME = /^(\*|[a-z_]+(\.[a-z_]+)+)$/;
+
+export function validateEndpointUrl(url: string, param = "url"): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw invalidRequest(`Invalid URL: ${url}`, param, "url_invalid");
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw invalidRequest(`Invalid URL: ${url}. URLs must use http or https.`, param, "url_invalid");
+  }
+  return url;
+}
+
+export function validateEnabledEvents(events: string[], param = "enabled_events"): string[] {
+  if (events.length === 0)
+    throw invalidRequest("You must pass at least one event type in `enabled_events`.", param);
+  events.forEach((name, i) => {
+    if (!EVENT_NAME.test(name))
+      throw invalidRequest(
+        `Invalid ${param}[${i}]: ${name} is not an event type`,
+        `${param}[${i}]`,
+      );
+  });
+  return [...new Set(events)];
+}
+
+export function createWebhookEndpoint(
+  core: EmulatorCore,
+  ledger: Ledger,
+  input: {
+    url: string;
+    enabledEvents: string[];
+    description?: string | null;
+    metadata?: Metadata;
+    apiVersion?: string | null;
+    /** A fixed signing secret (e.g. the one the app is configured with); generated otherwise. */
+    secret?: string;
+  },
+): { endpoint: WebhookEndpoint; secret: string } {
+  const endpoint = ledger.webhookEndpoints.insert(
+    buildWebhookEndpoint({
+      id: core.ids.next("we"),
+      created: core.now(),
+      livemode: ledger.livemode,
+      url: validateEndpointUrl(input.url),
+      enabledEvents: validateEnabledEvents(input.enabledEvents),
+      description: input.description,
+      apiVersion: input.apiVersion,
+      metadata: input.metadata,
+    }),
+  );
+  const secret = input.secret ?? core.ids.webhookSecret();
+  ledger.webhookSecrets.set(endpoint.id, secret);
+  core.changed();
+  return { endpoint, secret };
+}
