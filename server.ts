@@ -11,6 +11,7 @@ import { getDatabase } from "./app/services/db.server";
 import { logger, scrubSecrets } from "./app/services/logger.server";
 import { startHooks, stopHooks } from "./app/services/lifecycle.server";
 import "./jobs/start-scheduler";
+import "./app/services/demo/register.server";
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 

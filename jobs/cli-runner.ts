@@ -2,6 +2,7 @@ import { ConfigError, getEnv } from "../app/services/env.server";
 import { getDatabase } from "../app/services/db.server";
 import { openAppDatabase } from "../app/services/bootstrap.server";
 import { scrubSecrets } from "../app/services/logger.server";
+import { startHooks, stopHooks } from "../app/services/lifecycle.server";
 import { DomainError } from "../app/services/errors.server";
 import { jsonReplacer, parseCommandArgs, UsageError, type CliCommand, type CliContext, type CliIO } from "./cli-kit";
 
@@ -73,6 +74,8 @@ export async function run(
     if (command.needsDatabase && !opts.useOpenDatabase) {
       await openAppDatabase(getEnv(), { migrate: command.name === "migrate" ? "never" : "auto" });
       opened = true;
+      // What commands need beside the database (demo mode's Stripe emulator, jobs/cli.ts).
+      await startHooks("after-database");
     }
     return await command.run(ctx);
   } catch (error) {
@@ -88,6 +91,9 @@ export async function run(
     else io.stderr.write(scrubSecrets(message) + "\n");
     return 1;
   } finally {
-    if (opened) await getDatabase().close();
+    if (opened) {
+      await stopHooks();
+      await getDatabase().close();
+    }
   }
 }

@@ -1,5 +1,6 @@
 import { commands } from "./commands/index";
 import { run } from "./cli-runner";
+import "../app/services/demo/cli.server";
 
 // `npm run cli -- <command> [options]`: exit 0 success, 1 failure, 2 usage error (3: lock held).
 const code = await run(process.argv.slice(2), commands, {

@@ -1,5 +1,6 @@
 import type { CliCommand } from "../cli-kit";
 import { apiKeyCreateCommand, apiKeyListCommand, apiKeyRevokeCommand } from "./apikey";
+import { demoResetCommand, demoStatusCommand } from "./demo";
 import { ledgerVerifyCommand } from "./ledger";
 import { createMigrationCommand, migrateCommand } from "./migrate";
 import { packsSyncCommand } from "./packs";
@@ -17,4 +18,6 @@ export const commands: CliCommand[] = [
   apiKeyCreateCommand,
   apiKeyRevokeCommand,
   apiKeyListCommand,
+  demoStatusCommand,
+  demoResetCommand,
 ];

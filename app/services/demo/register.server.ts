@@ -1,0 +1,125 @@
+import { getEnv, setEnv } from "../env.server";
+import { onStart, onStop } from "../lifecycle.server";
+import type { DemoAdmin } from "./admin.server";
+import type { DemoStripe } from "./stripe.server";
+
+/**
+ * Demo mode for `npm start` (server.ts imports this module once). With no STRIPE_SECRET_KEY
+ * outside production (env.demoMode):
+ *   before the database opens — the Stripe emulator starts in-process and becomes this process's
+ *     Stripe (env view + SDK client), with the app's webhook endpoint and its signing secret;
+ *   after it opens — the demo staff admin exists (created on first start);
+ *   once listening — the login is printed, and on first start the demo data is seeded in the
+ *     background through the emulator and the real webhook endpoint.
+ * Heavy modules load only in demo mode, so a production start pays nothing for this.
+ */
+
+const say = (text: string) => console.log(text);
+
+let demo: DemoStripe | undefined;
+let admin: DemoAdmin | undefined;
+
+onStart("before-database", "demo-stripe", async () => {
+  if (!getEnv().demoMode) return;
+  const { startDemoStripe } = await import("./stripe.server");
+  const started = await startDemoStripe({ writable: true });
+  demo = started;
+  onStop("demo-stripe", async () => {
+    demo = undefined;
+    await started.stop();
+  });
+});
+
+onStart("after-database", "demo-admin", async () => {
+  if (!demo) return;
+  const { ensureDemoAdmin } = await import("./admin.server");
+  admin = await ensureDemoAdmin(getEnv().DATA_DIR);
+});
+
+onStart("listening", "demo-seed", async ({ url }) => {
+  if (!demo || !admin || !url) return;
+  const current = demo;
+  const env = getEnv();
+  const port = new URL(url).port;
+  // PORT=0 (or a port passed to startServer): follow the port actually bound.
+  if (!env.APP_URL && new URL(env.appUrl).port !== port) {
+    const appUrl = `http://localhost:${port}`;
+    setEnv({ ...env, appUrl });
+    await current.pointEndpointAt(`${appUrl}/webhooks/stripe`);
+  }
+  const { loginBox } = await import("./admin.server");
+  const login = loginBox(getEnv().appUrl, admin);
+  say(login);
+
+  const { readSeedState } = await import("./seed-state.server");
+  const state = await readSeedState();
+  const seeding = !state && env.DEMO_SEED;
+  if (!seeding) await current.persist();
+  if (state?.status === "done") {
+    say(
+      `[demo] Demo data was created at first start (${state.finishedAt}); restarting keeps it. ` +
+        "Start over with: npm run cli -- demo reset",
+    );
+    return;
+  }
+  if (state) {
+    say(
+      `[demo] Seeding demo data did not finish (${state.status === "failed" ? state.error : "the server stopped while it ran"}). ` +
+        "Start over with: npm run cli -- demo reset",
+    );
+    return;
+  }
+  if (!env.DEMO_SEED) {
+    say("[demo] DEMO_SEED=false: the demo starts with an empty Stripe account and no users.");
+    return;
+  }
+
+  const { seedDemo, SeedAborted, DEMO_SEED } = await import("./seed.server");
+  const { writeSeedState } = await import("./seed-state.server");
+  const controller = new AbortController();
+  const startedAt = new Date().toISOString();
+  // Not awaited: the server answers requests while the seeding feeds it webhooks.
+  const run = seedDemo({
+    demo: current,
+    signal: controller.signal,
+    log: (line) => say(`[demo] ${line}`),
+  }).then(
+    (summary) => {
+      const e = summary.expected;
+      say(
+        [
+          "",
+          `[demo] Demo data ready in ${(summary.durationMs / 1000).toFixed(1)} s: ${e.users} users, ` +
+            `${summary.purchasesAtEnd.toLocaleString("en-US")} purchases credited by webhooks, ${e.refunds} refunds, ` +
+            `${e.disputes} open dispute, ${e.subscriptions} Pro subscriptions, ${e.usageDebits.toLocaleString("en-US")} usage debits.`,
+          `[demo] ${e.droppedPurchases} paid purchases had their webhooks dropped on purpose and are not credited yet;` +
+            ` ${e.unmatchedSessions} paid sessions match no user (see the attention items).`,
+          `[demo] Credit them: open ${getEnv().appUrl}/reconciliation and press Run now`,
+          "[demo] (or stop the server and run: npm run cli -- reconcile).",
+          loginBox(getEnv().appUrl, admin as DemoAdmin),
+        ].join("\n"),
+      );
+    },
+    async (error: unknown) => {
+      if (error instanceof SeedAborted) {
+        say(`[demo] ${error.message} Start over with: npm run cli -- demo reset`);
+        return;
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      say(
+        `[demo] Seeding demo data failed: ${message}\n[demo] Start over with: npm run cli -- demo reset`,
+      );
+      await writeSeedState({
+        status: "failed",
+        seed: DEMO_SEED,
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        error: message,
+      }).catch(() => undefined);
+    },
+  );
+  onStop("demo-seed", async () => {
+    controller.abort();
+    await run;
+  });
+});
