@@ -142,7 +142,10 @@ interface ResolvedUser {
   stripeCustomerId: string | null;
 }
 
-type Resolution = { ok: true; user: ResolvedUser } | { ok: false; detail: string; data: Prisma.InputJsonValue };
+type Resolution =
+  | { ok: true; user: ResolvedUser }
+  | { ok: false; detail: string; data: Prisma.InputJsonValue }
+  | { ok: "credited"; purchaseId: string };
 
 /**
  * DESIGN.md's order: client_reference_id → metadata.user_id → known customer → exactly one user
@@ -152,12 +155,17 @@ async function resolveUser(s: Stripe.Checkout.Session, facts: SessionFacts): Pro
   const clientRef = s.client_reference_id?.trim() || null;
   const metaUser = s.metadata?.user_id?.trim() || null;
   const email = facts.email?.trim().toLowerCase() || null;
+  // Rule 0 is not a user: it says the session is already credited (the webhook path skips the
+  // separate check before the Stripe call and asks here, in the same round trip).
   const rows = await getDb().$queryRaw<{ id: string; stripe_customer_id: string | null; rule: number }[]>`
-    (SELECT id, stripe_customer_id, 1 AS rule FROM users WHERE id = ${clientRef})
+    (SELECT id, NULL AS stripe_customer_id, 0 AS rule FROM purchases WHERE checkout_session_id = ${s.id})
+    UNION ALL (SELECT id, stripe_customer_id, 1 AS rule FROM users WHERE id = ${clientRef})
     UNION ALL (SELECT id, stripe_customer_id, 2 AS rule FROM users WHERE id = ${metaUser})
     UNION ALL (SELECT id, stripe_customer_id, 3 AS rule FROM users WHERE stripe_customer_id = ${facts.customerId})
     UNION ALL (SELECT id, stripe_customer_id, 4 AS rule FROM users WHERE email_normalized = ${email} LIMIT 2)`;
   const byRule = (rule: number) => rows.filter((r) => Number(r.rule) === rule);
+  const credited = byRule(0)[0];
+  if (credited) return { ok: "credited", purchaseId: credited.id };
   const rules: [number, UserResolvedBy][] = [
     [1, "client_reference_id"],
     [2, "metadata"],
@@ -311,9 +319,13 @@ export async function fulfillCheckoutSession(sessionId: string, via: FulfillVia,
     : null;
   if (opts.assignUserId && !assigned) throw new NotFoundError("User", opts.assignUserId, "assignUserId");
 
-  // Cheap exit for the common repeat (second event for a session, success page after the webhook).
-  const existing = await findPurchase(sessionId);
-  if (existing) return { outcome: "already_credited", purchase: existing, session: opts.session ? sessionFacts(opts.session) : null };
+  // Cheap exit for the common repeat (success page after the webhook, staff, reconciliation)
+  // before any Stripe call. A webhook is usually the first caller, so it asks in the
+  // user-resolution query instead and saves a round trip.
+  if (via !== "webhook" || assigned) {
+    const existing = await findPurchase(sessionId);
+    if (existing) return { outcome: "already_credited", purchase: existing, session: opts.session ? sessionFacts(opts.session) : null };
+  }
 
   const session = opts.session?.line_items ? opts.session : await retrieveSession(sessionId);
   const facts = sessionFacts(session);
@@ -327,6 +339,10 @@ export async function fulfillCheckoutSession(sessionId: string, via: FulfillVia,
     user = { userId: assigned.id, resolvedBy: "manual", stripeCustomerId: assigned.stripeCustomerId };
   } else {
     const resolution = await resolveUser(session, facts);
+    if (resolution.ok === "credited") {
+      const purchase = await db.purchase.findUniqueOrThrow({ where: { id: resolution.purchaseId } });
+      return { outcome: "already_credited", purchase, session: facts };
+    }
     if (!resolution.ok) {
       const attention = dryRun
         ? null

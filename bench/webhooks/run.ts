@@ -79,7 +79,8 @@ async function stopAll() {
   for (const child of children.reverse()) {
     if (child.exitCode === null && child.pid) {
       child.kill("SIGTERM");
-      await new Promise((r) => setTimeout(r, 200));
+      const exited = new Promise((r) => child.once("exit", r));
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
       if (child.exitCode === null) child.kill("SIGKILL");
     }
   }
