@@ -15,7 +15,9 @@ export async function loader() {
 
 function methodNotAllowed() {
   return new Response(
-    JSON.stringify({ error: { code: "method_not_allowed", message: "Stripe webhooks are delivered with POST." } }),
+    JSON.stringify({
+      error: { code: "method_not_allowed", message: "Stripe webhooks are delivered with POST." },
+    }),
     { status: 405, headers: { "Content-Type": "application/json; charset=utf-8", Allow: "POST" } },
   );
 }

@@ -49,7 +49,10 @@ export interface RaisedAttention {
 }
 
 /** Raise (or count again) the open item for a key, in the caller's transaction when given. */
-export async function raiseAttention(input: RaiseAttentionInput, tx?: Tx): Promise<RaisedAttention> {
+export async function raiseAttention(
+  input: RaiseAttentionInput,
+  tx?: Tx,
+): Promise<RaisedAttention> {
   if (!(ATTENTION_KINDS as readonly string[]).includes(input.kind)) {
     throw new ValidationError(`kind "${input.kind}" is not an attention kind.`, "kind");
   }
@@ -82,7 +85,12 @@ export async function raiseAttention(input: RaiseAttentionInput, tx?: Tx): Promi
  * Close the open items with these keys because the system itself fixed the cause (e.g. the
  * session was credited after staff assigned a user). No-op for keys without an open item.
  */
-export async function autoResolveAttention(tx: Tx, dedupeKeys: string[], resolution: string, staffId?: string | null): Promise<number> {
+export async function autoResolveAttention(
+  tx: Tx,
+  dedupeKeys: string[],
+  resolution: string,
+  staffId?: string | null,
+): Promise<number> {
   if (dedupeKeys.length === 0) return 0;
   return tx.$executeRaw`
     UPDATE attention_items SET status = 'resolved', open_key = NULL, resolved_at = now(),
@@ -96,8 +104,10 @@ async function closeItem(
   opts: { staffId: string; text: string; field: "resolution" | "reason" },
 ): Promise<AttentionItem> {
   const text = opts.text?.trim();
-  if (!text) throw new ValidationError(`${opts.field} is required: say what was done and why.`, opts.field);
-  if (text.length > 2000) throw new ValidationError(`${opts.field} must be at most 2000 characters.`, opts.field);
+  if (!text)
+    throw new ValidationError(`${opts.field} is required: say what was done and why.`, opts.field);
+  if (text.length > 2000)
+    throw new ValidationError(`${opts.field} must be at most 2000 characters.`, opts.field);
   return getDb().$transaction(async (tx) => {
     const before = await tx.attentionItem.findUnique({ where: { id } });
     if (!before) throw new NotFoundError("Attention item", id, "id");
@@ -109,7 +119,8 @@ async function closeItem(
       UPDATE attention_items SET status = ${status}::"AttentionStatus", open_key = NULL, resolved_by_id = ${opts.staffId},
         resolved_at = now(), resolution = ${text}, updated_at = now()
       WHERE id = ${id} AND status = 'open'`;
-    if (updated === 0) throw new ConflictError(`Attention item ${id} was closed by someone else.`, "id");
+    if (updated === 0)
+      throw new ConflictError(`Attention item ${id} was closed by someone else.`, "id");
     const after = await tx.attentionItem.findUniqueOrThrow({ where: { id } });
     await writeAudit(
       {
@@ -127,11 +138,21 @@ async function closeItem(
   });
 }
 
-export function resolveAttention(id: string, opts: { staffId: string; resolution: string }): Promise<AttentionItem> {
-  return closeItem(id, "resolved", { staffId: opts.staffId, text: opts.resolution, field: "resolution" });
+export function resolveAttention(
+  id: string,
+  opts: { staffId: string; resolution: string },
+): Promise<AttentionItem> {
+  return closeItem(id, "resolved", {
+    staffId: opts.staffId,
+    text: opts.resolution,
+    field: "resolution",
+  });
 }
 
-export function dismissAttention(id: string, opts: { staffId: string; reason: string }): Promise<AttentionItem> {
+export function dismissAttention(
+  id: string,
+  opts: { staffId: string; reason: string },
+): Promise<AttentionItem> {
   return closeItem(id, "dismissed", { staffId: opts.staffId, text: opts.reason, field: "reason" });
 }
 

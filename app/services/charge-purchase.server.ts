@@ -15,10 +15,15 @@ export async function findOrFulfillPurchase(
 ): Promise<Purchase | null> {
   const found = await findPurchaseByCharge(getDb(), ref);
   if (found || !ref.paymentIntentId) return found;
-  const sessions = await getStripe().checkout.sessions.list({ payment_intent: ref.paymentIntentId, limit: 1 });
+  const sessions = await getStripe().checkout.sessions.list({
+    payment_intent: ref.paymentIntentId,
+    limit: 1,
+  });
   const session = sessions.data[0];
   if (!session) return null;
-  const result = await fulfillCheckoutSession(session.id, opts.via, { stripeEventId: opts.stripeEventId });
+  const result = await fulfillCheckoutSession(session.id, opts.via, {
+    stripeEventId: opts.stripeEventId,
+  });
   if (result.outcome === "credited" && !result.dryRun) return result.purchase;
   if (result.outcome === "already_credited") return result.purchase;
   return null;

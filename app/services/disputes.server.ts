@@ -27,7 +27,13 @@ const CLOSED = new Set(["won", "lost", "warning_closed", "prevented"]);
 
 export type DisputeResult =
   | { outcome: "no_purchase"; disputeId: string; detail: string }
-  | { outcome: "applied"; purchase: Purchase; dispute: Dispute; changed: boolean; state: "open" | "won" | "lost" | "closed" };
+  | {
+      outcome: "applied";
+      purchase: Purchase;
+      dispute: Dispute;
+      changed: boolean;
+      state: "open" | "won" | "lost" | "closed";
+    };
 
 function baseStatus(p: Pick<Purchase, "amountRefunded" | "amountTotal">): PurchaseStatus {
   if (p.amountRefunded <= 0) return "paid";
@@ -41,7 +47,12 @@ function creditsToHold(p: Purchase, disputeAmount: number): number {
   return Math.max(0, Math.min(remaining, clawTotal(p.credits, p.amountTotal, disputeAmount)));
 }
 
-async function applyInTx(tx: Tx, purchaseId: string, d: Stripe.Dispute, opts: { stripeEventId?: string }) {
+async function applyInTx(
+  tx: Tx,
+  purchaseId: string,
+  d: Stripe.Dispute,
+  opts: { stripeEventId?: string },
+) {
   let purchase = await lockPurchase(tx, purchaseId);
   const inquiry = d.status.startsWith("warning_");
   let row = await tx.dispute.findUnique({ where: { id: d.id } });
@@ -81,7 +92,13 @@ async function applyInTx(tx: Tx, purchaseId: string, d: Stripe.Dispute, opts: { 
       });
     }
     await writeAudit(
-      { actor: { type: "system", label: "disputes" }, action: "dispute.opened", targetType: "purchase", targetId: purchaseId, after: { disputeId: d.id, creditsHeld: held, inquiry } },
+      {
+        actor: { type: "system", label: "disputes" },
+        action: "dispute.opened",
+        targetType: "purchase",
+        targetId: purchaseId,
+        after: { disputeId: d.id, creditsHeld: held, inquiry },
+      },
       tx,
     );
   }
@@ -89,9 +106,15 @@ async function applyInTx(tx: Tx, purchaseId: string, d: Stripe.Dispute, opts: { 
   const alreadyClosed = CLOSED.has(row.status);
   if (CLOSED.has(d.status) && !alreadyClosed) {
     changed = true;
-    row = await tx.dispute.update({ where: { id: d.id }, data: { status: d.status, closedAt: new Date() } });
+    row = await tx.dispute.update({
+      where: { id: d.id },
+      data: { status: d.status, closedAt: new Date() },
+    });
     if (d.status === "lost") {
-      purchase = await tx.purchase.update({ where: { id: purchaseId }, data: { status: "dispute_lost" } });
+      purchase = await tx.purchase.update({
+        where: { id: purchaseId },
+        data: { status: "dispute_lost" },
+      });
       await raiseAttention(
         {
           kind: "dispute_lost",
@@ -106,11 +129,18 @@ async function applyInTx(tx: Tx, purchaseId: string, d: Stripe.Dispute, opts: { 
         },
         tx,
       );
-      await recomputeUserTier(tx, purchase.userId, { source: "dispute", sourceRef: d.id, reason: "Dispute lost" });
+      await recomputeUserTier(tx, purchase.userId, {
+        source: "dispute",
+        sourceRef: d.id,
+        reason: "Dispute lost",
+      });
     } else {
       // Won (or an inquiry closed): give the held credits back.
       if (row.creditsHeld > 0) {
-        const hold = await tx.ledgerEntry.findUnique({ where: { idempotencyKey: `dispute_hold:${d.id}` }, select: { id: true } });
+        const hold = await tx.ledgerEntry.findUnique({
+          where: { idempotencyKey: `dispute_hold:${d.id}` },
+          select: { id: true },
+        });
         await postLedgerEntryInTx(tx, {
           userId: purchase.userId,
           delta: row.creditsHeld,
@@ -123,37 +153,68 @@ async function applyInTx(tx: Tx, purchaseId: string, d: Stripe.Dispute, opts: { 
           metadata: { disputeId: d.id },
         });
       }
-      const stillOpen = await tx.dispute.count({ where: { purchaseId, id: { not: d.id }, status: { notIn: [...CLOSED] } } });
+      const stillOpen = await tx.dispute.count({
+        where: { purchaseId, id: { not: d.id }, status: { notIn: [...CLOSED] } },
+      });
       const lostBefore = await tx.dispute.count({ where: { purchaseId, status: "lost" } });
-      const status: PurchaseStatus = lostBefore > 0 ? "dispute_lost" : stillOpen > 0 ? "disputed" : baseStatus(purchase);
+      const status: PurchaseStatus =
+        lostBefore > 0 ? "dispute_lost" : stillOpen > 0 ? "disputed" : baseStatus(purchase);
       purchase = await tx.purchase.update({
         where: { id: purchaseId },
         data: { status, creditsHeld: { decrement: row.creditsHeld } },
       });
     }
     await writeAudit(
-      { actor: { type: "system", label: "disputes" }, action: `dispute.${d.status}`, targetType: "purchase", targetId: purchaseId, after: { disputeId: d.id, creditsHeld: row.creditsHeld } },
+      {
+        actor: { type: "system", label: "disputes" },
+        action: `dispute.${d.status}`,
+        targetType: "purchase",
+        targetId: purchaseId,
+        after: { disputeId: d.id, creditsHeld: row.creditsHeld },
+      },
       tx,
     );
   } else if (!CLOSED.has(d.status) && !alreadyClosed && row.status !== d.status) {
     row = await tx.dispute.update({ where: { id: d.id }, data: { status: d.status } });
   }
-  const state: "open" | "won" | "lost" | "closed" = !CLOSED.has(row.status) ? "open" : row.status === "won" ? "won" : row.status === "lost" ? "lost" : "closed";
+  const state: "open" | "won" | "lost" | "closed" = !CLOSED.has(row.status)
+    ? "open"
+    : row.status === "won"
+      ? "won"
+      : row.status === "lost"
+        ? "lost"
+        : "closed";
   return { purchase, dispute: row, changed, state };
 }
 
 /** Apply a dispute object from charge.dispute.created / charge.dispute.closed (or a later fetch). */
-export async function applyDispute(dispute: Stripe.Dispute, opts: { via?: FulfillVia; stripeEventId?: string } = {}): Promise<DisputeResult> {
+export async function applyDispute(
+  dispute: Stripe.Dispute,
+  opts: { via?: FulfillVia; stripeEventId?: string } = {},
+): Promise<DisputeResult> {
   const ref = {
     chargeId: stripeId(dispute.charge as string | { id: string }),
     paymentIntentId: stripeId(dispute.payment_intent as string | { id: string } | null),
   };
-  const purchase = await findOrFulfillPurchase(ref, { via: opts.via ?? "webhook", stripeEventId: opts.stripeEventId });
-  if (!purchase) return { outcome: "no_purchase", disputeId: dispute.id, detail: `No credited purchase for charge ${ref.chargeId}.` };
+  const purchase = await findOrFulfillPurchase(ref, {
+    via: opts.via ?? "webhook",
+    stripeEventId: opts.stripeEventId,
+  });
+  if (!purchase)
+    return {
+      outcome: "no_purchase",
+      disputeId: dispute.id,
+      detail: `No credited purchase for charge ${ref.chargeId}.`,
+    };
   const result = await getDb().$transaction(async (tx) => {
-    if (!purchase.chargeId && ref.chargeId) await tx.purchase.update({ where: { id: purchase.id }, data: { chargeId: ref.chargeId } });
+    if (!purchase.chargeId && ref.chargeId)
+      await tx.purchase.update({ where: { id: purchase.id }, data: { chargeId: ref.chargeId } });
     return applyInTx(tx, purchase.id, dispute, { stripeEventId: opts.stripeEventId });
   });
-  if (result.changed) logger.info({ disputeId: dispute.id, purchaseId: purchase.id, state: result.state }, "dispute applied");
+  if (result.changed)
+    logger.info(
+      { disputeId: dispute.id, purchaseId: purchase.id, state: result.state },
+      "dispute applied",
+    );
   return { outcome: "applied", ...result };
 }

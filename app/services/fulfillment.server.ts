@@ -81,9 +81,25 @@ export type FulfillResult =
     }
   | { outcome: "already_credited"; purchase: Purchase; session: SessionFacts | null }
   | { outcome: "not_paid"; paymentStatus: string; session: SessionFacts }
-  | { outcome: "unmatched_user"; attentionItemId: string | null; detail: string; session: SessionFacts }
-  | { outcome: "unknown_price"; priceIds: string[]; attentionItemId: string | null; detail: string; session: SessionFacts }
-  | { outcome: "amount_mismatch"; attentionItemId: string | null; detail: string; session: SessionFacts }
+  | {
+      outcome: "unmatched_user";
+      attentionItemId: string | null;
+      detail: string;
+      session: SessionFacts;
+    }
+  | {
+      outcome: "unknown_price";
+      priceIds: string[];
+      attentionItemId: string | null;
+      detail: string;
+      session: SessionFacts;
+    }
+  | {
+      outcome: "amount_mismatch";
+      attentionItemId: string | null;
+      detail: string;
+      session: SessionFacts;
+    }
   /** A subscription-mode session whose prices carry no credits: the tier comes from subscription events. */
   | { outcome: "no_credits"; detail: string; session: SessionFacts };
 
@@ -116,7 +132,9 @@ export function sessionFacts(s: Stripe.Checkout.Session): SessionFacts {
 
 async function retrieveSession(sessionId: string): Promise<Stripe.Checkout.Session> {
   try {
-    return await getStripe().checkout.sessions.retrieve(sessionId, { expand: ["line_items", "line_items.data.price"] });
+    return await getStripe().checkout.sessions.retrieve(sessionId, {
+      expand: ["line_items", "line_items.data.price"],
+    });
   } catch (error) {
     if (error instanceof Stripe.errors.StripeInvalidRequestError && error.statusCode === 404) {
       throw new NotFoundError("Checkout Session", sessionId, "sessionId");
@@ -130,7 +148,10 @@ async function allLineItems(session: Stripe.Checkout.Session): Promise<Stripe.Li
   const list = session.line_items;
   if (list && !list.has_more) return list.data;
   const items: Stripe.LineItem[] = [];
-  for await (const item of getStripe().checkout.sessions.listLineItems(session.id, { limit: 100, expand: ["data.price"] })) {
+  for await (const item of getStripe().checkout.sessions.listLineItems(session.id, {
+    limit: 100,
+    expand: ["data.price"],
+  })) {
     items.push(item);
   }
   return items;
@@ -157,7 +178,9 @@ async function resolveUser(s: Stripe.Checkout.Session, facts: SessionFacts): Pro
   const email = facts.email?.trim().toLowerCase() || null;
   // Rule 0 is not a user: it says the session is already credited (the webhook path skips the
   // separate check before the Stripe call and asks here, in the same round trip).
-  const rows = await getDb().$queryRaw<{ id: string; stripe_customer_id: string | null; rule: number }[]>`
+  const rows = await getDb().$queryRaw<
+    { id: string; stripe_customer_id: string | null; rule: number }[]
+  >`
     (SELECT id, NULL AS stripe_customer_id, 0 AS rule FROM purchases WHERE checkout_session_id = ${s.id})
     UNION ALL (SELECT id, stripe_customer_id, 1 AS rule FROM users WHERE id = ${clientRef})
     UNION ALL (SELECT id, stripe_customer_id, 2 AS rule FROM users WHERE id = ${metaUser})
@@ -173,11 +196,22 @@ async function resolveUser(s: Stripe.Checkout.Session, facts: SessionFacts): Pro
   ];
   for (const [rule, resolvedBy] of rules) {
     const hit = byRule(rule)[0];
-    if (hit) return { ok: true, user: { userId: hit.id, resolvedBy, stripeCustomerId: hit.stripe_customer_id } };
+    if (hit)
+      return {
+        ok: true,
+        user: { userId: hit.id, resolvedBy, stripeCustomerId: hit.stripe_customer_id },
+      };
   }
   const emailHits = byRule(4);
   if (emailHits.length === 1) {
-    return { ok: true, user: { userId: emailHits[0].id, resolvedBy: "email", stripeCustomerId: emailHits[0].stripe_customer_id } };
+    return {
+      ok: true,
+      user: {
+        userId: emailHits[0].id,
+        resolvedBy: "email",
+        stripeCustomerId: emailHits[0].stripe_customer_id,
+      },
+    };
   }
   const tried = [
     `client_reference_id=${clientRef ?? "(none)"}`,
@@ -188,7 +222,13 @@ async function resolveUser(s: Stripe.Checkout.Session, facts: SessionFacts): Pro
   return {
     ok: false,
     detail: `No user matched: ${tried.join(", ")}.`,
-    data: { clientReferenceId: clientRef, metadataUserId: metaUser, customerId: facts.customerId, email, emailMatches: emailHits.length },
+    data: {
+      clientReferenceId: clientRef,
+      metadataUserId: metaUser,
+      customerId: facts.customerId,
+      email,
+      emailMatches: emailHits.length,
+    },
   };
 }
 
@@ -201,7 +241,8 @@ type LineMapping =
 /** Does the mirrored pack still say what Stripe's price says? (metadata is editable in Stripe.) */
 function staleness(pack: CreditPack, price: Stripe.Price, currency: string): string | null {
   const credits = parseCreditsMetadata(price.metadata?.credits);
-  if (credits !== null && credits !== pack.credits) return `price ${price.id} now grants ${credits} credits, the mirror says ${pack.credits}`;
+  if (credits !== null && credits !== pack.credits)
+    return `price ${price.id} now grants ${credits} credits, the mirror says ${pack.credits}`;
   if (price.unit_amount !== null && price.unit_amount !== pack.unitAmount) {
     return `price ${price.id} costs ${price.unit_amount}, the mirror says ${pack.unitAmount}`;
   }
@@ -209,13 +250,22 @@ function staleness(pack: CreditPack, price: Stripe.Price, currency: string): str
   if (price.metadata?.credits !== undefined && tier !== pack.grantsTier) {
     return `price ${price.id} now grants tier ${tier ?? "(none)"}, the mirror says ${pack.grantsTier ?? "(none)"}`;
   }
-  if (price.currency.toLowerCase() !== pack.currency.toLowerCase() || (currency && currency !== pack.currency.toLowerCase())) {
+  if (
+    price.currency.toLowerCase() !== pack.currency.toLowerCase() ||
+    (currency && currency !== pack.currency.toLowerCase())
+  ) {
     return `price ${price.id} is in ${price.currency} (session ${currency}), the mirror says ${pack.currency}`;
   }
   return null;
 }
 
-function mapLines(items: Stripe.LineItem[], packs: Map<string, CreditPack>, facts: SessionFacts, dryRun: boolean, mode: string): LineMapping {
+function mapLines(
+  items: Stripe.LineItem[],
+  packs: Map<string, CreditPack>,
+  facts: SessionFacts,
+  dryRun: boolean,
+  mode: string,
+): LineMapping {
   const lines: PurchaseLine[] = [];
   const used: CreditPack[] = [];
   const unknown: string[] = [];
@@ -234,7 +284,15 @@ function mapLines(items: Stripe.LineItem[], packs: Map<string, CreditPack>, fact
       if (metaCredits === null && price.type === "recurring") continue;
       // A dry run may not sync packs, so it credits what the price itself declares.
       if (dryRun && metaCredits !== null && price.unit_amount !== null) {
-        lines.push({ priceId: price.id, packId: null, quantity, creditsPerUnit: metaCredits, credits: metaCredits * quantity, amountTotal: item.amount_total, currency: item.currency });
+        lines.push({
+          priceId: price.id,
+          packId: null,
+          quantity,
+          creditsPerUnit: metaCredits,
+          credits: metaCredits * quantity,
+          amountTotal: item.amount_total,
+          currency: item.currency,
+        });
         continue;
       }
       unknown.push(price.id);
@@ -246,32 +304,58 @@ function mapLines(items: Stripe.LineItem[], packs: Map<string, CreditPack>, fact
       continue;
     }
     used.push(pack);
-    lines.push({ priceId: price.id, packId: pack.id, quantity, creditsPerUnit: pack.credits, credits: pack.credits * quantity, amountTotal: item.amount_total, currency: item.currency });
+    lines.push({
+      priceId: price.id,
+      packId: pack.id,
+      quantity,
+      creditsPerUnit: pack.credits,
+      credits: pack.credits * quantity,
+      amountTotal: item.amount_total,
+      currency: item.currency,
+    });
   }
   if (unknown.length > 0) {
-    return { ok: false, kind: "unknown_price", priceIds: unknown, detail: `No credit pack for price ${unknown.join(", ")}.` };
+    return {
+      ok: false,
+      kind: "unknown_price",
+      priceIds: unknown,
+      detail: `No credit pack for price ${unknown.join(", ")}.`,
+    };
   }
-  if (problems.length > 0) return { ok: false, kind: "amount_mismatch", detail: `${problems.join("; ")}.` };
+  if (problems.length > 0)
+    return { ok: false, kind: "amount_mismatch", detail: `${problems.join("; ")}.` };
   if (lines.length === 0) {
     return {
       ok: false,
       kind: "no_credits",
-      detail: mode === "subscription" ? "Subscription session: its prices carry no credits." : "The session has no line items.",
+      detail:
+        mode === "subscription"
+          ? "Subscription session: its prices carry no credits."
+          : "The session has no line items.",
     };
   }
   return { ok: true, lines, packs: used };
 }
 
-async function mapSessionLines(session: Stripe.Checkout.Session, facts: SessionFacts, dryRun: boolean): Promise<LineMapping> {
+async function mapSessionLines(
+  session: Stripe.Checkout.Session,
+  facts: SessionFacts,
+  dryRun: boolean,
+): Promise<LineMapping> {
   const items = await allLineItems(session);
-  const priceIds = [...new Set(items.map((i) => i.price?.id).filter((id): id is string => Boolean(id)))];
+  const priceIds = [
+    ...new Set(items.map((i) => i.price?.id).filter((id): id is string => Boolean(id))),
+  ];
   let mapping = mapLines(items, await findPacksByPriceIds(priceIds), facts, dryRun, session.mode);
   // One sync before declaring a price unknown or the mirror wrong: the price may be new or edited.
   if (!mapping.ok && mapping.kind !== "no_credits" && !dryRun) {
     try {
       await syncPacks();
     } catch (error) {
-      logger.warn({ err: scrubSecrets((error as Error).message), sessionId: session.id }, "pack sync during fulfillment failed");
+      logger.warn(
+        { err: scrubSecrets((error as Error).message), sessionId: session.id },
+        "pack sync during fulfillment failed",
+      );
       throw error;
     }
     mapping = mapLines(items, await findPacksByPriceIds(priceIds), facts, dryRun, session.mode);
@@ -281,7 +365,9 @@ async function mapSessionLines(session: Stripe.Checkout.Session, facts: SessionF
 
 async function findPurchase(sessionId: string): Promise<Purchase | null> {
   // Raw existence check first: on the hot path the answer is almost always "none".
-  const hit = await getDb().$queryRaw<{ id: string }[]>`SELECT id FROM purchases WHERE checkout_session_id = ${sessionId}`;
+  const hit = await getDb().$queryRaw<
+    { id: string }[]
+  >`SELECT id FROM purchases WHERE checkout_session_id = ${sessionId}`;
   if (hit.length === 0) return null;
   return getDb().purchase.findUnique({ where: { id: hit[0].id } });
 }
@@ -304,27 +390,43 @@ async function rememberCustomer(user: ResolvedUser, customerId: string | null): 
  * Fulfil one Checkout Session: retrieve it, check it is paid, resolve the user, map prices to
  * packs, then purchase + ledger entry + revenue rollup + tier + audit in one transaction.
  */
-export async function fulfillCheckoutSession(sessionId: string, via: FulfillVia, opts: FulfillOptions = {}): Promise<FulfillResult> {
+export async function fulfillCheckoutSession(
+  sessionId: string,
+  via: FulfillVia,
+  opts: FulfillOptions = {},
+): Promise<FulfillResult> {
   if (typeof sessionId !== "string" || !SESSION_ID.test(sessionId)) {
     throw new ValidationError("sessionId must be a Checkout Session id (cs_…).", "sessionId");
   }
   if (opts.session && opts.session.id !== sessionId) {
-    throw new ValidationError(`session ${opts.session.id} was passed for sessionId ${sessionId}.`, "session");
+    throw new ValidationError(
+      `session ${opts.session.id} was passed for sessionId ${sessionId}.`,
+      "session",
+    );
   }
   const db = getDb();
   const dryRun = opts.dryRun === true;
   // Checked first so a bad assignment is reported as such whatever state the session is in.
   const assigned = opts.assignUserId
-    ? await db.user.findUnique({ where: { id: opts.assignUserId }, select: { id: true, stripeCustomerId: true } })
+    ? await db.user.findUnique({
+        where: { id: opts.assignUserId },
+        select: { id: true, stripeCustomerId: true },
+      })
     : null;
-  if (opts.assignUserId && !assigned) throw new NotFoundError("User", opts.assignUserId, "assignUserId");
+  if (opts.assignUserId && !assigned)
+    throw new NotFoundError("User", opts.assignUserId, "assignUserId");
 
   // Cheap exit for the common repeat (success page after the webhook, staff, reconciliation)
   // before any Stripe call. A webhook is usually the first caller, so it asks in the
   // user-resolution query instead and saves a round trip.
   if (via !== "webhook" || assigned) {
     const existing = await findPurchase(sessionId);
-    if (existing) return { outcome: "already_credited", purchase: existing, session: opts.session ? sessionFacts(opts.session) : null };
+    if (existing)
+      return {
+        outcome: "already_credited",
+        purchase: existing,
+        session: opts.session ? sessionFacts(opts.session) : null,
+      };
   }
 
   const session = opts.session?.line_items ? opts.session : await retrieveSession(sessionId);
@@ -336,11 +438,17 @@ export async function fulfillCheckoutSession(sessionId: string, via: FulfillVia,
 
   let user: ResolvedUser;
   if (assigned) {
-    user = { userId: assigned.id, resolvedBy: "manual", stripeCustomerId: assigned.stripeCustomerId };
+    user = {
+      userId: assigned.id,
+      resolvedBy: "manual",
+      stripeCustomerId: assigned.stripeCustomerId,
+    };
   } else {
     const resolution = await resolveUser(session, facts);
     if (resolution.ok === "credited") {
-      const purchase = await db.purchase.findUniqueOrThrow({ where: { id: resolution.purchaseId } });
+      const purchase = await db.purchase.findUniqueOrThrow({
+        where: { id: resolution.purchaseId },
+      });
       return { outcome: "already_credited", purchase, session: facts };
     }
     if (!resolution.ok) {
@@ -355,7 +463,12 @@ export async function fulfillCheckoutSession(sessionId: string, via: FulfillVia,
             stripeEventId: opts.stripeEventId ?? null,
             data: resolution.data,
           });
-      return { outcome: "unmatched_user", attentionItemId: attention?.id ?? null, detail: resolution.detail, session: facts };
+      return {
+        outcome: "unmatched_user",
+        attentionItemId: attention?.id ?? null,
+        detail: resolution.detail,
+        session: facts,
+      };
     }
     user = resolution.user;
   }
@@ -370,7 +483,10 @@ export async function fulfillCheckoutSession(sessionId: string, via: FulfillVia,
       ? null
       : await raiseAttention({
           kind: mapping.kind,
-          dedupeKey: mapping.kind === "unknown_price" ? attentionKeys.unknownPrice(sessionId) : attentionKeys.amountMismatch(sessionId),
+          dedupeKey:
+            mapping.kind === "unknown_price"
+              ? attentionKeys.unknownPrice(sessionId)
+              : attentionKeys.amountMismatch(sessionId),
           title:
             mapping.kind === "unknown_price"
               ? `Paid session ${sessionId} has a price that is not a credit pack`
@@ -379,22 +495,51 @@ export async function fulfillCheckoutSession(sessionId: string, via: FulfillVia,
           checkoutSessionId: sessionId,
           stripeEventId: opts.stripeEventId ?? null,
           userId: user.userId,
-          data: mapping.kind === "unknown_price" ? { priceIds: mapping.priceIds } : { detail: mapping.detail },
+          data:
+            mapping.kind === "unknown_price"
+              ? { priceIds: mapping.priceIds }
+              : { detail: mapping.detail },
         });
     if (mapping.kind === "unknown_price") {
-      return { outcome: "unknown_price", priceIds: mapping.priceIds, attentionItemId: attention?.id ?? null, detail: mapping.detail, session: facts };
+      return {
+        outcome: "unknown_price",
+        priceIds: mapping.priceIds,
+        attentionItemId: attention?.id ?? null,
+        detail: mapping.detail,
+        session: facts,
+      };
     }
-    return { outcome: "amount_mismatch", attentionItemId: attention?.id ?? null, detail: mapping.detail, session: facts };
+    return {
+      outcome: "amount_mismatch",
+      attentionItemId: attention?.id ?? null,
+      detail: mapping.detail,
+      session: facts,
+    };
   }
 
   const credits = mapping.lines.reduce((sum, l) => sum + l.credits, 0);
   const quantity = mapping.lines.reduce((sum, l) => sum + l.quantity, 0);
-  if (credits > MAX_CREDITS) throw new ValidationError(`session ${sessionId} would grant ${credits} credits, more than one purchase can hold.`, "sessionId");
+  if (credits > MAX_CREDITS)
+    throw new ValidationError(
+      `session ${sessionId} would grant ${credits} credits, more than one purchase can hold.`,
+      "sessionId",
+    );
   if (dryRun) {
-    return { outcome: "credited", dryRun: true, purchase: null, entry: null, resolvedBy: user.resolvedBy, userId: user.userId, credits, session: facts };
+    return {
+      outcome: "credited",
+      dryRun: true,
+      purchase: null,
+      entry: null,
+      resolvedBy: user.resolvedBy,
+      userId: user.userId,
+      credits,
+      session: facts,
+    };
   }
 
-  const actor: Actor = opts.staffId ? { type: "staff", id: opts.staffId } : { type: "system", label: `fulfillment:${via}` };
+  const actor: Actor = opts.staffId
+    ? { type: "staff", id: opts.staffId }
+    : { type: "system", label: `fulfillment:${via}` };
   const grantTier = mapping.packs.find((p) => p.grantsTier)?.grantsTier ?? null;
   let result: { purchase: Purchase; entry: LedgerEntry };
   try {
@@ -403,8 +548,20 @@ export async function fulfillCheckoutSession(sessionId: string, via: FulfillVia,
       // One statement writes the purchase, its audit record and closes the session's open
       // attention items: this runs for every purchase, so round trips count.
       const purchaseId = randomUUID();
-      const auditAfter = { checkoutSessionId: sessionId, userId: user.userId, credits, amountTotal: facts.amountTotal, currency: facts.currency, via, resolvedBy: user.resolvedBy };
-      const openKeys = [attentionKeys.unmatchedUser(sessionId), attentionKeys.unknownPrice(sessionId), attentionKeys.amountMismatch(sessionId)];
+      const auditAfter = {
+        checkoutSessionId: sessionId,
+        userId: user.userId,
+        credits,
+        amountTotal: facts.amountTotal,
+        currency: facts.currency,
+        via,
+        resolvedBy: user.resolvedBy,
+      };
+      const openKeys = [
+        attentionKeys.unmatchedUser(sessionId),
+        attentionKeys.unknownPrice(sessionId),
+        attentionKeys.amountMismatch(sessionId),
+      ];
       const inserted = await tx.$queryRaw<{ created_at: Date }[]>`
         WITH p AS (
           INSERT INTO purchases (id, checkout_session_id, payment_intent_id, stripe_customer_id, user_id, pack_id, quantity,
@@ -451,7 +608,12 @@ export async function fulfillCheckoutSession(sessionId: string, via: FulfillVia,
         updatedAt: inserted[0].created_at,
       };
       if (grantTier) {
-        await raiseUserTier(tx, user.userId, grantTier, { source: "purchase", sourceRef: purchase.id, staffId: opts.staffId ?? null, reason: `Bought ${sessionId}` });
+        await raiseUserTier(tx, user.userId, grantTier, {
+          source: "purchase",
+          sourceRef: purchase.id,
+          staffId: opts.staffId ?? null,
+          reason: `Bought ${sessionId}`,
+        });
       }
       // The ledger entry and the day's rollups come last: every purchase of the day updates the
       // same rollup rows, so their row locks are held only for the last statements before commit.
@@ -466,7 +628,10 @@ export async function fulfillCheckoutSession(sessionId: string, via: FulfillVia,
         reason: `Checkout Session ${sessionId}`,
         metadata: { via, resolvedBy: user.resolvedBy },
       });
-      await bumpRollup(tx, facts.createdAt, facts.currency || "-", { revenue: facts.amountTotal, purchases: 1 });
+      await bumpRollup(tx, facts.createdAt, facts.currency || "-", {
+        revenue: facts.amountTotal,
+        purchases: 1,
+      });
       return { purchase, entry: posted.entry };
     }, TX_OPTIONS);
   } catch (error) {
@@ -478,7 +643,10 @@ export async function fulfillCheckoutSession(sessionId: string, via: FulfillVia,
     throw error;
   }
   await rememberCustomer(user, facts.customerId);
-  logger.info({ sessionId, userId: user.userId, credits, via, resolvedBy: user.resolvedBy }, "checkout session credited");
+  logger.info(
+    { sessionId, userId: user.userId, credits, via, resolvedBy: user.resolvedBy },
+    "checkout session credited",
+  );
   return {
     outcome: "credited",
     dryRun: false,

@@ -87,7 +87,14 @@ async function runSync(): Promise<PackSyncReport> {
 async function mirrorPrices(): Promise<PackSyncReport> {
   const db = getDb();
   const stripe = getStripe();
-  const report: PackSyncReport = { created: [], updated: [], deactivated: [], unchanged: 0, errors: [], pricesSeen: 0 };
+  const report: PackSyncReport = {
+    created: [],
+    updated: [],
+    deactivated: [],
+    unchanged: 0,
+    errors: [],
+    pricesSeen: 0,
+  };
   const tiers = new Set((await db.tier.findMany({ select: { code: true } })).map((t) => t.code));
   const existing = new Map((await db.creditPack.findMany()).map((p) => [p.stripePriceId, p]));
   const mirrored = new Set<string>();
@@ -100,16 +107,25 @@ async function mirrorPrices(): Promise<PackSyncReport> {
     if (raw === undefined) continue;
     const credits = parseCreditsMetadata(raw);
     if (credits === null) {
-      report.errors.push({ priceId: price.id, error: `metadata.credits "${raw}" is not a positive whole number` });
+      report.errors.push({
+        priceId: price.id,
+        error: `metadata.credits "${raw}" is not a positive whole number`,
+      });
       continue;
     }
     if (price.unit_amount === null || price.unit_amount === undefined) {
-      report.errors.push({ priceId: price.id, error: "price has no fixed unit_amount (tiered or customer-chosen prices are not packs)" });
+      report.errors.push({
+        priceId: price.id,
+        error: "price has no fixed unit_amount (tiered or customer-chosen prices are not packs)",
+      });
       continue;
     }
     const tierRaw = price.metadata?.tier?.trim() || null;
     if (tierRaw !== null && !tiers.has(tierRaw)) {
-      report.errors.push({ priceId: price.id, error: `metadata.tier "${tierRaw}" is not a known tier (${[...tiers].join(", ")})` });
+      report.errors.push({
+        priceId: price.id,
+        error: `metadata.tier "${tierRaw}" is not a known tier (${[...tiers].join(", ")})`,
+      });
       continue;
     }
     const m = mirrorOf(price, credits, tierRaw);
@@ -137,11 +153,19 @@ async function mirrorPrices(): Promise<PackSyncReport> {
   for (const pack of existing.values()) {
     if (mirrored.has(pack.stripePriceId) || !pack.active) continue;
     if (report.errors.some((e) => e.priceId === pack.stripePriceId)) continue;
-    await db.creditPack.update({ where: { id: pack.id }, data: { active: false, lastSyncedAt: now } });
+    await db.creditPack.update({
+      where: { id: pack.id },
+      data: { active: false, lastSyncedAt: now },
+    });
     report.deactivated.push(pack.stripePriceId);
   }
   logger.info(
-    { created: report.created.length, updated: report.updated.length, deactivated: report.deactivated.length, errors: report.errors.length },
+    {
+      created: report.created.length,
+      updated: report.updated.length,
+      deactivated: report.deactivated.length,
+      errors: report.errors.length,
+    },
     "credit packs synced",
   );
   return report;
@@ -160,7 +184,10 @@ export function syncPacks(): Promise<PackSyncReport> {
 
 /** Packs on sale, cheapest first. */
 export function listActivePacks(): Promise<CreditPack[]> {
-  return getDb().creditPack.findMany({ where: { active: true }, orderBy: [{ unitAmount: "asc" }, { credits: "asc" }] });
+  return getDb().creditPack.findMany({
+    where: { active: true },
+    orderBy: [{ unitAmount: "asc" }, { credits: "asc" }],
+  });
 }
 
 // Fulfillment looks packs up on every purchase; they change rarely. A cached pack that went stale

@@ -34,7 +34,8 @@ import { recomputeUserTier } from "./tiers.server";
 const APPLICABLE = new Set(["succeeded", "pending"]);
 
 export function clawTotal(credits: number, amountTotal: number, amountRefunded: number): number {
-  if (amountRefunded <= 0 || amountTotal <= 0) return amountRefunded > 0 && amountTotal <= 0 ? credits : 0;
+  if (amountRefunded <= 0 || amountTotal <= 0)
+    return amountRefunded > 0 && amountTotal <= 0 ? credits : 0;
   if (amountRefunded >= amountTotal) return credits;
   return Math.floor((credits * amountRefunded) / amountTotal);
 }
@@ -48,16 +49,27 @@ export interface AppliedRefund {
 
 export type ChargeRefundsResult =
   | { outcome: "no_purchase"; chargeId: string; detail: string }
-  | { outcome: "applied"; purchase: Purchase; applied: AppliedRefund[]; alreadyApplied: number; skipped: number };
+  | {
+      outcome: "applied";
+      purchase: Purchase;
+      applied: AppliedRefund[];
+      alreadyApplied: number;
+      skipped: number;
+    };
 
 export interface RefundOptions {
   via?: FulfillVia;
   stripeEventId?: string;
 }
 
-async function listChargeRefunds(ref: { chargeId: string | null; paymentIntentId: string | null }): Promise<Stripe.Refund[]> {
+async function listChargeRefunds(ref: {
+  chargeId: string | null;
+  paymentIntentId: string | null;
+}): Promise<Stripe.Refund[]> {
   const refunds: Stripe.Refund[] = [];
-  const params: Stripe.RefundListParams = ref.chargeId ? { charge: ref.chargeId, limit: 100 } : { payment_intent: ref.paymentIntentId ?? undefined, limit: 100 };
+  const params: Stripe.RefundListParams = ref.chargeId
+    ? { charge: ref.chargeId, limit: 100 }
+    : { payment_intent: ref.paymentIntentId ?? undefined, limit: 100 };
   for await (const refund of getStripe().refunds.list(params)) refunds.push(refund);
   // Oldest first: the cumulative rounding is applied in the order the money went back.
   return refunds.sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
@@ -70,24 +82,44 @@ export async function findMissingRefunds(
 ): Promise<Stripe.Refund[]> {
   const chargeId = charge ? stripeId(charge) : purchase.chargeId;
   if (!chargeId && !purchase.paymentIntentId) return [];
-  const refunds = (await listChargeRefunds({ chargeId, paymentIntentId: purchase.paymentIntentId })).filter((r) => APPLICABLE.has(r.status ?? ""));
+  const refunds = (
+    await listChargeRefunds({ chargeId, paymentIntentId: purchase.paymentIntentId })
+  ).filter((r) => APPLICABLE.has(r.status ?? ""));
   if (refunds.length === 0) return [];
-  const applied = await getDb().refund.findMany({ where: { id: { in: refunds.map((r) => r.id) } }, select: { id: true } });
+  const applied = await getDb().refund.findMany({
+    where: { id: { in: refunds.map((r) => r.id) } },
+    select: { id: true },
+  });
   const seen = new Set(applied.map((r) => r.id));
   return refunds.filter((r) => !seen.has(r.id));
 }
 
-function statusAfterRefund(current: PurchaseStatus, amountRefunded: number, amountTotal: number): PurchaseStatus {
+function statusAfterRefund(
+  current: PurchaseStatus,
+  amountRefunded: number,
+  amountTotal: number,
+): PurchaseStatus {
   // A dispute decides the status while it lasts; refunds still count their money.
   if (current === "disputed" || current === "dispute_lost") return current;
   if (amountRefunded <= 0) return "paid";
   return amountRefunded >= amountTotal ? "refunded" : "partially_refunded";
 }
 
-async function applyInTx(tx: Tx, purchaseId: string, refunds: Stripe.Refund[], opts: RefundOptions, chargeId: string | null) {
+async function applyInTx(
+  tx: Tx,
+  purchaseId: string,
+  refunds: Stripe.Refund[],
+  opts: RefundOptions,
+  chargeId: string | null,
+) {
   let purchase = await lockPurchase(tx, purchaseId);
   const existing = new Set(
-    (await tx.refund.findMany({ where: { id: { in: refunds.map((r) => r.id) } }, select: { id: true } })).map((r) => r.id),
+    (
+      await tx.refund.findMany({
+        where: { id: { in: refunds.map((r) => r.id) } },
+        select: { id: true },
+      })
+    ).map((r) => r.id),
   );
   const policy = getEnv().CLAWBACK_POLICY;
   const applied: AppliedRefund[] = [];
@@ -97,8 +129,12 @@ async function applyInTx(tx: Tx, purchaseId: string, refunds: Stripe.Refund[], o
     if (existing.has(refund.id)) continue;
     const before = amountRefunded;
     const after = Math.min(purchase.amountTotal, before + refund.amount);
-    const share = clawTotal(purchase.credits, purchase.amountTotal, after) - clawTotal(purchase.credits, purchase.amountTotal, before);
-    const balanceRows = await tx.$queryRaw<{ balance: number }[]>`SELECT balance FROM users WHERE id = ${purchase.userId} FOR UPDATE`;
+    const share =
+      clawTotal(purchase.credits, purchase.amountTotal, after) -
+      clawTotal(purchase.credits, purchase.amountTotal, before);
+    const balanceRows = await tx.$queryRaw<
+      { balance: number }[]
+    >`SELECT balance FROM users WHERE id = ${purchase.userId} FOR UPDATE`;
     const available = Math.max(0, balanceRows[0]?.balance ?? 0);
     const taken = policy === "clamp_to_zero" ? Math.min(share, available) : share;
     const unrecovered = policy === "clamp_to_zero" ? share - taken : Math.max(0, share - available);
@@ -125,14 +161,23 @@ async function applyInTx(tx: Tx, purchaseId: string, refunds: Stripe.Refund[], o
         metadata: { refundId: refund.id, amount: refund.amount, share, unrecovered, policy },
       });
     }
-    await bumpRollup(tx, row.stripeCreated, refund.currency, { refunded: refund.amount, refunds: 1 });
+    await bumpRollup(tx, row.stripeCreated, refund.currency, {
+      refunded: refund.amount,
+      refunds: 1,
+    });
     await writeAudit(
       {
         actor: { type: "system", label: "refunds" },
         action: "refund.applied",
         targetType: "purchase",
         targetId: purchaseId,
-        after: { refundId: refund.id, amount: refund.amount, creditsClawed: taken, unrecovered, policy },
+        after: {
+          refundId: refund.id,
+          amount: refund.amount,
+          creditsClawed: taken,
+          unrecovered,
+          policy,
+        },
       },
       tx,
     );
@@ -146,11 +191,21 @@ async function applyInTx(tx: Tx, purchaseId: string, refunds: Stripe.Refund[], o
     const status = statusAfterRefund(purchase.status, amountRefunded, purchase.amountTotal);
     purchase = await tx.purchase.update({
       where: { id: purchaseId },
-      data: { amountRefunded, creditsClawedBack, creditsUnrecovered, status, chargeId: purchase.chargeId ?? chargeId },
+      data: {
+        amountRefunded,
+        creditsClawedBack,
+        creditsUnrecovered,
+        status,
+        chargeId: purchase.chargeId ?? chargeId,
+      },
     });
     // A full refund removes the tier the purchase granted (tiers.server.ts states the rule).
     if (status === "refunded") {
-      await recomputeUserTier(tx, purchase.userId, { source: "refund", sourceRef: purchaseId, reason: "Purchase fully refunded" });
+      await recomputeUserTier(tx, purchase.userId, {
+        source: "refund",
+        sourceRef: purchaseId,
+        reason: "Purchase fully refunded",
+      });
     }
     if (unrecoveredNow > 0) {
       await raiseAttention(
@@ -181,18 +236,34 @@ async function applyInTx(tx: Tx, purchaseId: string, refunds: Stripe.Refund[], o
  * Apply every refund of the charge that is not applied yet. Safe to call any number of times, in
  * any order and concurrently: the purchase row lock serialises callers, the refund id dedupes.
  */
-export async function applyChargeRefunds(charge: Stripe.Charge | string, opts: RefundOptions = {}): Promise<ChargeRefundsResult> {
-  const chargeObj = typeof charge === "string" ? await getStripe().charges.retrieve(charge) : charge;
-  const ref = { chargeId: chargeObj.id, paymentIntentId: stripeId(chargeObj.payment_intent as string | { id: string } | null) };
-  const purchase = await findOrFulfillPurchase(ref, { via: opts.via ?? "webhook", stripeEventId: opts.stripeEventId });
+export async function applyChargeRefunds(
+  charge: Stripe.Charge | string,
+  opts: RefundOptions = {},
+): Promise<ChargeRefundsResult> {
+  const chargeObj =
+    typeof charge === "string" ? await getStripe().charges.retrieve(charge) : charge;
+  const ref = {
+    chargeId: chargeObj.id,
+    paymentIntentId: stripeId(chargeObj.payment_intent as string | { id: string } | null),
+  };
+  const purchase = await findOrFulfillPurchase(ref, {
+    via: opts.via ?? "webhook",
+    stripeEventId: opts.stripeEventId,
+  });
   if (!purchase) {
-    return { outcome: "no_purchase", chargeId: chargeObj.id, detail: `No credited purchase for charge ${chargeObj.id}.` };
+    return {
+      outcome: "no_purchase",
+      chargeId: chargeObj.id,
+      detail: `No credited purchase for charge ${chargeObj.id}.`,
+    };
   }
   const all = await listChargeRefunds(ref);
   const refunds = all.filter((r) => APPLICABLE.has(r.status ?? ""));
   const skipped = all.length - refunds.length;
-  if (refunds.length === 0) return { outcome: "applied", purchase, applied: [], alreadyApplied: 0, skipped };
-  const run = () => getDb().$transaction((tx) => applyInTx(tx, purchase.id, refunds, opts, chargeObj.id));
+  if (refunds.length === 0)
+    return { outcome: "applied", purchase, applied: [], alreadyApplied: 0, skipped };
+  const run = () =>
+    getDb().$transaction((tx) => applyInTx(tx, purchase.id, refunds, opts, chargeObj.id));
   let result: Awaited<ReturnType<typeof applyInTx>>;
   try {
     result = await run();
@@ -202,7 +273,16 @@ export async function applyChargeRefunds(charge: Stripe.Charge | string, opts: R
     result = await run();
   }
   if (result.applied.length > 0) {
-    logger.info({ purchaseId: purchase.id, chargeId: chargeObj.id, applied: result.applied.length }, "refunds applied");
+    logger.info(
+      { purchaseId: purchase.id, chargeId: chargeObj.id, applied: result.applied.length },
+      "refunds applied",
+    );
   }
-  return { outcome: "applied", purchase: result.purchase, applied: result.applied, alreadyApplied: result.alreadyApplied, skipped };
+  return {
+    outcome: "applied",
+    purchase: result.purchase,
+    applied: result.applied,
+    alreadyApplied: result.alreadyApplied,
+    skipped,
+  };
 }

@@ -25,19 +25,35 @@ export type SubscriptionResult =
   | { outcome: "stale"; subscription: Subscription }
   | { outcome: "unmatched_user"; attentionItemId: string; detail: string };
 
-async function resolveUserId(sub: Stripe.Subscription): Promise<{ userId: string; viaCustomer: boolean; hasCustomer: boolean } | null> {
+async function resolveUserId(
+  sub: Stripe.Subscription,
+): Promise<{ userId: string; viaCustomer: boolean; hasCustomer: boolean } | null> {
   const db = getDb();
-  const existing = await db.subscription.findUnique({ where: { id: sub.id }, select: { userId: true } });
+  const existing = await db.subscription.findUnique({
+    where: { id: sub.id },
+    select: { userId: true },
+  });
   if (existing) return { userId: existing.userId, viaCustomer: false, hasCustomer: true };
   const customerId = stripeId(sub.customer as string | { id: string });
   if (customerId) {
-    const byCustomer = await db.user.findUnique({ where: { stripeCustomerId: customerId }, select: { id: true } });
+    const byCustomer = await db.user.findUnique({
+      where: { stripeCustomerId: customerId },
+      select: { id: true },
+    });
     if (byCustomer) return { userId: byCustomer.id, viaCustomer: true, hasCustomer: true };
   }
   const metaUser = sub.metadata?.user_id?.trim();
   if (metaUser) {
-    const byMeta = await db.user.findUnique({ where: { id: metaUser }, select: { id: true, stripeCustomerId: true } });
-    if (byMeta) return { userId: byMeta.id, viaCustomer: false, hasCustomer: Boolean(byMeta.stripeCustomerId) };
+    const byMeta = await db.user.findUnique({
+      where: { id: metaUser },
+      select: { id: true, stripeCustomerId: true },
+    });
+    if (byMeta)
+      return {
+        userId: byMeta.id,
+        viaCustomer: false,
+        hasCustomer: Boolean(byMeta.stripeCustomerId),
+      };
   }
   // Started through Checkout: the session carries the app's user id even when the subscription
   // does not (its created event usually arrives before checkout.session.completed).
@@ -46,8 +62,12 @@ async function resolveUserId(sub: Stripe.Subscription): Promise<{ userId: string
   for (const candidate of [session?.client_reference_id, session?.metadata?.user_id]) {
     const id = candidate?.trim();
     if (!id) continue;
-    const user = await db.user.findUnique({ where: { id }, select: { id: true, stripeCustomerId: true } });
-    if (user) return { userId: user.id, viaCustomer: false, hasCustomer: Boolean(user.stripeCustomerId) };
+    const user = await db.user.findUnique({
+      where: { id },
+      select: { id: true, stripeCustomerId: true },
+    });
+    if (user)
+      return { userId: user.id, viaCustomer: false, hasCustomer: Boolean(user.stripeCustomerId) };
   }
   return null;
 }
@@ -57,28 +77,44 @@ async function currentState(sub: Stripe.Subscription): Promise<Stripe.Subscripti
   try {
     return await getStripe().subscriptions.retrieve(sub.id);
   } catch (error) {
-    if (error instanceof Stripe.errors.StripeInvalidRequestError && error.statusCode === 404) return sub;
+    if (error instanceof Stripe.errors.StripeInvalidRequestError && error.statusCode === 404)
+      return sub;
     throw error;
   }
 }
 
 /** The highest-ranked known tier named by the subscription's prices. */
-async function tierOf(sub: Stripe.Subscription): Promise<{ tier: string | null; priceId: string | null }> {
+async function tierOf(
+  sub: Stripe.Subscription,
+): Promise<{ tier: string | null; priceId: string | null }> {
   const prices = sub.items.data.map((i) => i.price).filter(Boolean);
-  const named = [...new Set(prices.map((p) => p.metadata?.tier?.trim()).filter((t): t is string => Boolean(t)))];
+  const named = [
+    ...new Set(prices.map((p) => p.metadata?.tier?.trim()).filter((t): t is string => Boolean(t))),
+  ];
   const priceId = prices[0]?.id ?? null;
   if (named.length === 0) return { tier: null, priceId };
-  const tiers = await getDb().tier.findMany({ where: { code: { in: named } }, orderBy: { rank: "desc" } });
+  const tiers = await getDb().tier.findMany({
+    where: { code: { in: named } },
+    orderBy: { rank: "desc" },
+  });
   if (tiers.length === 0) {
-    logger.warn({ subscriptionId: sub.id, tiers: named }, "subscription price names an unknown tier");
+    logger.warn(
+      { subscriptionId: sub.id, tiers: named },
+      "subscription price names an unknown tier",
+    );
     return { tier: null, priceId };
   }
   const best = tiers[0];
-  return { tier: best.code, priceId: prices.find((p) => p.metadata?.tier?.trim() === best.code)?.id ?? priceId };
+  return {
+    tier: best.code,
+    priceId: prices.find((p) => p.metadata?.tier?.trim() === best.code)?.id ?? priceId,
+  };
 }
 
 function periodEnd(sub: Stripe.Subscription): Date | null {
-  const ends = sub.items.data.map((i) => i.current_period_end).filter((n): n is number => typeof n === "number");
+  const ends = sub.items.data
+    .map((i) => i.current_period_end)
+    .filter((n): n is number => typeof n === "number");
   return ends.length ? new Date(Math.max(...ends) * 1000) : null;
 }
 
@@ -117,7 +153,11 @@ export async function applySubscription(
     priceId,
     tierCode: GRANTING.has(sub.status) ? tier : null,
     currentPeriodEnd: periodEnd(sub),
-    canceledAt: sub.canceled_at ? new Date(sub.canceled_at * 1000) : sub.ended_at ? new Date(sub.ended_at * 1000) : null,
+    canceledAt: sub.canceled_at
+      ? new Date(sub.canceled_at * 1000)
+      : sub.ended_at
+        ? new Date(sub.ended_at * 1000)
+        : null,
     stripeUpdatedAt: opts.eventCreated,
   };
   const keepNewest = (current: Date | undefined) => ({
@@ -133,13 +173,21 @@ export async function applySubscription(
         const older = current.stripe_updated_at.getTime() > opts.eventCreated.getTime();
         // Same second (Stripe's resolution): a terminal state is not undone by a sibling event.
         const sameSecondRevival =
-          current.stripe_updated_at.getTime() === opts.eventCreated.getTime() && TERMINAL.has(current.status) && !TERMINAL.has(sub.status);
+          current.stripe_updated_at.getTime() === opts.eventCreated.getTime() &&
+          TERMINAL.has(current.status) &&
+          !TERMINAL.has(sub.status);
         if (!refreshed && (older || sameSecondRevival)) {
-          return { outcome: "stale", subscription: await tx.subscription.findUniqueOrThrow({ where: { id: sub.id } }) };
+          return {
+            outcome: "stale",
+            subscription: await tx.subscription.findUniqueOrThrow({ where: { id: sub.id } }),
+          };
         }
       }
       const subscription = current
-        ? await tx.subscription.update({ where: { id: sub.id }, data: keepNewest(current.stripe_updated_at) })
+        ? await tx.subscription.update({
+            where: { id: sub.id },
+            data: keepNewest(current.stripe_updated_at),
+          })
         : await tx.subscription.create({ data: { id: sub.id, ...fields } });
       const tierResult = await recomputeUserTier(tx, user.userId, {
         source: "subscription",

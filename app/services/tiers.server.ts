@@ -35,8 +35,15 @@ export interface TierChangeResult {
 }
 
 /** Set a user's tier; writes a TierChange row only when the tier actually changes. */
-export async function setUserTier(tx: Tx, userId: string, toTier: string, opts: TierChangeOptions): Promise<TierChangeResult> {
-  const rows = await tx.$queryRaw<{ tier_code: string }[]>`SELECT tier_code FROM users WHERE id = ${userId} FOR UPDATE`;
+export async function setUserTier(
+  tx: Tx,
+  userId: string,
+  toTier: string,
+  opts: TierChangeOptions,
+): Promise<TierChangeResult> {
+  const rows = await tx.$queryRaw<
+    { tier_code: string }[]
+  >`SELECT tier_code FROM users WHERE id = ${userId} FOR UPDATE`;
   if (rows.length === 0) throw new NotFoundError("User", userId, "userId");
   const from = rows[0].tier_code;
   if (from === toTier) return { changed: false, from, to: toTier };
@@ -58,7 +65,11 @@ export async function setUserTier(tx: Tx, userId: string, toTier: string, opts: 
 }
 
 export async function getDefaultTier(tx: Tx): Promise<string> {
-  const tier = await tx.tier.findFirst({ where: { isDefault: true }, orderBy: { rank: "asc" }, select: { code: true } });
+  const tier = await tx.tier.findFirst({
+    where: { isDefault: true },
+    orderBy: { rank: "asc" },
+    select: { code: true },
+  });
   if (tier) return tier.code;
   const lowest = await tx.tier.findFirst({ orderBy: { rank: "asc" }, select: { code: true } });
   if (!lowest) throw new Error("No tiers are defined.");
@@ -82,19 +93,32 @@ export async function computeEffectiveTier(tx: Tx, userId: string): Promise<stri
 }
 
 /** Recompute after something that may remove a grant (refund, dispute, subscription change). */
-export async function recomputeUserTier(tx: Tx, userId: string, opts: TierChangeOptions): Promise<TierChangeResult> {
+export async function recomputeUserTier(
+  tx: Tx,
+  userId: string,
+  opts: TierChangeOptions,
+): Promise<TierChangeResult> {
   return setUserTier(tx, userId, await computeEffectiveTier(tx, userId), opts);
 }
 
 /** A purchase grants its pack's tier only if that is higher than what the user has. */
-export async function raiseUserTier(tx: Tx, userId: string, toTier: string, opts: TierChangeOptions): Promise<TierChangeResult> {
-  const rows = await tx.$queryRaw<{ current: string; current_rank: number; target_rank: number | null }[]>`
+export async function raiseUserTier(
+  tx: Tx,
+  userId: string,
+  toTier: string,
+  opts: TierChangeOptions,
+): Promise<TierChangeResult> {
+  const rows = await tx.$queryRaw<
+    { current: string; current_rank: number; target_rank: number | null }[]
+  >`
     SELECT u.tier_code AS current, cur.rank AS current_rank,
       (SELECT rank FROM tiers WHERE code = ${toTier}) AS target_rank
     FROM users u JOIN tiers cur ON cur.code = u.tier_code WHERE u.id = ${userId}`;
   const row = rows[0];
   if (!row) throw new NotFoundError("User", userId, "userId");
-  if (row.target_rank === null) throw new ValidationError(`tier "${toTier}" does not exist.`, "tier");
-  if (row.target_rank <= row.current_rank) return { changed: false, from: row.current, to: row.current };
+  if (row.target_rank === null)
+    throw new ValidationError(`tier "${toTier}" does not exist.`, "tier");
+  if (row.target_rank <= row.current_rank)
+    return { changed: false, from: row.current, to: row.current };
   return setUserTier(tx, userId, toTier, opts);
 }

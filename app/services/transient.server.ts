@@ -15,10 +15,13 @@ export function isTransientError(error: unknown): boolean {
     return status >= 500 || status === 429 || status === 0;
   }
   const e = error as { code?: unknown; cause?: unknown; message?: unknown; name?: unknown };
-  const codes = [e.code, (e.cause as { code?: unknown } | undefined)?.code].filter((c): c is string => typeof c === "string");
+  const codes = [e.code, (e.cause as { code?: unknown } | undefined)?.code].filter(
+    (c): c is string => typeof c === "string",
+  );
   for (const code of codes) {
     // Node socket errors, and Postgres: connection/resource/serialization/deadlock/shutdown classes.
-    if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH)$/.test(code)) return true;
+    if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH)$/.test(code))
+      return true;
     if (/^(08...|53...|57P0[1-3]|40001|40P01)$/.test(code)) return true;
     // Prisma: can't reach / timed out / closed connection / pool timeout / transaction API timeouts.
     if (/^(P1001|P1002|P1008|P1017|P2024|P2028)$/.test(code)) return true;

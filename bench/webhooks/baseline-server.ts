@@ -9,7 +9,9 @@ import Stripe from "stripe";
 
 const secret = process.env.STRIPE_WEBHOOK_SECRET ?? "";
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
-await pool.query("CREATE TABLE IF NOT EXISTS baseline_events (id text PRIMARY KEY, type text NOT NULL, payload jsonb NOT NULL)");
+await pool.query(
+  "CREATE TABLE IF NOT EXISTS baseline_events (id text PRIMARY KEY, type text NOT NULL, payload jsonb NOT NULL)",
+);
 
 const server = createServer(async (req, res) => {
   const chunks: Buffer[] = [];
@@ -17,16 +19,20 @@ const server = createServer(async (req, res) => {
   const body = Buffer.concat(chunks);
   let event: Stripe.Event;
   try {
-    event = Stripe.webhooks.constructEvent(body, String(req.headers["stripe-signature"] ?? ""), secret, 300);
+    event = Stripe.webhooks.constructEvent(
+      body,
+      String(req.headers["stripe-signature"] ?? ""),
+      secret,
+      300,
+    );
   } catch {
     res.writeHead(400).end();
     return;
   }
-  await pool.query("INSERT INTO baseline_events (id, type, payload) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", [
-    event.id,
-    event.type,
-    body.toString("utf8"),
-  ]);
+  await pool.query(
+    "INSERT INTO baseline_events (id, type, payload) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    [event.id, event.type, body.toString("utf8")],
+  );
   res.writeHead(200, { "Content-Type": "application/json" }).end('{"received":true}');
 });
 server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {

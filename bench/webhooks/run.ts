@@ -19,7 +19,11 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import Stripe from "stripe";
 import { createStripeClient, STRIPE_API_VERSION } from "../../app/services/stripe-client.server";
-import { freePort, startPostgresCluster, type PostgresCluster } from "../../tests/support/native-postgres";
+import {
+  freePort,
+  startPostgresCluster,
+  type PostgresCluster,
+} from "../../tests/support/native-postgres";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const { values } = parseArgs({
@@ -38,7 +42,8 @@ const SESSIONS = Number(values.sessions ?? 30_000);
 const WARMUP_EVENTS = 300;
 const SECRET = "whsec_benchmarkbenchmarkbenchmark";
 if (!(SECONDS > 0 && SECONDS <= 60)) throw new Error("--seconds must be between 1 and 60");
-if (LEVELS.some((l) => !Number.isInteger(l) || l < 1 || l > 256)) throw new Error("--levels must be integers 1…256");
+if (LEVELS.some((l) => !Number.isInteger(l) || l < 1 || l > 256))
+  throw new Error("--levels must be integers 1…256");
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const children: ChildProcess[] = [];
@@ -49,10 +54,20 @@ let cluster: PostgresCluster | undefined;
  * Its stdout goes to a file, as a supervisor would take it: a pipe the busy load generator
  * drains late would make the app's synchronous log writes wait and distort the numbers.
  */
-function startChild(name: string, file: string, env: NodeJS.ProcessEnv, args: string[] = [], nodeArgs: string[] = []): Promise<string> {
+function startChild(
+  name: string,
+  file: string,
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+  nodeArgs: string[] = [],
+): Promise<string> {
   const logPath = path.join(os.tmpdir(), `creditdesk-bench-${name}-${process.pid}.log`);
   const fd = openSync(logPath, "w");
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", file, ...args], { cwd: root, env, stdio: ["ignore", fd, "pipe"] });
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", file, ...args], {
+    cwd: root,
+    env,
+    stdio: ["ignore", fd, "pipe"],
+  });
   closeSync(fd);
   children.push(child);
   if (process.env.BENCH_CPU_PROF_DIR) log(`${name}: pid ${child.pid}, stdout in ${logPath}`);
@@ -63,7 +78,9 @@ function startChild(name: string, file: string, env: NodeJS.ProcessEnv, args: st
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const poll = setInterval(() => {
-      const m = /READY (\S+)|listening on (\S+)/.exec(readFileSync(logPath, "utf8").slice(0, 20_000));
+      const m = /READY (\S+)|listening on (\S+)/.exec(
+        readFileSync(logPath, "utf8").slice(0, 20_000),
+      );
       if (m) {
         clearInterval(poll);
         resolve(m[1] ?? m[2]);
@@ -102,7 +119,12 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Drive `concurrency` keep-alive connections for `seconds`, each sending signed events back to back. */
-async function drive(url: string, concurrency: number, seconds: number, next: () => string | null): Promise<LevelResult> {
+async function drive(
+  url: string,
+  concurrency: number,
+  seconds: number,
+  next: () => string | null,
+): Promise<LevelResult> {
   const target = new URL(url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
@@ -117,7 +139,11 @@ async function drive(url: string, concurrency: number, seconds: number, next: ()
           path: target.pathname,
           method: "POST",
           agent,
-          headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload), "Stripe-Signature": header },
+          headers: {
+            "Content-Type": "application/json",
+            "Content-Length": Buffer.byteLength(payload),
+            "Stripe-Signature": header,
+          },
         },
         (res) => {
           res.resume();
@@ -159,7 +185,8 @@ async function main() {
     log("building the Remix app (npx remix build) …");
     execFileSync("npx", ["remix", "build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
   }
-  if (!existsSync(path.join(root, "build/index.js"))) throw new Error("build/index.js missing: run without --no-build");
+  if (!existsSync(path.join(root, "build/index.js")))
+    throw new Error("build/index.js missing: run without --no-build");
 
   log("starting a throwaway Postgres cluster …");
   cluster = await startPostgresCluster();
@@ -172,16 +199,37 @@ async function main() {
 
   log("starting the Stripe emulator …");
   const emuPort = await freePort();
-  const emuUrl = await startChild("emulator", "emulator/main.ts", { ...process.env }, ["--port", String(emuPort), "--host", "127.0.0.1"]);
-  const stripe = createStripeClient({ secretKey: "sk_test_benchmark", apiBase: emuUrl, maxNetworkRetries: 0 });
-  const price = await stripe.prices.create({ currency: "usd", unit_amount: 1000, product_data: { name: "Bench pack" }, metadata: { credits: "100" } });
+  const emuUrl = await startChild("emulator", "emulator/main.ts", { ...process.env }, [
+    "--port",
+    String(emuPort),
+    "--host",
+    "127.0.0.1",
+  ]);
+  const stripe = createStripeClient({
+    secretKey: "sk_test_benchmark",
+    apiBase: emuUrl,
+    maxNetworkRetries: 0,
+  });
+  const price = await stripe.prices.create({
+    currency: "usd",
+    unit_amount: 1000,
+    product_data: { name: "Bench pack" },
+    metadata: { credits: "100" },
+  });
   const now = Math.floor(Date.now() / 1000);
   const seedRes = await fetch(`${emuUrl}/_emulator/seed/completed-sessions`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ n: SESSIONS, priceId: price.id, createdFrom: now - 3600, createdTo: now, clientReferenceIdPrefix: "bench_user_" }),
+    body: JSON.stringify({
+      n: SESSIONS,
+      priceId: price.id,
+      createdFrom: now - 3600,
+      createdTo: now,
+      clientReferenceIdPrefix: "bench_user_",
+    }),
   });
-  if (!seedRes.ok) throw new Error(`seeding sessions failed: ${seedRes.status} ${await seedRes.text()}`);
+  if (!seedRes.ok)
+    throw new Error(`seeding sessions failed: ${seedRes.status} ${await seedRes.text()}`);
   log(`listing ${SESSIONS} seeded sessions …`);
   const sessions: Stripe.Checkout.Session[] = [];
   for await (const s of stripe.checkout.sessions.list({ limit: 100 })) sessions.push(s);
@@ -203,7 +251,13 @@ async function main() {
   };
   // BENCH_CPU_PROF_DIR=dir writes a V8 CPU profile of the app process (for finding hot spots).
   const profDir = process.env.BENCH_CPU_PROF_DIR;
-  const appUrl = await startChild("app", "bench/webhooks/app-server.ts", appEnv, [], profDir ? ["--cpu-prof", "--cpu-prof-dir", profDir] : []);
+  const appUrl = await startChild(
+    "app",
+    "bench/webhooks/app-server.ts",
+    appEnv,
+    [],
+    profDir ? ["--cpu-prof", "--cpu-prof-dir", profDir] : [],
+  );
   const baseUrl = await startChild("baseline", "bench/webhooks/baseline-server.ts", {
     ...process.env,
     PORT: String(await freePort()),
@@ -229,13 +283,16 @@ async function main() {
       object: "event",
       api_version: STRIPE_API_VERSION,
       created: Math.floor(Date.now() / 1000),
-      data: { object: { ...template, id: session.id, client_reference_id: session.client_reference_id } },
+      data: {
+        object: { ...template, id: session.id, client_reference_id: session.client_reference_id },
+      },
       livemode: false,
       pending_webhooks: 1,
       request: { id: null, idempotency_key: null },
       type: "checkout.session.completed",
     });
-  const nextApp = () => (sessionIndex < sessions.length ? eventFor(sessions[sessionIndex++]) : null);
+  const nextApp = () =>
+    sessionIndex < sessions.length ? eventFor(sessions[sessionIndex++]) : null;
   let baselineIndex = 0;
   const nextBaseline = () => eventFor(sessions[baselineIndex++ % sessions.length]);
   const appWebhook = `${appUrl.replace("localhost", "127.0.0.1")}/webhooks/stripe`;
@@ -251,9 +308,12 @@ async function main() {
     const baseline = await drive(baseUrl, level, SECONDS, nextBaseline);
     log(`concurrency ${level}: creditdesk …`);
     const app = await drive(appWebhook, level, SECONDS, nextApp);
-    if (sessionIndex >= sessions.length) log("warning: ran out of seeded sessions; raise --sessions");
+    if (sessionIndex >= sessions.length)
+      log("warning: ran out of seeded sessions; raise --sessions");
     rows.push({ app, baseline });
-    log(`  creditdesk ${app.eventsPerSecond}/s p50 ${app.p50} ms p99 ${app.p99} ms | baseline ${baseline.eventsPerSecond}/s p50 ${baseline.p50} ms p99 ${baseline.p99} ms`);
+    log(
+      `  creditdesk ${app.eventsPerSecond}/s p50 ${app.p50} ms p99 ${app.p99} ms | baseline ${baseline.eventsPerSecond}/s p50 ${baseline.p50} ms p99 ${baseline.p99} ms`,
+    );
   }
 
   // What the app did with the deliveries: every one must have credited exactly once.
@@ -273,14 +333,27 @@ async function main() {
     postgres: pgVersion,
     platform: `${os.type()} ${os.release()}`,
   };
-  const result = { seconds: SECONDS, sessionsSeeded: SESSIONS, sent, check: check.rows[0], machine, rows };
+  const result = {
+    seconds: SECONDS,
+    sessionsSeeded: SESSIONS,
+    sent,
+    check: check.rows[0],
+    machine,
+    rows,
+  };
   if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   const table = renderTable(result);
   if (!values.json) process.stdout.write(`${table}\n`);
   if (values["write-docs"]) writeDocs(table);
 }
 
-function renderTable(r: { seconds: number; sent: number; check: Record<string, number>; machine: Record<string, string | number>; rows: { app: LevelResult; baseline: LevelResult }[] }) {
+function renderTable(r: {
+  seconds: number;
+  sent: number;
+  check: Record<string, number>;
+  machine: Record<string, string | number>;
+  rows: { app: LevelResult; baseline: LevelResult }[];
+}) {
   const lines = [
     "## Webhook ingestion",
     "",
@@ -290,7 +363,9 @@ function renderTable(r: { seconds: number; sent: number; check: Record<string, n
     "event row, session retrieve over HTTP, user resolution, pack lookup, one transaction (purchase,",
     "ledger entry, balance, rollups, audit), event status and the delivery log. Baseline, measured in the",
     "same run against the same Postgres: a bare Node HTTP server doing `constructEvent` and one",
-    "`INSERT … ON CONFLICT DO NOTHING`. Each level runs for " + r.seconds + " s after a warm-up; 127.0.0.1 only;",
+    "`INSERT … ON CONFLICT DO NOTHING`. Each level runs for " +
+      r.seconds +
+      " s after a warm-up; 127.0.0.1 only;",
     "the emulator, the app, the baseline, Postgres and the load generator share the machine.",
     "",
     `Machine: ${r.machine.cpus} cores (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB RAM, Node ${r.machine.node}, PostgreSQL ${r.machine.postgres}, ${r.machine.platform}.`,

@@ -4,7 +4,15 @@ import { getDb } from "../../app/services/db.server";
 import { fulfillCheckoutSession, type FulfillResult } from "../../app/services/fulfillment.server";
 import { verifyLedger } from "../../app/services/ledger-verify.server";
 import { syncPacks } from "../../app/services/packs.server";
-import { balanceOf, createPrice, createUser, deliver, eventOf, paidSession, useMoneyPath } from "../support/money-path";
+import {
+  balanceOf,
+  createPrice,
+  createUser,
+  deliver,
+  eventOf,
+  paidSession,
+  useMoneyPath,
+} from "../support/money-path";
 import { testDbKind, useTestDatabase } from "../support/test-database";
 
 useTestDatabase();
@@ -27,7 +35,11 @@ describe("one session fulfilled by many callers", () => {
     const deliveries = Array.from({ length: 20 }, (_, i) =>
       i % 2 === 0
         ? real
-        : ({ ...real, id: `${real.id}_copy${i}`, type: i % 4 === 1 ? "checkout.session.async_payment_succeeded" : real.type } as Stripe.Event),
+        : ({
+            ...real,
+            id: `${real.id}_copy${i}`,
+            type: i % 4 === 1 ? "checkout.session.async_payment_succeeded" : real.type,
+          } as Stripe.Event),
     );
 
     const webhookCalls = () => deliveries.map((event) => () => deliver(mp.ctx, event));
@@ -39,7 +51,10 @@ describe("one session fulfilled by many callers", () => {
     let webhookResults: { status: number; body: Record<string, unknown> }[];
     let directResults: FulfillResult[];
     if (testDbKind() === "postgres") {
-      const all = await Promise.all([...webhookCalls().map((f) => f()), ...directCalls.map((f) => f())]);
+      const all = await Promise.all([
+        ...webhookCalls().map((f) => f()),
+        ...directCalls.map((f) => f()),
+      ]);
       webhookResults = all.slice(0, 20) as typeof webhookResults;
       directResults = all.slice(20) as FulfillResult[];
     } else {
@@ -50,15 +65,26 @@ describe("one session fulfilled by many callers", () => {
     }
 
     expect(webhookResults.every((r) => r.status === 200)).toBe(true);
-    expect(webhookResults.every((r) => r.body.outcome === "processed" || r.body.outcome === "duplicate")).toBe(true);
-    expect(directResults.every((r) => r.outcome === "credited" || r.outcome === "already_credited")).toBe(true);
+    expect(
+      webhookResults.every((r) => r.body.outcome === "processed" || r.body.outcome === "duplicate"),
+    ).toBe(true);
+    expect(
+      directResults.every((r) => r.outcome === "credited" || r.outcome === "already_credited"),
+    ).toBe(true);
 
     const entries = await getDb().ledgerEntry.findMany({ where: { userId: user.id } });
     expect(entries).toHaveLength(1);
-    expect(entries[0]).toMatchObject({ kind: "purchase", delta: 250, idempotencyKey: `checkout:${session.id}` });
+    expect(entries[0]).toMatchObject({
+      kind: "purchase",
+      delta: 250,
+      idempotencyKey: `checkout:${session.id}`,
+    });
     expect(await getDb().purchase.count({ where: { checkoutSessionId: session.id } })).toBe(1);
     expect(await balanceOf(user.id)).toBe(250);
-    const purchases = await getDb().dailyRollup.aggregate({ _sum: { purchases: true }, where: { currency: "usd" } });
+    const purchases = await getDb().dailyRollup.aggregate({
+      _sum: { purchases: true },
+      where: { currency: "usd" },
+    });
     expect(purchases._sum.purchases).toBe(1);
     expect((await verifyLedger()).violations).toEqual([]);
     // No event was left failed by the race.

@@ -4,9 +4,22 @@ import { getDb } from "../../app/services/db.server";
 import { postLedgerEntry } from "../../app/services/ledger.server";
 import { verifyLedger } from "../../app/services/ledger-verify.server";
 import { syncPacks } from "../../app/services/packs.server";
-import { applyChargeRefunds, clawTotal, findMissingRefunds } from "../../app/services/refunds.server";
+import {
+  applyChargeRefunds,
+  clawTotal,
+  findMissingRefunds,
+} from "../../app/services/refunds.server";
 import { processStripeEvent } from "../../app/services/webhooks/handlers.server";
-import { balanceOf, createPrice, createUser, deliver, eventsFor, paidSession, uid, useMoneyPath } from "../support/money-path";
+import {
+  balanceOf,
+  createPrice,
+  createUser,
+  deliver,
+  eventsFor,
+  paidSession,
+  uid,
+  useMoneyPath,
+} from "../support/money-path";
 import { useTestDatabase } from "../support/test-database";
 
 useTestDatabase();
@@ -17,7 +30,8 @@ let proPriceId: string;
 beforeAll(async () => {
   // 100 credits for 9.99: thirds of the amount do not divide the credits evenly.
   priceId = (await createPrice(mp.ctx.stripe, { credits: 100, unitAmount: 999 })).id;
-  proPriceId = (await createPrice(mp.ctx.stripe, { credits: 100, unitAmount: 999, tier: "pro" })).id;
+  proPriceId = (await createPrice(mp.ctx.stripe, { credits: 100, unitAmount: 999, tier: "pro" }))
+    .id;
   await syncPacks();
 });
 
@@ -31,7 +45,9 @@ async function creditedPurchase(price = priceId) {
   const session = await paidSession(mp.ctx, { priceId: price, clientReferenceId: user.id });
   const [completed] = await eventsFor(mp.ctx.stripe, session.id, "checkout.session.completed");
   expect((await deliver(mp.ctx, completed)).body.outcome).toBe("processed");
-  const purchase = await getDb().purchase.findUniqueOrThrow({ where: { checkoutSessionId: session.id } });
+  const purchase = await getDb().purchase.findUniqueOrThrow({
+    where: { checkoutSessionId: session.id },
+  });
   const pi = await mp.ctx.stripe.paymentIntents.retrieve(purchase.paymentIntentId!);
   return { user, session, purchase, chargeId: pi.latest_charge as string };
 }
@@ -62,7 +78,12 @@ describe("refunds", () => {
     await mp.ctx.emu.control.refund(session.id, { amount: 333 });
     expect((await deliverLatest(chargeId, "charge.refunded")).outcome).toBe("processed");
     expect(await balanceOf(user.id)).toBe(67);
-    expect(await getDb().purchase.findUniqueOrThrow({ where: { id: purchase.id } })).toMatchObject({ status: "partially_refunded", amountRefunded: 333, creditsClawedBack: 33, chargeId });
+    expect(await getDb().purchase.findUniqueOrThrow({ where: { id: purchase.id } })).toMatchObject({
+      status: "partially_refunded",
+      amountRefunded: 333,
+      creditsClawedBack: 33,
+      chargeId,
+    });
 
     await mp.ctx.emu.control.refund(session.id, { amount: 333 });
     const second = await deliverLatest(chargeId, "charge.refunded");
@@ -76,8 +97,16 @@ describe("refunds", () => {
     await deliverLatest(chargeId, "charge.refunded");
     expect(await balanceOf(user.id)).toBe(0);
     const done = await getDb().purchase.findUniqueOrThrow({ where: { id: purchase.id } });
-    expect(done).toMatchObject({ status: "refunded", amountRefunded: 999, creditsClawedBack: 100, creditsUnrecovered: 0 });
-    const clawbacks = await getDb().ledgerEntry.findMany({ where: { purchaseId: purchase.id, kind: "refund_clawback" }, orderBy: { seq: "asc" } });
+    expect(done).toMatchObject({
+      status: "refunded",
+      amountRefunded: 999,
+      creditsClawedBack: 100,
+      creditsUnrecovered: 0,
+    });
+    const clawbacks = await getDb().ledgerEntry.findMany({
+      where: { purchaseId: purchase.id, kind: "refund_clawback" },
+      orderBy: { seq: "asc" },
+    });
     expect(clawbacks.map((e) => e.delta)).toEqual([-33, -33, -34]);
     expect(clawbacks.every((e) => e.idempotencyKey.startsWith("refund:re_"))).toBe(true);
     expect(await getDb().refund.count({ where: { purchaseId: purchase.id } })).toBe(3);
@@ -91,7 +120,9 @@ describe("refunds", () => {
     const refund = await mp.ctx.emu.control.refund(session.id);
     const chargeId = refund.charge as string;
     expect((await deliverLatest(chargeId, "charge.refunded")).outcome).toBe("processed");
-    const purchase = await getDb().purchase.findUniqueOrThrow({ where: { checkoutSessionId: session.id } });
+    const purchase = await getDb().purchase.findUniqueOrThrow({
+      where: { checkoutSessionId: session.id },
+    });
     expect(purchase).toMatchObject({ status: "refunded", creditsClawedBack: 100 });
     expect(await balanceOf(user.id)).toBe(0);
     const [completed] = await eventsFor(mp.ctx.stripe, session.id, "checkout.session.completed");
@@ -115,12 +146,23 @@ describe("refunds", () => {
 
   it("allow_negative: claws everything and records what had already been spent", async () => {
     const { user, session, purchase, chargeId } = await creditedPurchase();
-    await postLedgerEntry({ userId: user.id, delta: -80, kind: "usage", idempotencyKey: `use:${uid()}` });
+    await postLedgerEntry({
+      userId: user.id,
+      delta: -80,
+      kind: "usage",
+      idempotencyKey: `use:${uid()}`,
+    });
     await mp.ctx.emu.control.refund(session.id);
     await deliverLatest(chargeId, "charge.refunded");
     expect(await balanceOf(user.id)).toBe(-80);
-    expect(await getDb().purchase.findUniqueOrThrow({ where: { id: purchase.id } })).toMatchObject({ creditsClawedBack: 100, creditsUnrecovered: 80, status: "refunded" });
-    const item = await getDb().attentionItem.findFirstOrThrow({ where: { purchaseId: purchase.id, kind: "unrecovered_credits" } });
+    expect(await getDb().purchase.findUniqueOrThrow({ where: { id: purchase.id } })).toMatchObject({
+      creditsClawedBack: 100,
+      creditsUnrecovered: 80,
+      status: "refunded",
+    });
+    const item = await getDb().attentionItem.findFirstOrThrow({
+      where: { purchaseId: purchase.id, kind: "unrecovered_credits" },
+    });
     expect(item.detail).toMatch(/allow_negative/);
     await expectLedgerClean();
   });
@@ -129,7 +171,12 @@ describe("refunds", () => {
     mp.setEnv({ CLAWBACK_POLICY: "clamp_to_zero" });
     try {
       const { user, session, purchase, chargeId } = await creditedPurchase();
-      await postLedgerEntry({ userId: user.id, delta: -80, kind: "usage", idempotencyKey: `use:${uid()}` });
+      await postLedgerEntry({
+        userId: user.id,
+        delta: -80,
+        kind: "usage",
+        idempotencyKey: `use:${uid()}`,
+      });
       await mp.ctx.emu.control.refund(session.id, { amount: 500 });
       await deliverLatest(chargeId, "charge.refunded");
       expect(await balanceOf(user.id)).toBe(0);
@@ -137,10 +184,22 @@ describe("refunds", () => {
       await deliverLatest(chargeId, "charge.refunded");
       expect(await balanceOf(user.id)).toBe(0);
       const p = await getDb().purchase.findUniqueOrThrow({ where: { id: purchase.id } });
-      expect(p).toMatchObject({ creditsClawedBack: 20, creditsUnrecovered: 80, status: "refunded" });
-      const rows = await getDb().refund.findMany({ where: { purchaseId: purchase.id }, orderBy: { stripeCreated: "asc" } });
-      expect(rows.map((r) => [r.creditsClawed, r.unrecovered]).sort()).toEqual([[0, 50], [20, 30]]);
-      const item = await getDb().attentionItem.findFirstOrThrow({ where: { purchaseId: purchase.id, kind: "unrecovered_credits", status: "open" } });
+      expect(p).toMatchObject({
+        creditsClawedBack: 20,
+        creditsUnrecovered: 80,
+        status: "refunded",
+      });
+      const rows = await getDb().refund.findMany({
+        where: { purchaseId: purchase.id },
+        orderBy: { stripeCreated: "asc" },
+      });
+      expect(rows.map((r) => [r.creditsClawed, r.unrecovered]).sort()).toEqual([
+        [0, 50],
+        [20, 30],
+      ]);
+      const item = await getDb().attentionItem.findFirstOrThrow({
+        where: { purchaseId: purchase.id, kind: "unrecovered_credits", status: "open" },
+      });
       expect(item.occurrences).toBe(2);
       await expectLedgerClean();
     } finally {
@@ -156,8 +215,12 @@ describe("refunds", () => {
     expect((await getDb().user.findUniqueOrThrow({ where: { id: user.id } })).tierCode).toBe("pro");
     await mp.ctx.emu.control.refund(session.id);
     await deliverLatest(chargeId, "charge.refunded");
-    expect((await getDb().user.findUniqueOrThrow({ where: { id: user.id } })).tierCode).toBe("free");
-    const change = await getDb().tierChange.findFirstOrThrow({ where: { userId: user.id, source: "refund" } });
+    expect((await getDb().user.findUniqueOrThrow({ where: { id: user.id } })).tierCode).toBe(
+      "free",
+    );
+    const change = await getDb().tierChange.findFirstOrThrow({
+      where: { userId: user.id, source: "refund" },
+    });
     expect(change).toMatchObject({ fromTier: "pro", toTier: "free" });
   });
 });
@@ -168,15 +231,32 @@ describe("disputes", () => {
     const dispute = await mp.ctx.emu.control.openDispute(session.id);
     expect((await deliverLatest(dispute.id, "charge.dispute.created")).outcome).toBe("processed");
     expect(await balanceOf(user.id)).toBe(0);
-    expect(await getDb().purchase.findUniqueOrThrow({ where: { id: purchase.id } })).toMatchObject({ status: "disputed", creditsHeld: 100, chargeId });
-    expect(await getDb().dispute.findUniqueOrThrow({ where: { id: dispute.id } })).toMatchObject({ creditsHeld: 100, purchaseId: purchase.id });
+    expect(await getDb().purchase.findUniqueOrThrow({ where: { id: purchase.id } })).toMatchObject({
+      status: "disputed",
+      creditsHeld: 100,
+      chargeId,
+    });
+    expect(await getDb().dispute.findUniqueOrThrow({ where: { id: dispute.id } })).toMatchObject({
+      creditsHeld: 100,
+      purchaseId: purchase.id,
+    });
 
     await mp.ctx.emu.control.closeDispute(dispute.id, "won");
     expect((await deliverLatest(dispute.id, "charge.dispute.closed")).outcome).toBe("processed");
     expect(await balanceOf(user.id)).toBe(100);
-    expect(await getDb().purchase.findUniqueOrThrow({ where: { id: purchase.id } })).toMatchObject({ status: "paid", creditsHeld: 0 });
-    const entries = await getDb().ledgerEntry.findMany({ where: { purchaseId: purchase.id }, orderBy: { seq: "asc" } });
-    expect(entries.map((e) => [e.kind, e.delta])).toEqual([["purchase", 100], ["dispute_hold", -100], ["dispute_release", 100]]);
+    expect(await getDb().purchase.findUniqueOrThrow({ where: { id: purchase.id } })).toMatchObject({
+      status: "paid",
+      creditsHeld: 0,
+    });
+    const entries = await getDb().ledgerEntry.findMany({
+      where: { purchaseId: purchase.id },
+      orderBy: { seq: "asc" },
+    });
+    expect(entries.map((e) => [e.kind, e.delta])).toEqual([
+      ["purchase", 100],
+      ["dispute_hold", -100],
+      ["dispute_release", 100],
+    ]);
     expect(entries[2].reversesId).toBe(entries[1].id);
     await expectLedgerClean();
   });
@@ -188,9 +268,17 @@ describe("disputes", () => {
     await mp.ctx.emu.control.closeDispute(dispute.id, "lost");
     await deliverLatest(dispute.id, "charge.dispute.closed");
     expect(await balanceOf(user.id)).toBe(0);
-    expect((await getDb().purchase.findUniqueOrThrow({ where: { id: purchase.id } })).status).toBe("dispute_lost");
-    expect(await getDb().attentionItem.findFirstOrThrow({ where: { purchaseId: purchase.id, kind: "dispute_lost" } })).toMatchObject({ status: "open" });
-    expect((await getDb().user.findUniqueOrThrow({ where: { id: user.id } })).tierCode).toBe("free");
+    expect((await getDb().purchase.findUniqueOrThrow({ where: { id: purchase.id } })).status).toBe(
+      "dispute_lost",
+    );
+    expect(
+      await getDb().attentionItem.findFirstOrThrow({
+        where: { purchaseId: purchase.id, kind: "dispute_lost" },
+      }),
+    ).toMatchObject({ status: "open" });
+    expect((await getDb().user.findUniqueOrThrow({ where: { id: user.id } })).tierCode).toBe(
+      "free",
+    );
     await expectLedgerClean();
   });
 
@@ -202,7 +290,9 @@ describe("disputes", () => {
     expect(await balanceOf(user.id)).toBe(100);
     expect((await deliverLatest(dispute.id, "charge.dispute.created")).outcome).toBe("processed");
     expect(await balanceOf(user.id)).toBe(100);
-    expect((await getDb().purchase.findUniqueOrThrow({ where: { id: purchase.id } })).status).toBe("paid");
+    expect((await getDb().purchase.findUniqueOrThrow({ where: { id: purchase.id } })).status).toBe(
+      "paid",
+    );
     expect(await getDb().ledgerEntry.count({ where: { purchaseId: purchase.id } })).toBe(3);
     await expectLedgerClean();
   });
@@ -215,6 +305,8 @@ describe("disputes", () => {
     const dispute = await mp.ctx.emu.control.openDispute(session.id);
     await deliverLatest(dispute.id, "charge.dispute.created");
     expect(await balanceOf(user.id)).toBe(0);
-    expect((await getDb().dispute.findUniqueOrThrow({ where: { id: dispute.id } })).creditsHeld).toBe(67);
+    expect(
+      (await getDb().dispute.findUniqueOrThrow({ where: { id: dispute.id } })).creditsHeld,
+    ).toBe(67);
   });
 });

@@ -3,7 +3,15 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../../app/services/db.server";
 import { syncPacks } from "../../app/services/packs.server";
 import { applySubscription } from "../../app/services/subscriptions.server";
-import { createPrice, createUser, deliver, eventsFor, paidSession, uid, useMoneyPath } from "../support/money-path";
+import {
+  createPrice,
+  createUser,
+  deliver,
+  eventsFor,
+  paidSession,
+  uid,
+  useMoneyPath,
+} from "../support/money-path";
 import { useTestDatabase } from "../support/test-database";
 
 useTestDatabase();
@@ -13,16 +21,37 @@ let proMonthly: string;
 let businessMonthly: string;
 let proPack: string;
 beforeAll(async () => {
-  proMonthly = (await createPrice(mp.ctx.stripe, { credits: null, tier: "pro", recurring: true, unitAmount: 2000 })).id;
-  businessMonthly = (await createPrice(mp.ctx.stripe, { credits: null, tier: "business", recurring: true, unitAmount: 5000 })).id;
+  proMonthly = (
+    await createPrice(mp.ctx.stripe, {
+      credits: null,
+      tier: "pro",
+      recurring: true,
+      unitAmount: 2000,
+    })
+  ).id;
+  businessMonthly = (
+    await createPrice(mp.ctx.stripe, {
+      credits: null,
+      tier: "business",
+      recurring: true,
+      unitAmount: 5000,
+    })
+  ).id;
   proPack = (await createPrice(mp.ctx.stripe, { credits: 10, tier: "pro" })).id;
   await syncPacks();
 });
 
-const tierOf = async (userId: string) => (await getDb().user.findUniqueOrThrow({ where: { id: userId } })).tierCode;
+const tierOf = async (userId: string) =>
+  (await getDb().user.findUniqueOrThrow({ where: { id: userId } })).tierCode;
 
 async function subscribe(userId: string, priceId = proMonthly, metadata?: Record<string, string>) {
-  const session = await paidSession(mp.ctx, { priceId, mode: "subscription", clientReferenceId: userId, email: `${userId}@example.com`, subscriptionMetadata: metadata });
+  const session = await paidSession(mp.ctx, {
+    priceId,
+    mode: "subscription",
+    clientReferenceId: userId,
+    email: `${userId}@example.com`,
+    subscriptionMetadata: metadata,
+  });
   const full = await mp.ctx.stripe.checkout.sessions.retrieve(session.id);
   lastSessionId = session.id;
   return full.subscription as string;
@@ -31,7 +60,8 @@ let lastSessionId = "";
 
 async function deliverAll(objectId: string, type: string) {
   const outcomes: unknown[] = [];
-  for (const event of await eventsFor(mp.ctx.stripe, objectId, type)) outcomes.push((await deliver(mp.ctx, event)).body.outcome);
+  for (const event of await eventsFor(mp.ctx.stripe, objectId, type))
+    outcomes.push((await deliver(mp.ctx, event)).body.outcome);
   return outcomes;
 }
 
@@ -42,7 +72,12 @@ describe("subscriptions", () => {
     expect(await deliverAll(subId, "customer.subscription.created")).toEqual(["processed"]);
     expect(await tierOf(user.id)).toBe("pro");
     const row = await getDb().subscription.findUniqueOrThrow({ where: { id: subId } });
-    expect(row).toMatchObject({ userId: user.id, status: "active", tierCode: "pro", priceId: proMonthly });
+    expect(row).toMatchObject({
+      userId: user.id,
+      status: "active",
+      tierCode: "pro",
+      priceId: proMonthly,
+    });
 
     // The checkout event of a subscription session credits nothing but is processed.
     expect(await deliverAll(lastSessionId, "checkout.session.completed")).toEqual(["processed"]);
@@ -50,15 +85,22 @@ describe("subscriptions", () => {
     expect((await getDb().user.findUniqueOrThrow({ where: { id: user.id } })).balance).toBe(0);
 
     const sub = await mp.ctx.stripe.subscriptions.retrieve(subId);
-    await mp.ctx.stripe.subscriptions.update(subId, { items: [{ id: sub.items.data[0].id, price: businessMonthly }] });
+    await mp.ctx.stripe.subscriptions.update(subId, {
+      items: [{ id: sub.items.data[0].id, price: businessMonthly }],
+    });
     expect(await deliverAll(subId, "customer.subscription.updated")).toContain("processed");
     expect(await tierOf(user.id)).toBe("business");
 
     await mp.ctx.emu.control.cancelSubscription(subId);
     expect(await deliverAll(subId, "customer.subscription.deleted")).toEqual(["processed"]);
     expect(await tierOf(user.id)).toBe("free");
-    expect((await getDb().subscription.findUniqueOrThrow({ where: { id: subId } })).status).toBe("canceled");
-    const changes = await getDb().tierChange.findMany({ where: { userId: user.id }, orderBy: { createdAt: "asc" } });
+    expect((await getDb().subscription.findUniqueOrThrow({ where: { id: subId } })).status).toBe(
+      "canceled",
+    );
+    const changes = await getDb().tierChange.findMany({
+      where: { userId: user.id },
+      orderBy: { createdAt: "asc" },
+    });
     expect(changes.map((c) => [c.fromTier, c.toTier, c.source])).toEqual([
       ["free", "pro", "subscription"],
       ["pro", "business", "subscription"],
@@ -72,20 +114,26 @@ describe("subscriptions", () => {
     await deliverAll(subId, "customer.subscription.created");
     expect(await tierOf(user.id)).toBe("pro");
     // The customer id is remembered, so later events resolve by it.
-    expect((await getDb().user.findUniqueOrThrow({ where: { id: user.id } })).stripeCustomerId).toMatch(/^cus_/);
+    expect(
+      (await getDb().user.findUniqueOrThrow({ where: { id: user.id } })).stripeCustomerId,
+    ).toMatch(/^cus_/);
   });
 
   it("ends up in the right state when deleted is delivered before created and updated", async () => {
     const user = await createUser();
     const subId = await subscribe(user.id, proMonthly, { user_id: user.id });
     const sub = await mp.ctx.stripe.subscriptions.retrieve(subId);
-    await mp.ctx.stripe.subscriptions.update(subId, { items: [{ id: sub.items.data[0].id, price: businessMonthly }] });
+    await mp.ctx.stripe.subscriptions.update(subId, {
+      items: [{ id: sub.items.data[0].id, price: businessMonthly }],
+    });
     await mp.ctx.emu.control.cancelSubscription(subId);
     await deliverAll(subId, "customer.subscription.deleted");
     await deliverAll(subId, "customer.subscription.updated");
     await deliverAll(subId, "customer.subscription.created");
     expect(await tierOf(user.id)).toBe("free");
-    expect((await getDb().subscription.findUniqueOrThrow({ where: { id: subId } })).status).toBe("canceled");
+    expect((await getDb().subscription.findUniqueOrThrow({ where: { id: subId } })).status).toBe(
+      "canceled",
+    );
   });
 
   it("ignores an older unrefreshed subscription state (reordering guard)", async () => {
@@ -93,11 +141,19 @@ describe("subscriptions", () => {
     const subId = await subscribe(user.id, proMonthly, { user_id: user.id });
     const current = await mp.ctx.stripe.subscriptions.retrieve(subId);
     const now = new Date();
-    const applied = await applySubscription({ ...current, status: "canceled" } as Stripe.Subscription, { eventCreated: now, refresh: false });
+    const applied = await applySubscription(
+      { ...current, status: "canceled" } as Stripe.Subscription,
+      { eventCreated: now, refresh: false },
+    );
     expect(applied.outcome).toBe("applied");
-    const older = await applySubscription(current, { eventCreated: new Date(now.getTime() - 60_000), refresh: false });
+    const older = await applySubscription(current, {
+      eventCreated: new Date(now.getTime() - 60_000),
+      refresh: false,
+    });
     expect(older.outcome).toBe("stale");
-    expect((await getDb().subscription.findUniqueOrThrow({ where: { id: subId } })).status).toBe("canceled");
+    expect((await getDb().subscription.findUniqueOrThrow({ where: { id: subId } })).status).toBe(
+      "canceled",
+    );
     expect(await tierOf(user.id)).toBe("free");
   });
 
@@ -116,10 +172,15 @@ describe("subscriptions", () => {
 
   it("raises unmatched_user (200 needs_attention) when no user owns the subscription", async () => {
     const customer = await mp.ctx.stripe.customers.create({ email: `${uid()}@stranger.example` });
-    const sub = await mp.ctx.stripe.subscriptions.create({ customer: customer.id, items: [{ price: proMonthly }] });
+    const sub = await mp.ctx.stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: proMonthly }],
+    });
     const outcomes = await deliverAll(sub.id, "customer.subscription.created");
     expect(outcomes).toEqual(["needs_attention"]);
-    const item = await getDb().attentionItem.findFirstOrThrow({ where: { dedupeKey: `unmatched_user:${sub.id}` } });
+    const item = await getDb().attentionItem.findFirstOrThrow({
+      where: { dedupeKey: `unmatched_user:${sub.id}` },
+    });
     expect(item).toMatchObject({ kind: "unmatched_user", status: "open" });
     expect(await getDb().subscription.count({ where: { id: sub.id } })).toBe(0);
   });

@@ -45,17 +45,40 @@ describe("POST /webhooks/stripe: processing", () => {
     const event = await eventOf(mp.ctx.stripe, session.id, "checkout.session.completed");
 
     const res = await deliver(mp.ctx, event);
-    expect(res).toEqual({ status: 200, body: { received: true, eventId: event.id, outcome: "processed" } });
+    expect(res).toEqual({
+      status: 200,
+      body: { received: true, eventId: event.id, outcome: "processed" },
+    });
     expect(await balanceOf(user.id)).toBe(100);
 
     const stored = await getDb().stripeEvent.findUniqueOrThrow({ where: { id: event.id } });
-    const purchase = await getDb().purchase.findUniqueOrThrow({ where: { checkoutSessionId: session.id } });
-    expect(stored).toMatchObject({ status: "processed", attempts: 1, source: "webhook", objectId: session.id, userId: user.id, purchaseId: purchase.id, lastError: null });
-    const entry = await getDb().ledgerEntry.findUniqueOrThrow({ where: { idempotencyKey: `checkout:${session.id}` } });
+    const purchase = await getDb().purchase.findUniqueOrThrow({
+      where: { checkoutSessionId: session.id },
+    });
+    expect(stored).toMatchObject({
+      status: "processed",
+      attempts: 1,
+      source: "webhook",
+      objectId: session.id,
+      userId: user.id,
+      purchaseId: purchase.id,
+      lastError: null,
+    });
+    const entry = await getDb().ledgerEntry.findUniqueOrThrow({
+      where: { idempotencyKey: `checkout:${session.id}` },
+    });
     expect(entry.stripeEventId).toBe(event.id);
 
     const d = await lastDelivery();
-    expect(d).toMatchObject({ signatureStatus: "valid", outcome: "processed", eventId: event.id, eventType: "checkout.session.completed", responseStatus: 200, remoteIp: "127.0.0.1", error: null });
+    expect(d).toMatchObject({
+      signatureStatus: "valid",
+      outcome: "processed",
+      eventId: event.id,
+      eventType: "checkout.session.completed",
+      responseStatus: 200,
+      remoteIp: "127.0.0.1",
+      error: null,
+    });
     expect(d.bodySize).toBe(Buffer.byteLength(JSON.stringify(event)));
     expect(d.bodySha256).toMatch(/^[0-9a-f]{64}$/);
     await expectLedgerClean();
@@ -67,19 +90,32 @@ describe("POST /webhooks/stripe: processing", () => {
     const event = await eventOf(mp.ctx.stripe, session.id, "checkout.session.completed");
     expect((await deliver(mp.ctx, event)).body.outcome).toBe("processed");
     const again = await deliver(mp.ctx, event);
-    expect(again).toEqual({ status: 200, body: { received: true, eventId: event.id, outcome: "duplicate" } });
+    expect(again).toEqual({
+      status: 200,
+      body: { received: true, eventId: event.id, outcome: "duplicate" },
+    });
     expect((await lastDelivery()).outcome).toBe("duplicate");
-    expect((await getDb().stripeEvent.findUniqueOrThrow({ where: { id: event.id } })).attempts).toBe(2);
+    expect(
+      (await getDb().stripeEvent.findUniqueOrThrow({ where: { id: event.id } })).attempts,
+    ).toBe(2);
     expect(await getDb().ledgerEntry.count({ where: { userId: user.id } })).toBe(1);
     expect(await balanceOf(user.id)).toBe(100);
   });
 
   it("handles async payments delivered out of order: succeeded before completed", async () => {
     const user = await createUser();
-    const session = await paidSession(mp.ctx, { priceId, clientReferenceId: user.id, card: "async" });
+    const session = await paidSession(mp.ctx, {
+      priceId,
+      clientReferenceId: user.id,
+      card: "async",
+    });
     const completed = await eventOf(mp.ctx.stripe, session.id, "checkout.session.completed");
     await mp.ctx.emu.control.succeedAsyncPayment(session.id);
-    const succeeded = await eventOf(mp.ctx.stripe, session.id, "checkout.session.async_payment_succeeded");
+    const succeeded = await eventOf(
+      mp.ctx.stripe,
+      session.id,
+      "checkout.session.async_payment_succeeded",
+    );
 
     expect((await deliver(mp.ctx, succeeded)).body.outcome).toBe("processed");
     expect(await balanceOf(user.id)).toBe(100);
@@ -91,26 +127,46 @@ describe("POST /webhooks/stripe: processing", () => {
 
   it("keeps an async payment pending, then credits on async_payment_succeeded", async () => {
     const user = await createUser();
-    const session = await paidSession(mp.ctx, { priceId, clientReferenceId: user.id, card: "async" });
+    const session = await paidSession(mp.ctx, {
+      priceId,
+      clientReferenceId: user.id,
+      card: "async",
+    });
     const completed = await eventOf(mp.ctx.stripe, session.id, "checkout.session.completed");
     expect((await deliver(mp.ctx, completed)).body.outcome).toBe("processed");
     expect(await balanceOf(user.id)).toBe(0);
-    expect((await getDb().stripeEvent.findUniqueOrThrow({ where: { id: completed.id } })).lastError).toBeNull();
+    expect(
+      (await getDb().stripeEvent.findUniqueOrThrow({ where: { id: completed.id } })).lastError,
+    ).toBeNull();
     await mp.ctx.emu.control.succeedAsyncPayment(session.id);
-    const succeeded = await eventOf(mp.ctx.stripe, session.id, "checkout.session.async_payment_succeeded");
+    const succeeded = await eventOf(
+      mp.ctx.stripe,
+      session.id,
+      "checkout.session.async_payment_succeeded",
+    );
     expect((await deliver(mp.ctx, succeeded)).body.outcome).toBe("processed");
     expect(await balanceOf(user.id)).toBe(100);
   });
 
   it("records a failed async payment without crediting or raising attention", async () => {
     const user = await createUser();
-    const session = await paidSession(mp.ctx, { priceId, clientReferenceId: user.id, card: "async" });
+    const session = await paidSession(mp.ctx, {
+      priceId,
+      clientReferenceId: user.id,
+      card: "async",
+    });
     await deliver(mp.ctx, await eventOf(mp.ctx.stripe, session.id, "checkout.session.completed"));
     await mp.ctx.emu.control.failAsyncPayment(session.id);
-    const failed = await eventOf(mp.ctx.stripe, session.id, "checkout.session.async_payment_failed");
+    const failed = await eventOf(
+      mp.ctx.stripe,
+      session.id,
+      "checkout.session.async_payment_failed",
+    );
     const attentionBefore = await getDb().attentionItem.count();
     expect((await deliver(mp.ctx, failed)).body.outcome).toBe("processed");
-    expect((await getDb().stripeEvent.findUniqueOrThrow({ where: { id: failed.id } })).status).toBe("processed");
+    expect((await getDb().stripeEvent.findUniqueOrThrow({ where: { id: failed.id } })).status).toBe(
+      "processed",
+    );
     expect(await balanceOf(user.id)).toBe(0);
     expect(await getDb().attentionItem.count()).toBe(attentionBefore);
   });
@@ -120,10 +176,15 @@ describe("POST /webhooks/stripe: processing", () => {
     const session = await paidSession(mp.ctx, { priceId, email: `${uid()}@nowhere.example` });
     const event = await eventOf(mp.ctx.stripe, session.id, "checkout.session.completed");
     const res = await deliver(mp.ctx, event);
-    expect(res).toEqual({ status: 200, body: { received: true, eventId: event.id, outcome: "needs_attention" } });
+    expect(res).toEqual({
+      status: 200,
+      body: { received: true, eventId: event.id, outcome: "needs_attention" },
+    });
     const stored = await getDb().stripeEvent.findUniqueOrThrow({ where: { id: event.id } });
     expect(stored.status).toBe("needs_attention");
-    const item = await getDb().attentionItem.findFirstOrThrow({ where: { checkoutSessionId: session.id } });
+    const item = await getDb().attentionItem.findFirstOrThrow({
+      where: { checkoutSessionId: session.id },
+    });
     expect(item).toMatchObject({ kind: "unmatched_user", status: "open", stripeEventId: event.id });
     expect(await getDb().purchase.count({ where: { checkoutSessionId: session.id } })).toBe(0);
     expect(await balanceOf(bystander.id)).toBe(0);
@@ -136,7 +197,9 @@ describe("POST /webhooks/stripe: processing", () => {
     const session = await paidSession(mp.ctx, { priceId: plain.id, clientReferenceId: user.id });
     const event = await eventOf(mp.ctx.stripe, session.id, "checkout.session.completed");
     expect((await deliver(mp.ctx, event)).body.outcome).toBe("needs_attention");
-    expect(await getDb().attentionItem.findFirstOrThrow({ where: { checkoutSessionId: session.id } })).toMatchObject({ kind: "unknown_price" });
+    expect(
+      await getDb().attentionItem.findFirstOrThrow({ where: { checkoutSessionId: session.id } }),
+    ).toMatchObject({ kind: "unknown_price" });
     expect(await balanceOf(user.id)).toBe(0);
   });
 
@@ -145,7 +208,9 @@ describe("POST /webhooks/stripe: processing", () => {
     const event = await eventOf(mp.ctx.stripe, customer.id, "customer.created");
     const res = await deliver(mp.ctx, event);
     expect(res.body.outcome).toBe("ignored");
-    expect((await getDb().stripeEvent.findUniqueOrThrow({ where: { id: event.id } })).status).toBe("ignored");
+    expect((await getDb().stripeEvent.findUniqueOrThrow({ where: { id: event.id } })).status).toBe(
+      "ignored",
+    );
   });
 
   it("records a permanent failure as failed with an attention item and answers 200", async () => {
@@ -159,11 +224,16 @@ describe("POST /webhooks/stripe: processing", () => {
       data: { object: { id: "cs_test_doesnotexist", object: "checkout.session" } },
     };
     const res = await deliver(mp.ctx, JSON.stringify(fake));
-    expect(res).toEqual({ status: 200, body: { received: true, eventId: fake.id, outcome: "failed" } });
+    expect(res).toEqual({
+      status: 200,
+      body: { received: true, eventId: fake.id, outcome: "failed" },
+    });
     const stored = await getDb().stripeEvent.findUniqueOrThrow({ where: { id: fake.id } });
     expect(stored.status).toBe("failed");
     expect(stored.lastError).toMatch(/cs_test_doesnotexist was not found/);
-    const item = await getDb().attentionItem.findFirstOrThrow({ where: { stripeEventId: fake.id, kind: "failed_event" } });
+    const item = await getDb().attentionItem.findFirstOrThrow({
+      where: { stripeEventId: fake.id, kind: "failed_event" },
+    });
     expect(item.status).toBe("open");
   });
 
@@ -179,8 +249,12 @@ describe("POST /webhooks/stripe: processing", () => {
       mp.ctx.emu.control.setFaults({ api500Rate: 0 });
     }
     expect(res.status).toBe(503);
-    expect(res.body).toEqual({ error: { code: "temporarily_unavailable", message: "Temporary failure; please retry." } });
-    expect((await getDb().stripeEvent.findUniqueOrThrow({ where: { id: event.id } })).status).toBe("failed");
+    expect(res.body).toEqual({
+      error: { code: "temporarily_unavailable", message: "Temporary failure; please retry." },
+    });
+    expect((await getDb().stripeEvent.findUniqueOrThrow({ where: { id: event.id } })).status).toBe(
+      "failed",
+    );
     expect((await lastDelivery()).responseStatus).toBe(503);
     expect(await balanceOf(user.id)).toBe(0);
 
@@ -198,9 +272,14 @@ describe("POST /webhooks/stripe: processing", () => {
     const replayed = await processStripeEvent(event.id, "replay");
     expect(replayed.status).toBe("processed");
     expect(await balanceOf(user.id)).toBe(100);
-    const purchase = await getDb().purchase.findUniqueOrThrow({ where: { checkoutSessionId: session.id } });
+    const purchase = await getDb().purchase.findUniqueOrThrow({
+      where: { checkoutSessionId: session.id },
+    });
     expect(purchase).toMatchObject({ creditedVia: "manual", userResolvedBy: "email" });
-    expect((await getDb().attentionItem.findFirstOrThrow({ where: { checkoutSessionId: session.id } })).status).toBe("resolved");
+    expect(
+      (await getDb().attentionItem.findFirstOrThrow({ where: { checkoutSessionId: session.id } }))
+        .status,
+    ).toBe("resolved");
   });
 });
 
@@ -224,29 +303,56 @@ describe("POST /webhooks/stripe: refused requests", () => {
   it("400 for a missing Stripe-Signature header", async () => {
     const { user, payload } = await completedEventBody();
     const { res, delivery } = await refusedCase(signedRequest(payload, { header: null }));
-    expect(res).toEqual({ status: 400, body: { error: { code: "missing_signature", message: "Missing Stripe-Signature header." } } });
-    expect(delivery).toMatchObject({ signatureStatus: "missing", outcome: "invalid_signature", responseStatus: 400, eventId: null });
+    expect(res).toEqual({
+      status: 400,
+      body: { error: { code: "missing_signature", message: "Missing Stripe-Signature header." } },
+    });
+    expect(delivery).toMatchObject({
+      signatureStatus: "missing",
+      outcome: "invalid_signature",
+      responseStatus: 400,
+      eventId: null,
+    });
     expect(await balanceOf(user.id)).toBe(0);
   });
 
   it("400 for a bad signature and for a header without t= / v1=", async () => {
     const { user, payload } = await completedEventBody();
     const good = Stripe.webhooks.generateTestHeaderString({ payload, secret: mp.ctx.secret });
-    const tampered = good.replace(/v1=([0-9a-f])/, (_m, c: string) => `v1=${c === "0" ? "1" : "0"}`);
+    const tampered = good.replace(
+      /v1=([0-9a-f])/,
+      (_m, c: string) => `v1=${c === "0" ? "1" : "0"}`,
+    );
     const bad = await refusedCase(signedRequest(payload, { header: tampered }));
     expect(bad.res.status).toBe(400);
     expect(bad.res.body.error?.code).toBe("invalid_signature");
-    expect(bad.res.body.error?.message).toMatch(/No signature .* matches the body for any of the 1 configured webhook secret/);
-    expect(bad.delivery).toMatchObject({ signatureStatus: "invalid", outcome: "invalid_signature", responseStatus: 400 });
+    expect(bad.res.body.error?.message).toMatch(
+      /No signature .* matches the body for any of the 1 configured webhook secret/,
+    );
+    expect(bad.delivery).toMatchObject({
+      signatureStatus: "invalid",
+      outcome: "invalid_signature",
+      responseStatus: 400,
+    });
 
     const garbled = await refusedCase(signedRequest(payload, { header: "nonsense" }));
-    expect(garbled.res).toEqual({ status: 400, body: { error: { code: "invalid_signature", message: "Stripe-Signature header is malformed: expected t=<timestamp>,v1=<signature>." } } });
+    expect(garbled.res).toEqual({
+      status: 400,
+      body: {
+        error: {
+          code: "invalid_signature",
+          message: "Stripe-Signature header is malformed: expected t=<timestamp>,v1=<signature>.",
+        },
+      },
+    });
     expect(await balanceOf(user.id)).toBe(0);
   });
 
   it("400 for a body signed with another secret", async () => {
     const { user, payload } = await completedEventBody();
-    const { res, delivery } = await refusedCase(signedRequest(payload, { secret: "whsec_someoneelse" }));
+    const { res, delivery } = await refusedCase(
+      signedRequest(payload, { secret: "whsec_someoneelse" }),
+    );
     expect(res.status).toBe(400);
     expect(res.body.error?.code).toBe("invalid_signature");
     expect(delivery.signatureStatus).toBe("invalid");
@@ -257,11 +363,22 @@ describe("POST /webhooks/stripe: refused requests", () => {
 
   it("400 stale for a correctly signed request older than five minutes", async () => {
     const { user, payload } = await completedEventBody();
-    const { res, delivery } = await refusedCase(signedRequest(payload, { secret: mp.ctx.secret, timestamp: Math.floor(Date.now() / 1000) - 600 }));
+    const { res, delivery } = await refusedCase(
+      signedRequest(payload, {
+        secret: mp.ctx.secret,
+        timestamp: Math.floor(Date.now() / 1000) - 600,
+      }),
+    );
     expect(res.status).toBe(400);
     expect(res.body.error?.code).toBe("stale_timestamp");
-    expect(res.body.error?.message).toMatch(/^Stripe-Signature timestamp is 60\d s old; the tolerance is 300 s\.$/);
-    expect(delivery).toMatchObject({ signatureStatus: "stale", outcome: "stale", responseStatus: 400 });
+    expect(res.body.error?.message).toMatch(
+      /^Stripe-Signature timestamp is 60\d s old; the tolerance is 300 s\.$/,
+    );
+    expect(delivery).toMatchObject({
+      signatureStatus: "stale",
+      outcome: "stale",
+      responseStatus: 400,
+    });
     expect(await balanceOf(user.id)).toBe(0);
   });
 
@@ -271,22 +388,58 @@ describe("POST /webhooks/stripe: refused requests", () => {
     const { res, delivery } = await refusedCase(signedRequest(live, { secret: mp.ctx.secret }));
     expect(res.status).toBe(400);
     expect(res.body.error?.code).toBe("livemode_mismatch");
-    expect(res.body.error?.message).toMatch(/has livemode=true but the configured Stripe key is test mode; refused\.$/);
-    expect(delivery).toMatchObject({ signatureStatus: "valid", outcome: "livemode_mismatch", responseStatus: 400, eventType: "checkout.session.completed" });
+    expect(res.body.error?.message).toMatch(
+      /has livemode=true but the configured Stripe key is test mode; refused\.$/,
+    );
+    expect(delivery).toMatchObject({
+      signatureStatus: "valid",
+      outcome: "livemode_mismatch",
+      responseStatus: 400,
+      eventType: "checkout.session.completed",
+    });
     expect(await balanceOf(user.id)).toBe(0);
   });
 
   it("400 malformed for a correctly signed body that is not JSON", async () => {
-    const { res, delivery } = await refusedCase(signedRequest("{not json", { secret: mp.ctx.secret }));
-    expect(res).toEqual({ status: 400, body: { error: { code: "malformed_payload", message: "The body has a valid signature but is not valid JSON." } } });
-    expect(delivery).toMatchObject({ signatureStatus: "valid", outcome: "malformed", responseStatus: 400, bodySize: 9 });
+    const { res, delivery } = await refusedCase(
+      signedRequest("{not json", { secret: mp.ctx.secret }),
+    );
+    expect(res).toEqual({
+      status: 400,
+      body: {
+        error: {
+          code: "malformed_payload",
+          message: "The body has a valid signature but is not valid JSON.",
+        },
+      },
+    });
+    expect(delivery).toMatchObject({
+      signatureStatus: "valid",
+      outcome: "malformed",
+      responseStatus: 400,
+      bodySize: 9,
+    });
   });
 
   it("413 for a 2 MB body, by Content-Length and while streaming", async () => {
     const big = Buffer.alloc(2 * 1024 * 1024, 0x61);
-    const declared = await refusedCase(signedRequest(big, { secret: mp.ctx.secret, contentLength: String(big.length) }));
-    expect(declared.res).toEqual({ status: 413, body: { error: { code: "payload_too_large", message: "Request body is 2097152 bytes; the limit is 1048576 bytes (1 MB)." } } });
-    expect(declared.delivery).toMatchObject({ outcome: "too_large", responseStatus: 413, bodySize: 2097152 });
+    const declared = await refusedCase(
+      signedRequest(big, { secret: mp.ctx.secret, contentLength: String(big.length) }),
+    );
+    expect(declared.res).toEqual({
+      status: 413,
+      body: {
+        error: {
+          code: "payload_too_large",
+          message: "Request body is 2097152 bytes; the limit is 1048576 bytes (1 MB).",
+        },
+      },
+    });
+    expect(declared.delivery).toMatchObject({
+      outcome: "too_large",
+      responseStatus: 413,
+      bodySize: 2097152,
+    });
 
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -319,7 +472,11 @@ describe("POST /webhooks/stripe: refused requests", () => {
     } finally {
       mp.setEnv({});
     }
-    const put = (await webhookAction({ request: new Request("http://127.0.0.1/webhooks/stripe", { method: "PUT" }), context: {}, params: {} })) as Response;
+    const put = (await webhookAction({
+      request: new Request("http://127.0.0.1/webhooks/stripe", { method: "PUT" }),
+      context: {},
+      params: {},
+    })) as Response;
     expect(put.status).toBe(405);
     const get = (await webhookLoader()) as Response;
     expect(get.status).toBe(405);
@@ -336,15 +493,28 @@ describe("real HTTP delivery from the emulator", () => {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       const headers = new Headers();
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-      const request = new Request(`http://127.0.0.1${req.url}`, { method: req.method, headers, body: Buffer.concat(chunks) });
-      const response = (await webhookAction({ request, context: { ip: req.socket.remoteAddress ?? "unknown" }, params: {} })) as Response;
+      for (const [k, v] of Object.entries(req.headers))
+        if (typeof v === "string") headers.set(k, v);
+      const request = new Request(`http://127.0.0.1${req.url}`, {
+        method: req.method,
+        headers,
+        body: Buffer.concat(chunks),
+      });
+      const response = (await webhookAction({
+        request,
+        context: { ip: req.socket.remoteAddress ?? "unknown" },
+        params: {},
+      })) as Response;
       res.writeHead(response.status, { "Content-Type": "application/json" });
       res.end(await response.text());
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/stripe`;
-    await mp.ctx.emu.control.createWebhookEndpoint({ url, secret: mp.ctx.secret, enabled_events: ["*"] });
+    await mp.ctx.emu.control.createWebhookEndpoint({
+      url,
+      secret: mp.ctx.secret,
+      enabled_events: ["*"],
+    });
   });
   afterAll(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -367,7 +537,8 @@ describe("real HTTP delivery from the emulator", () => {
       expect(await balanceOf(user.id)).toBe(100);
       expect(await getDb().ledgerEntry.count({ where: { userId: user.id } })).toBe(1);
     }
-    const count = (outcome: string) => getDb().webhookDelivery.count({ where: { id: { gt: before }, outcome } });
+    const count = (outcome: string) =>
+      getDb().webhookDelivery.count({ where: { id: { gt: before }, outcome } });
     expect(await count("processed")).toBeGreaterThanOrEqual(3);
     expect(await count("duplicate")).toBeGreaterThan(0);
     expect(await count("invalid_signature")).toBeGreaterThan(0);

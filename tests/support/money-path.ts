@@ -18,7 +18,10 @@ export interface MoneyPath {
   secret: string;
 }
 
-export function useMoneyPath(envOverrides: Record<string, string> = {}): { get ctx(): MoneyPath; setEnv(patch: Record<string, string>): void } {
+export function useMoneyPath(envOverrides: Record<string, string> = {}): {
+  get ctx(): MoneyPath;
+  setEnv(patch: Record<string, string>): void;
+} {
   let ctx: MoneyPath | undefined;
   const secret = `whsec_${randomBytes(16).toString("hex")}`;
   let baseEnv: Record<string, string | undefined> = {};
@@ -27,7 +30,11 @@ export function useMoneyPath(envOverrides: Record<string, string> = {}): { get c
   };
   beforeAll(async () => {
     const emu = await startEmulator({ host: "127.0.0.1" });
-    const stripe = createStripeClient({ secretKey: "sk_test_creditdesk_tests", apiBase: emu.url, maxNetworkRetries: 0 });
+    const stripe = createStripeClient({
+      secretKey: "sk_test_creditdesk_tests",
+      apiBase: emu.url,
+      maxNetworkRetries: 0,
+    });
     setStripe(stripe);
     baseEnv = {
       ...process.env,
@@ -57,18 +64,31 @@ export function useMoneyPath(envOverrides: Record<string, string> = {}): { get c
 
 export const uid = (prefix = "u") => `${prefix}_${randomBytes(6).toString("hex")}`;
 
-export async function createUser(opts: { id?: string; email?: string; stripeCustomerId?: string | null } = {}) {
+export async function createUser(
+  opts: { id?: string; email?: string; stripeCustomerId?: string | null } = {},
+) {
   const id = opts.id ?? uid("user");
   const email = opts.email ?? `${id}@example.com`;
   return getDb().user.create({
-    data: { id, email, emailNormalized: email.toLowerCase(), stripeCustomerId: opts.stripeCustomerId ?? null },
+    data: {
+      id,
+      email,
+      emailNormalized: email.toLowerCase(),
+      stripeCustomerId: opts.stripeCustomerId ?? null,
+    },
   });
 }
 
 /** A Stripe product + one-time price carrying metadata.credits (and optionally metadata.tier). */
 export async function createPrice(
   stripe: Stripe,
-  opts: { credits?: number | string | null; unitAmount?: number; tier?: string; recurring?: boolean; name?: string } = {},
+  opts: {
+    credits?: number | string | null;
+    unitAmount?: number;
+    tier?: string;
+    recurring?: boolean;
+    name?: string;
+  } = {},
 ): Promise<Stripe.Price> {
   const product = await stripe.products.create({ name: opts.name ?? `Pack ${uid("p")}` });
   const metadata: Record<string, string> = {};
@@ -94,7 +114,10 @@ export interface SessionOptions {
   subscriptionMetadata?: Record<string, string>;
 }
 
-export async function createSession(stripe: Stripe, o: SessionOptions): Promise<Stripe.Checkout.Session> {
+export async function createSession(
+  stripe: Stripe,
+  o: SessionOptions,
+): Promise<Stripe.Checkout.Session> {
   return stripe.checkout.sessions.create({
     mode: o.mode ?? "payment",
     line_items: [{ price: o.priceId, quantity: o.quantity ?? 1 }],
@@ -108,14 +131,24 @@ export async function createSession(stripe: Stripe, o: SessionOptions): Promise<
 }
 
 /** Create and pay a session in the emulator (its events are created, not necessarily delivered). */
-export async function paidSession(mp: MoneyPath, o: SessionOptions & { card?: "success" | "async"; payEmail?: string }) {
+export async function paidSession(
+  mp: MoneyPath,
+  o: SessionOptions & { card?: "success" | "async"; payEmail?: string },
+) {
   const session = await createSession(mp.stripe, o);
-  await mp.emu.control.paySession(session.id, { card: o.card ?? "success", ...(o.payEmail ? { email: o.payEmail } : {}) });
+  await mp.emu.control.paySession(session.id, {
+    card: o.card ?? "success",
+    ...(o.payEmail ? { email: o.payEmail } : {}),
+  });
   return session;
 }
 
 /** The emulator's events about one object (session, charge, dispute, subscription), oldest first. */
-export async function eventsFor(stripe: Stripe, objectId: string, type?: string): Promise<Stripe.Event[]> {
+export async function eventsFor(
+  stripe: Stripe,
+  objectId: string,
+  type?: string,
+): Promise<Stripe.Event[]> {
   const out: Stripe.Event[] = [];
   for await (const e of stripe.events.list({ limit: 100, ...(type ? { type } : {}) })) {
     const obj = e.data.object as { id?: string };
@@ -125,7 +158,11 @@ export async function eventsFor(stripe: Stripe, objectId: string, type?: string)
   return out.reverse();
 }
 
-export async function eventOf(stripe: Stripe, objectId: string, type: string): Promise<Stripe.Event> {
+export async function eventOf(
+  stripe: Stripe,
+  objectId: string,
+  type: string,
+): Promise<Stripe.Event> {
   const [event] = await eventsFor(stripe, objectId, type);
   if (!event) throw new Error(`no ${type} event for ${objectId}`);
   return event;
@@ -133,7 +170,12 @@ export async function eventOf(stripe: Stripe, objectId: string, type: string): P
 
 export function signedRequest(
   payload: string | Buffer,
-  opts: { secret?: string; timestamp?: number; header?: string | null; contentLength?: string } = {},
+  opts: {
+    secret?: string;
+    timestamp?: number;
+    header?: string | null;
+    contentLength?: string;
+  } = {},
 ): Request {
   const headers = new Headers({ "Content-Type": "application/json" });
   if (opts.header !== null) {
@@ -147,14 +189,25 @@ export function signedRequest(
     headers.set("Stripe-Signature", header);
   }
   if (opts.contentLength) headers.set("Content-Length", opts.contentLength);
-  return new Request("http://127.0.0.1/webhooks/stripe", { method: "POST", headers, body: typeof payload === "string" ? payload : new Uint8Array(payload) });
+  return new Request("http://127.0.0.1/webhooks/stripe", {
+    method: "POST",
+    headers,
+    body: typeof payload === "string" ? payload : new Uint8Array(payload),
+  });
 }
 
 /** POST a signed body to the webhook route's action, as Stripe would. */
-export async function deliver(mp: MoneyPath, event: Stripe.Event | string, opts: { secret?: string; timestamp?: number } = {}) {
+export async function deliver(
+  mp: MoneyPath,
+  event: Stripe.Event | string,
+  opts: { secret?: string; timestamp?: number } = {},
+) {
   const payload = typeof event === "string" ? event : JSON.stringify(event);
   const response = await webhookAction({
-    request: signedRequest(payload, { secret: opts.secret ?? mp.secret, timestamp: opts.timestamp }),
+    request: signedRequest(payload, {
+      secret: opts.secret ?? mp.secret,
+      timestamp: opts.timestamp,
+    }),
     context: { ip: "127.0.0.1" },
     params: {},
   });
@@ -163,8 +216,15 @@ export async function deliver(mp: MoneyPath, event: Stripe.Event | string, opts:
 }
 
 export async function sendRaw(request: Request) {
-  const res = (await webhookAction({ request, context: { ip: "127.0.0.1" }, params: {} })) as Response;
-  return { status: res.status, body: (await res.json()) as { error?: { code: string; message: string }; outcome?: string } };
+  const res = (await webhookAction({
+    request,
+    context: { ip: "127.0.0.1" },
+    params: {},
+  })) as Response;
+  return {
+    status: res.status,
+    body: (await res.json()) as { error?: { code: string; message: string }; outcome?: string },
+  };
 }
 
 export async function balanceOf(userId: string): Promise<number> {

@@ -33,6 +33,9 @@ export async function recordDelivery(r: DeliveryRecord): Promise<void> {
   try {
     await getDb().$executeRaw(deliveryInsertSql(r));
   } catch (error) {
-    logger.error({ err: scrubSecrets((error as Error).message), outcome: r.outcome }, "could not record webhook delivery");
+    logger.error(
+      { err: scrubSecrets((error as Error).message), outcome: r.outcome },
+      "could not record webhook delivery",
+    );
   }
 }

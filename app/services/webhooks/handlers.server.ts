@@ -66,11 +66,24 @@ function viaFor(source: EventSource): FulfillVia {
 function fromFulfillment(r: FulfillResult): HandlerOutcome {
   switch (r.outcome) {
     case "credited":
-      return { status: "processed", detail: `credited ${r.credits} credits (user resolved by ${r.resolvedBy})`, userId: r.userId, purchaseId: r.purchase?.id ?? null };
+      return {
+        status: "processed",
+        detail: `credited ${r.credits} credits (user resolved by ${r.resolvedBy})`,
+        userId: r.userId,
+        purchaseId: r.purchase?.id ?? null,
+      };
     case "already_credited":
-      return { status: "processed", detail: "already credited", userId: r.purchase.userId, purchaseId: r.purchase.id };
+      return {
+        status: "processed",
+        detail: "already credited",
+        userId: r.purchase.userId,
+        purchaseId: r.purchase.id,
+      };
     case "not_paid":
-      return { status: "processed", detail: `payment ${r.paymentStatus}: waiting for the async payment result` };
+      return {
+        status: "processed",
+        detail: `payment ${r.paymentStatus}: waiting for the async payment result`,
+      };
     case "no_credits":
       return { status: "processed", detail: r.detail };
     case "unmatched_user":
@@ -94,12 +107,17 @@ async function handle(event: Stripe.Event, source: EventSource): Promise<Handler
     case "checkout.session.expired":
       return { status: "processed", detail: "session expired unpaid: nothing to credit" };
     case "charge.refunded": {
-      const r = await applyChargeRefunds(event.data.object as Stripe.Charge, { via, stripeEventId });
+      const r = await applyChargeRefunds(event.data.object as Stripe.Charge, {
+        via,
+        stripeEventId,
+      });
       if (r.outcome === "no_purchase") return { status: "ignored", detail: r.detail };
       const clawed = r.applied.reduce((s, a) => s + a.creditsClawed, 0);
       return {
         status: "processed",
-        detail: r.applied.length ? `applied ${r.applied.length} refund(s), clawed back ${clawed} credits` : "refunds already applied",
+        detail: r.applied.length
+          ? `applied ${r.applied.length} refund(s), clawed back ${clawed} credits`
+          : "refunds already applied",
         userId: r.purchase.userId,
         purchaseId: r.purchase.id,
       };
@@ -124,10 +142,17 @@ async function handle(event: Stripe.Event, source: EventSource): Promise<Handler
       });
       if (r.outcome === "unmatched_user") return { status: "needs_attention", detail: r.detail };
       const userId = r.subscription.userId;
-      if (r.outcome === "stale") return { status: "processed", detail: "older than the subscription state already applied", userId };
+      if (r.outcome === "stale")
+        return {
+          status: "processed",
+          detail: "older than the subscription state already applied",
+          userId,
+        };
       return {
         status: "processed",
-        detail: r.tier.changed ? `tier ${r.tier.from} → ${r.tier.to}` : `subscription ${r.subscription.status}`,
+        detail: r.tier.changed
+          ? `tier ${r.tier.from} → ${r.tier.to}`
+          : `subscription ${r.subscription.status}`,
         userId,
       };
     }
@@ -137,7 +162,11 @@ async function handle(event: Stripe.Event, source: EventSource): Promise<Handler
 }
 
 /** Store an event once by id (counting attempts); returns its status before this attempt. */
-export async function storeEvent(event: Stripe.Event, source: EventSource, rawPayload?: string): Promise<{ status: string; attempts: number }> {
+export async function storeEvent(
+  event: Stripe.Event,
+  source: EventSource,
+  rawPayload?: string,
+): Promise<{ status: string; attempts: number }> {
   const payload = rawPayload ?? JSON.stringify(event);
   const rows = await getDb().$queryRaw<{ status: string; attempts: number }[]>`
     INSERT INTO stripe_events (id, type, livemode, api_version, payload, status, attempts, object_id, source, stripe_created_at)
@@ -149,7 +178,12 @@ export async function storeEvent(event: Stripe.Event, source: EventSource, rawPa
 }
 
 /** Write the event's status; with a delivery, the delivery row goes in the same statement (one round trip). */
-async function recordStatus(eventId: string, o: HandlerOutcome, error: string | null, delivery?: DeliveryRecord | null): Promise<void> {
+async function recordStatus(
+  eventId: string,
+  o: HandlerOutcome,
+  error: string | null,
+  delivery?: DeliveryRecord | null,
+): Promise<void> {
   const update = Prisma.sql`
     UPDATE stripe_events SET status = ${o.status}::"StripeEventStatus", last_error = ${error ?? (o.status === "processed" ? null : o.detail)},
       processed_at = now(), user_id = COALESCE(${o.userId ?? null}, user_id), purchase_id = COALESCE(${o.purchaseId ?? null}, purchase_id)
@@ -184,27 +218,42 @@ export async function processStripeEvent(
     const row = await getDb().stripeEvent.findUnique({ where: { id: input } });
     if (!row) throw new NotFoundError("Stripe event", input, "eventId");
     event = row.payload as unknown as Stripe.Event;
-    await getDb().stripeEvent.update({ where: { id: input }, data: { attempts: { increment: 1 } } });
+    await getDb().stripeEvent.update({
+      where: { id: input },
+      data: { attempts: { increment: 1 } },
+    });
   } else {
     event = input;
     if (!opts.stored) {
       const stored = await storeEvent(event, source);
       if (DONE_STATUSES.has(stored.status) && source !== "replay") {
-        return { eventId: event.id, type: event.type, status: "duplicate", detail: `already ${stored.status}`, userId: null, purchaseId: null };
+        return {
+          eventId: event.id,
+          type: event.type,
+          status: "duplicate",
+          detail: `already ${stored.status}`,
+          userId: null,
+          purchaseId: null,
+        };
       }
     }
   }
 
   let outcome: HandlerOutcome;
   try {
-    outcome = HANDLED.has(event.type) ? await handle(event, source) : { status: "ignored", detail: `event type ${event.type} is not handled` };
+    outcome = HANDLED.has(event.type)
+      ? await handle(event, source)
+      : { status: "ignored", detail: `event type ${event.type} is not handled` };
   } catch (error) {
     const message = scrubSecrets((error as Error)?.message ?? String(error)).slice(0, 2000);
     const failed: HandlerOutcome = { status: "failed", detail: message };
     if (isTransientError(error)) {
       // Best effort: the database may be the thing that is down.
       await recordStatus(event.id, failed, `transient: ${message}`).catch(() => undefined);
-      logger.warn({ eventId: event.id, type: event.type, err: message }, "event processing failed transiently; will be retried");
+      logger.warn(
+        { eventId: event.id, type: event.type, err: message },
+        "event processing failed transiently; will be retried",
+      );
       throw error;
     }
     logger.error({ eventId: event.id, type: event.type, err: message }, "event processing failed");
@@ -217,7 +266,15 @@ export async function processStripeEvent(
       checkoutSessionId: event.type.startsWith("checkout.session.") ? objectIdOf(event) : null,
       data: { type: event.type, source },
     });
-    const result: ProcessResult = { eventId: event.id, type: event.type, status: "failed", detail: message, userId: null, purchaseId: null, error: message };
+    const result: ProcessResult = {
+      eventId: event.id,
+      type: event.type,
+      status: "failed",
+      detail: message,
+      userId: null,
+      purchaseId: null,
+      error: message,
+    };
     await recordStatus(event.id, failed, message, opts.delivery?.(result));
     return result;
   }

@@ -6,7 +6,12 @@ import { logger, scrubSecrets } from "../logger.server";
 import { expectsLivemode } from "../stripe-client.server";
 import { isTransientError } from "../transient.server";
 import { recordDelivery, type DeliveryRecord } from "./delivery-log.server";
-import { DONE_STATUSES, processStripeEvent, storeEvent, type ProcessResult } from "./handlers.server";
+import {
+  DONE_STATUSES,
+  processStripeEvent,
+  storeEvent,
+  type ProcessResult,
+} from "./handlers.server";
 import { verifyStripeSignature } from "./verify.server";
 
 /**
@@ -36,7 +41,8 @@ type BodyRead = { ok: true; body: Buffer } | { ok: false; size: number; body: Bu
 /** Read the raw bytes, refusing early on Content-Length and counting while streaming. */
 async function readBody(request: Request, limit: number): Promise<BodyRead> {
   const declared = Number(request.headers.get("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > limit) return { ok: false, size: declared, body: Buffer.alloc(0) };
+  if (Number.isFinite(declared) && declared > limit)
+    return { ok: false, size: declared, body: Buffer.alloc(0) };
   if (!request.body) return { ok: true, body: Buffer.alloc(0) };
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -51,18 +57,30 @@ async function readBody(request: Request, limit: number): Promise<BodyRead> {
     }
     chunks.push(value);
   }
-  return { ok: true, body: chunks.length === 1 ? Buffer.from(chunks[0].buffer, chunks[0].byteOffset, chunks[0].byteLength) : Buffer.concat(chunks) };
+  return {
+    ok: true,
+    body:
+      chunks.length === 1
+        ? Buffer.from(chunks[0].buffer, chunks[0].byteOffset, chunks[0].byteLength)
+        : Buffer.concat(chunks),
+  };
 }
 
 function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" } });
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" },
+  });
 }
 
 function errorBody(code: string, message: string) {
   return { error: { code, message } };
 }
 
-export async function handleStripeWebhook(request: Request, ctx: { ip?: string | null } = {}): Promise<Response> {
+export async function handleStripeWebhook(
+  request: Request,
+  ctx: { ip?: string | null } = {},
+): Promise<Response> {
   const startedAt = performance.now();
   const remoteIp = ctx.ip ?? null;
   type Fields = Omit<DeliveryRecord, "startedAt" | "remoteIp">;
@@ -90,7 +108,8 @@ export async function handleStripeWebhook(request: Request, ctx: { ip?: string |
   const secrets = getEnv().webhookSecrets;
   if (secrets.length === 0) {
     // A configuration gap, not the sender's fault: 503 keeps Stripe retrying until it is fixed.
-    const message = "No webhook signing secret is configured (STRIPE_WEBHOOK_SECRET); the event cannot be verified.";
+    const message =
+      "No webhook signing secret is configured (STRIPE_WEBHOOK_SECRET); the event cannot be verified.";
     logger.error(message);
     return finish(json(503, errorBody("webhook_secret_not_configured", message)), {
       ...base,
@@ -153,13 +172,28 @@ export async function handleStripeWebhook(request: Request, ctx: { ip?: string |
     const message = scrubSecrets((error as Error)?.message ?? String(error));
     const transient = isTransientError(error);
     const status = transient ? 503 : 500;
-    logger.error({ eventId: event.id, type: event.type, err: message, transient }, "webhook processing error");
+    logger.error(
+      { eventId: event.id, type: event.type, err: message, transient },
+      "webhook processing error",
+    );
     const stored = await getDb()
       .stripeEvent.findUnique({ where: { id: event.id }, select: { id: true } })
       .catch(() => null);
     return finish(
-      json(status, errorBody(transient ? "temporarily_unavailable" : "processing_error", transient ? "Temporary failure; please retry." : "The event could not be processed.")),
-      { ...signed, eventId: stored ? event.id : null, outcome: "failed", responseStatus: status, error: message },
+      json(
+        status,
+        errorBody(
+          transient ? "temporarily_unavailable" : "processing_error",
+          transient ? "Temporary failure; please retry." : "The event could not be processed.",
+        ),
+      ),
+      {
+        ...signed,
+        eventId: stored ? event.id : null,
+        outcome: "failed",
+        responseStatus: status,
+        error: message,
+      },
     );
   }
 }

@@ -31,7 +31,12 @@ function parseHeader(header: string): ParsedHeader {
   return { timestamp, signatures };
 }
 
-const fail = (signatureStatus: VerifyFailure["signatureStatus"], outcome: VerifyFailure["outcome"], code: string, message: string): VerifyFailure => ({
+const fail = (
+  signatureStatus: VerifyFailure["signatureStatus"],
+  outcome: VerifyFailure["outcome"],
+  code: string,
+  message: string,
+): VerifyFailure => ({
   ok: false,
   signatureStatus,
   outcome,
@@ -46,26 +51,58 @@ const fail = (signatureStatus: VerifyFailure["signatureStatus"], outcome: Verify
  * signature on a request outside the tolerance window (replay / clock skew), or a correctly
  * signed body that is not JSON.
  */
-export function verifyStripeSignature(body: Buffer, header: string | null, secrets: readonly string[], nowMs = Date.now()): VerifyResult {
+export function verifyStripeSignature(
+  body: Buffer,
+  header: string | null,
+  secrets: readonly string[],
+  nowMs = Date.now(),
+): VerifyResult {
   if (!header || header.trim() === "") {
-    return fail("missing", "invalid_signature", "missing_signature", "Missing Stripe-Signature header.");
+    return fail(
+      "missing",
+      "invalid_signature",
+      "missing_signature",
+      "Missing Stripe-Signature header.",
+    );
   }
   const parsed = parseHeader(header);
   if (parsed.timestamp === null || parsed.signatures === 0) {
-    return fail("invalid", "invalid_signature", "invalid_signature", "Stripe-Signature header is malformed: expected t=<timestamp>,v1=<signature>.");
+    return fail(
+      "invalid",
+      "invalid_signature",
+      "invalid_signature",
+      "Stripe-Signature header is malformed: expected t=<timestamp>,v1=<signature>.",
+    );
   }
   const ageSeconds = Math.floor(nowMs / 1000) - parsed.timestamp;
   let staleMatch = false;
   for (const secret of secrets) {
     try {
-      const event = Stripe.webhooks.constructEvent(body, header, secret, SIGNATURE_TOLERANCE_SECONDS, undefined, nowMs) as Stripe.Event;
+      const event = Stripe.webhooks.constructEvent(
+        body,
+        header,
+        secret,
+        SIGNATURE_TOLERANCE_SECONDS,
+        undefined,
+        nowMs,
+      ) as Stripe.Event;
       // The SDK only rejects old timestamps; one far in the future is as suspicious.
       if (-ageSeconds > SIGNATURE_TOLERANCE_SECONDS) {
         staleMatch = true;
         continue;
       }
-      if (!event || typeof event !== "object" || typeof event.id !== "string" || typeof event.type !== "string") {
-        return fail("valid", "malformed", "malformed_payload", "The signed body is not a Stripe event (no id or type).");
+      if (
+        !event ||
+        typeof event !== "object" ||
+        typeof event.id !== "string" ||
+        typeof event.type !== "string"
+      ) {
+        return fail(
+          "valid",
+          "malformed",
+          "malformed_payload",
+          "The signed body is not a Stripe event (no id or type).",
+        );
       }
       return { ok: true, event };
     } catch (error) {
@@ -75,7 +112,12 @@ export function verifyStripeSignature(body: Buffer, header: string | null, secre
         continue;
       }
       if (error instanceof SyntaxError) {
-        return fail("valid", "malformed", "malformed_payload", "The body has a valid signature but is not valid JSON.");
+        return fail(
+          "valid",
+          "malformed",
+          "malformed_payload",
+          "The body has a valid signature but is not valid JSON.",
+        );
       }
       throw error;
     }
