@@ -113,7 +113,10 @@ export async function seedDemo(opts: SeedOptions): Promise<SeedSummary> {
   const nowSeconds = Math.floor((opts.now ?? new Date()).getTime() / 1000);
   const plan: DemoPlan = planDemo(seed, nowSeconds);
   const usageRng = new DemoRandom(seed ^ 0x5eed);
-  const check = () => {
+  // Database work on the embedded database resolves as promise callbacks without passing through
+  // the event loop, so a long run of it would starve the server's own requests; each step yields.
+  const check = async () => {
+    await new Promise<void>((resolve) => setImmediate(resolve));
     if (signal.aborted) throw new SeedAborted();
   };
 
@@ -153,7 +156,7 @@ export async function seedDemo(opts: SeedOptions): Promise<SeedSummary> {
   const principal: ApiPrincipal = { id: apiKey.id, name: apiKey.name, prefix: apiKey.prefix };
   const actor = apiKeyActor(principal);
   for (const user of plan.users) {
-    check();
+    await check();
     await upsertUser(user.id, { email: user.email, name: user.name }, actor);
   }
   log(`  ${plan.users.length} users created through the users service`);
@@ -283,7 +286,7 @@ export async function seedDemo(opts: SeedOptions): Promise<SeedSummary> {
     });
     for (const holder of holders) {
       if (usageRng.next() >= 0.035) continue;
-      check();
+      await check();
       const share = 0.1 + 0.4 * usageRng.next();
       const amount = Math.max(
         1,
@@ -304,13 +307,13 @@ export async function seedDemo(opts: SeedOptions): Promise<SeedSummary> {
 
   for (let day = 0; day < DEMO_DAYS; day++) {
     for (const action of plan.days[day]) {
-      check();
+      await check();
       await moveClockTo(action.at);
       await perform(action);
     }
     // Let the day's webhooks land before time moves on (and before customers spend the credits).
     await control.waitForDeliveries({ timeoutMs: 60_000 });
-    check();
+    await check();
     await spend(day);
     if ((day + 1) % 15 === 0 || day === DEMO_DAYS - 1) {
       log(
