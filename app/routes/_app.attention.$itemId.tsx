@@ -5,7 +5,8 @@ import { AttentionFixes } from "~/components/attention-fixes";
 import { formatCredits, humanize } from "~/components/format";
 import { StatusBadge } from "~/components/status-badge";
 import { Time } from "~/components/time";
-import { getAttentionItem, KIND_LABELS, runAttentionAction, type QueueKind } from "~/services/admin/attention-queue.server";
+import { getAttentionItem, runAttentionAction } from "~/services/admin/attention-queue.server";
+import { KIND_LABELS } from "~/services/admin/ops-labels";
 import { redirectWithToast } from "~/services/admin/flash.server";
 import { toValues } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";
@@ -34,7 +35,7 @@ export default function AttentionItemPage() {
   const { detail, canReplay } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const { item, purchase, history } = detail;
-  const label = KIND_LABELS[item.kind as QueueKind];
+  const label = KIND_LABELS[item.kind];
   const feedback = actionData && !actionData.ok ? actionData : undefined;
   return (
     <>

@@ -6,15 +6,8 @@ import { EmptyState } from "~/components/empty-state";
 import { formatCredits, humanize } from "~/components/format";
 import { Pager } from "~/components/pager";
 import { Time } from "~/components/time";
-import {
-  KIND_LABELS,
-  listOpenItems,
-  openCountsByKind,
-  QUEUE_KINDS,
-  queueFilterSchema,
-  runAttentionAction,
-  type QueueKind,
-} from "~/services/admin/attention-queue.server";
+import { listOpenItems, openCountsByKind, QUEUE_KINDS, queueFilterSchema, runAttentionAction } from "~/services/admin/attention-queue.server";
+import { KIND_LABELS } from "~/services/admin/ops-labels";
 import { redirectWithToast } from "~/services/admin/flash.server";
 import { parseSearch, toValues } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";
@@ -29,7 +22,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const parsed = parseSearch(request, queueFilterSchema);
   if (!parsed.ok) throw new Response(Object.values(parsed.fieldErrors)[0] ?? "This page link is not valid.", { status: 400 });
   const [page, counts] = await Promise.all([orHttpError(() => listOpenItems(parsed.data)), openCountsByKind()]);
-  return { page, counts, kind: parsed.data.kind ?? null, canReplay: canOps(staff.role, "replay") };
+  return { page, counts, kinds: QUEUE_KINDS as string[], kind: parsed.data.kind ?? null, canReplay: canOps(staff.role, "replay") };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -45,7 +38,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function AttentionQueue() {
-  const { page, counts, kind, canReplay } = useLoaderData<typeof loader>();
+  const { page, counts, kinds, kind, canReplay } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   const groups = new Map<string, typeof page.rows>();
@@ -64,7 +57,7 @@ export default function AttentionQueue() {
               All open <span className="badge">{formatCredits(total)}</span>
             </Link>
           </li>
-          {QUEUE_KINDS.filter((k) => counts[k]).map((k) => (
+          {kinds.filter((k) => counts[k]).map((k) => (
             <li key={k}>
               <Link to={`/attention?kind=${k}`} aria-current={kind === k ? "page" : undefined}>
                 {KIND_LABELS[k]?.title ?? humanize(k)} <span className="badge warn">{formatCredits(counts[k] ?? 0)}</span>
@@ -86,7 +79,7 @@ export default function AttentionQueue() {
         </EmptyState>
       ) : (
         [...groups.entries()].map(([k, items]) => {
-          const label = KIND_LABELS[k as QueueKind] ?? { title: k, help: "" };
+          const label = KIND_LABELS[k] ?? { title: k, help: "" };
           return (
             <section key={k} aria-labelledby={`kind-${k}`} className="attention-group">
               <h2 id={`kind-${k}`}>

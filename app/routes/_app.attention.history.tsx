@@ -7,7 +7,8 @@ import { humanize } from "~/components/format";
 import { Pager } from "~/components/pager";
 import { StatusBadge } from "~/components/status-badge";
 import { Time } from "~/components/time";
-import { historyFilterSchema, KIND_LABELS, listClosedItems, QUEUE_KINDS } from "~/services/admin/attention-queue.server";
+import { historyFilterSchema, listClosedItems, QUEUE_KINDS } from "~/services/admin/attention-queue.server";
+import { KIND_LABELS } from "~/services/admin/ops-labels";
 import { parseSearch } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";
 import { OPS_ACCESS } from "~/services/admin/ops-permissions";
@@ -18,13 +19,14 @@ export const meta: MetaFunction = () => [{ title: "Resolved items Â· Attention Â
 export async function loader({ request }: LoaderFunctionArgs) {
   await requireStaff(request, { roles: OPS_ACCESS.attention });
   const parsed = parseSearch(request, historyFilterSchema);
-  if (!parsed.ok) return data({ values: parsed.values, errors: parsed.fieldErrors, page: null }, { status: 400 });
+  const kinds = QUEUE_KINDS as string[];
+  if (!parsed.ok) return data({ values: parsed.values, errors: parsed.fieldErrors, page: null, kinds }, { status: 400 });
   const page = await orHttpError(() => listClosedItems(parsed.data));
-  return { values: parsed.values, errors: {} as Record<string, string>, page };
+  return { values: parsed.values, errors: {} as Record<string, string>, page, kinds };
 }
 
 export default function AttentionHistory() {
-  const { values, errors, page } = useLoaderData<typeof loader>();
+  const { values, errors, page, kinds } = useLoaderData<typeof loader>();
   const filtered = Boolean(values.status || values.kind || values.by || values.from || values.to);
   return (
     <>
@@ -50,7 +52,7 @@ export default function AttentionHistory() {
             name="kind"
             defaultValue={values.kind ?? ""}
             error={errors.kind}
-            options={[{ value: "", label: "Any kind" }, ...QUEUE_KINDS.map((k) => ({ value: k, label: humanize(k) }))]}
+            options={[{ value: "", label: "Any kind" }, ...kinds.map((k) => ({ value: k, label: humanize(k) }))]}
           />
           <TextField label="Closed by (email starts with)" name="by" defaultValue={values.by ?? ""} error={errors.by} autoComplete="off" />
           <TextField label="From" name="from" type="date" defaultValue={values.from ?? ""} error={errors.from} />
@@ -93,7 +95,7 @@ export default function AttentionHistory() {
                     </td>
                     <td>
                       <Link to={`/attention/${item.id}`}>{item.title}</Link>
-                      <div className="muted small">{KIND_LABELS[item.kind as keyof typeof KIND_LABELS]?.title ?? humanize(item.kind)}</div>
+                      <div className="muted small">{KIND_LABELS[item.kind]?.title ?? humanize(item.kind)}</div>
                     </td>
                     <td>{item.resolvedBy?.email ?? <span className="muted">the system</span>}</td>
                     <td className="wrap">{item.resolution}</td>

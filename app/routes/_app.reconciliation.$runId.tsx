@@ -10,7 +10,8 @@ import { Time } from "~/components/time";
 import { parseSearch } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";
 import { OPS_ACCESS } from "~/services/admin/ops-permissions";
-import { getRunDetailPage, ITEM_OUTCOME_HELP, ITEM_OUTCOMES, runItemsSearchSchema } from "~/services/admin/reconciliation-admin.server";
+import { ITEM_OUTCOME_HELP } from "~/services/admin/ops-labels";
+import { getRunDetailPage, ITEM_OUTCOMES, runItemsSearchSchema } from "~/services/admin/reconciliation-admin.server";
 import { requireStaff } from "~/services/auth/session.server";
 
 export const meta: MetaFunction = () => [{ title: "Reconciliation run · creditdesk" }];
@@ -20,12 +21,14 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const parsed = parseSearch(request, runItemsSearchSchema);
   if (!parsed.ok) throw new Response(Object.values(parsed.fieldErrors)[0] ?? "This page link is not valid.", { status: 400 });
   const detail = await orHttpError(() => getRunDetailPage(params.runId ?? "", parsed.data));
-  return { ...detail, outcome: parsed.data.outcome ?? null, paged: Boolean(parsed.data.after) };
+  return { ...detail, outcomes: [...ITEM_OUTCOMES] as string[], outcome: parsed.data.outcome ?? null, paged: Boolean(parsed.data.after) };
 }
 
 export default function RunDetailPage() {
-  const { run, startedBy, items, nextCursor, outcome, paged } = useLoaderData<typeof loader>();
-  const outcomeCounts = ITEM_OUTCOMES.filter((o) => run.outcomes[o] > 0);
+  const { run, startedBy, items, nextCursor, outcomes, outcome, paged } = useLoaderData<typeof loader>();
+  const counts = run.outcomes as Record<string, number>;
+  const help = ITEM_OUTCOME_HELP as Record<string, string>;
+  const outcomeCounts = outcomes.filter((o) => (counts[o] ?? 0) > 0);
   return (
     <>
       <p className="breadcrumb">
@@ -101,7 +104,7 @@ export default function RunDetailPage() {
           defaultValue={outcome ?? ""}
           options={[
             { value: "", label: "Every outcome" },
-            ...ITEM_OUTCOMES.map((o) => ({ value: o, label: `${humanize(o)} (${formatCredits(run.outcomes[o])})` })),
+            ...outcomes.map((o) => ({ value: o, label: `${humanize(o)} (${formatCredits(counts[o] ?? 0)})` })),
           ]}
         />
         <div className="field">
@@ -112,14 +115,14 @@ export default function RunDetailPage() {
         <ul className="chips">
           {outcomeCounts.map((o) => (
             <li key={o}>
-              <Link to={`?outcome=${o}`} title={ITEM_OUTCOME_HELP[o]}>
-                <StatusBadge status={o} /> {formatCredits(run.outcomes[o])}
+              <Link to={`?outcome=${o}`} title={help[o]}>
+                <StatusBadge status={o} /> {formatCredits(counts[o] ?? 0)}
               </Link>
             </li>
           ))}
         </ul>
       ) : null}
-      {outcome ? <p className="muted small">{ITEM_OUTCOME_HELP[outcome]}</p> : null}
+      {outcome ? <p className="muted small">{help[outcome]}</p> : null}
       {items.length === 0 ? (
         <EmptyState title={outcome ? "No session had this outcome." : run.status === "running" ? "No session checked yet." : "Stripe had no completed session in this window."}>
           {outcome ? "Choose another outcome." : null}

@@ -32,7 +32,7 @@ export const headers: HeadersFunction = () => ({ "Cache-Control": "no-store" });
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const me = await requireStaff(request, { roles: OPS_ACCESS.staff });
-  return { ...(await listStaff()), me: me.id };
+  return { ...(await listStaff()), me: me.id, roles: [...STAFF_ROLES] as string[] };
 }
 
 type Intent = "create" | "disable" | "enable" | "reset";
@@ -111,7 +111,7 @@ function SecretOnce({ secret }: { secret: NonNullable<ActionResult["secret"]> })
 }
 
 export default function StaffPage() {
-  const { staff, more, me } = useLoaderData<typeof loader>();
+  const { staff, more, me, roles } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = (intent: string, id?: string) =>
@@ -135,7 +135,7 @@ export default function StaffPage() {
               name="role"
               defaultValue={createValues.role ?? "support"}
               error={createErrors.role}
-              options={STAFF_ROLES.map((r) => ({ value: r, label: humanize(r) }))}
+              options={roles.map((r) => ({ value: r, label: humanize(r) }))}
             />
           </div>
           <fieldset className="choices">

@@ -11,14 +11,8 @@ import { WebhookDoctorPanel } from "~/components/webhook-doctor";
 import { parseSearch } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";
 import { OPS_ACCESS } from "~/services/admin/ops-permissions";
-import {
-  DELIVERY_OUTCOMES,
-  deliveryCounts24h,
-  deliveryFilterSchema,
-  EVENT_TYPE_CHOICES,
-  listDeliveries,
-  OUTCOME_HELP,
-} from "~/services/admin/webhook-events.server";
+import { DELIVERY_OUTCOMES, OUTCOME_HELP } from "~/services/admin/ops-labels";
+import { deliveryCounts24h, deliveryFilterSchema, EVENT_TYPE_CHOICES, listDeliveries } from "~/services/admin/webhook-events.server";
 import { getDoctorReport } from "~/services/admin/webhook-doctor.server";
 import { requireStaff } from "~/services/auth/session.server";
 
@@ -30,14 +24,14 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const url = new URL(request.url);
   const [counts, doctor] = await Promise.all([deliveryCounts24h(), getDoctorReport({ fresh: url.searchParams.get("doctor") === "now" })]);
   if (!parsed.ok) {
-    return data({ values: parsed.values, errors: parsed.fieldErrors, page: null, counts, doctor }, { status: 400 });
+    return data({ values: parsed.values, errors: parsed.fieldErrors, page: null, counts, doctor, eventTypes: [...EVENT_TYPE_CHOICES] as string[] }, { status: 400 });
   }
   const page = await orHttpError(() => listDeliveries(parsed.data));
-  return { values: parsed.values, errors: {} as Record<string, string>, page, counts, doctor };
+  return { values: parsed.values, errors: {} as Record<string, string>, page, counts, doctor, eventTypes: [...EVENT_TYPE_CHOICES] as string[] };
 }
 
 export default function WebhooksPage() {
-  const { values, errors, page, counts, doctor } = useLoaderData<typeof loader>();
+  const { values, errors, page, counts, doctor, eventTypes } = useLoaderData<typeof loader>();
   const navigation = useNavigation();
   const loading = navigation.state === "loading" && navigation.location.pathname === "/webhooks";
   const filtered = Boolean(values.outcome || values.type);
@@ -80,8 +74,8 @@ export default function WebhooksPage() {
             error={errors.type}
             options={[
               { value: "", label: "Any type" },
-              ...EVENT_TYPE_CHOICES.map((t) => ({ value: t, label: t })),
-              ...(values.type && !(EVENT_TYPE_CHOICES as readonly string[]).includes(values.type) ? [{ value: values.type, label: values.type }] : []),
+              ...eventTypes.map((t) => ({ value: t, label: t })),
+              ...(values.type && !eventTypes.includes(values.type) ? [{ value: values.type, label: values.type }] : []),
             ]}
           />
           <div className="field">

@@ -7,6 +7,7 @@ import { getDb } from "../db.server";
 import { ConflictError, DomainError, NotFoundError, ValidationError } from "../errors.server";
 import { fulfillCheckoutSession, type FulfillResult } from "../fulfillment.server";
 import { syncPacks, type PackSyncReport } from "../packs.server";
+import { KIND_LABELS } from "./ops-labels";
 import { cursorParam, dayAfter, dayStart, optionalDay, optionalEnum, optionalText } from "./forms.server";
 import { finishPage, keysetQuery, type Page, type PageRequest, type SortSpec } from "./keyset.server";
 import { searchUsers } from "./user-search.server";
@@ -18,46 +19,7 @@ export const HISTORY_PAGE_SIZE = 50;
 /** Kinds the queue knows: the money path's kinds, plus alerts the reconciliation could not send. */
 export const QUEUE_KINDS = [...new Set<string>([...ATTENTION_KINDS, "alert_delivery"])] as [string, ...string[]];
 export type QueueKind = string;
-
-/** A title and what-to-do for each kind; a kind added later without one is shown by its code. */
-export const KIND_LABELS: Record<string, { title: string; help: string } | undefined> = {
-  unmatched_user: {
-    title: "Paid sessions that match no user",
-    help: "Stripe took the money but no user could be resolved (no client_reference_id, unknown customer, no single user with that email). Assign the right user to credit it.",
-  },
-  unknown_price: {
-    title: "Paid sessions with a price that is not a credit pack",
-    help: "A line item's price has no mirrored pack. Add metadata.credits to the price in Stripe, then retry: packs are synced before the session is fulfilled again.",
-  },
-  amount_mismatch: {
-    title: "Sessions that do not match their pack",
-    help: "The price in Stripe no longer says what the mirrored pack says. Fix the price or its metadata, then retry.",
-  },
-  failed_event: {
-    title: "Stripe events that failed",
-    help: "Processing raised an error that retrying would not fix by itself. Fix the cause, then replay the event.",
-  },
-  unrecovered_credits: {
-    title: "Credits a refund could not claw back",
-    help: "The user had already spent them. Decide with finance whether to recover them; resolve with what was decided.",
-  },
-  webhook_gap: {
-    title: "Webhook gaps found by reconciliation",
-    help: "Reconciliation had to credit purchases the webhook never delivered. Check the webhook checks on the Webhooks page.",
-  },
-  dispute_lost: {
-    title: "Lost disputes",
-    help: "The bank sided with the customer; the held credits stay removed. Resolve once the customer has been contacted.",
-  },
-  reconciliation_error: {
-    title: "Sessions reconciliation could not process",
-    help: "An error stopped the nightly check for this session. Read the detail, fix the cause, then retry the session or run reconciliation again.",
-  },
-  alert_delivery: {
-    title: "Alerts that could not be sent",
-    help: "An alert (e.g. about a webhook gap) could not be delivered to its channel. Check the alert configuration.",
-  },
-};
+export { KIND_LABELS };
 
 export const queueFilterSchema = z.object({
   kind: optionalEnum(QUEUE_KINDS, "kind"),

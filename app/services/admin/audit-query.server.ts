@@ -1,62 +1,11 @@
 import { z } from "zod";
 import { Prisma } from "~/generated/prisma/client";
 import { getDb } from "../db.server";
+import { ACTOR_TYPES, TARGET_TYPES } from "./ops-labels";
 import { cursorParam, dayAfter, dayStart, optionalDay, optionalEnum, optionalText } from "./forms.server";
 import { finishPage, keysetQuery, type Page, type PageRequest, type SortSpec } from "./keyset.server";
 
 export const AUDIT_PAGE_SIZE = 50;
-
-export const ACTOR_TYPES = ["staff", "api_key", "system", "cli"] as const;
-
-/** Actions written today, offered as suggestions; any action (or prefix such as "attention.") can be typed. */
-export const KNOWN_ACTIONS = [
-  "adjustment.approve",
-  "adjustment.reject",
-  "adjustment.request",
-  "api_key.create",
-  "api_key.revoke",
-  "attention.assign_credit",
-  "attention.dismiss",
-  "attention.resolve",
-  "attention.retry_session",
-  "checkout.manual_fulfill",
-  "checkout_session.create",
-  "checkout_session.fulfill",
-  "credits.adjust",
-  "credits.debit",
-  "dispute.opened",
-  "export.ledger",
-  "export.purchases",
-  "packs.sync",
-  "purchase.credited",
-  "reconciliation.dry_run",
-  "reconciliation.run",
-  "refund.applied",
-  "staff.create",
-  "staff.disable",
-  "staff.login",
-  "staff.password_change",
-  "staff.password_reset",
-  "user.create",
-  "user.tier_change",
-  "user.update",
-  "webhook.replay",
-] as const;
-
-export const TARGET_TYPES = [
-  "user",
-  "purchase",
-  "attention_item",
-  "stripe_event",
-  "staff",
-  "api_key",
-  "adjustment_request",
-  "reconciliation_run",
-  "checkout_session",
-  "credit_packs",
-  "purchases",
-  "ledger",
-] as const;
 
 const TOKEN = /^[A-Za-z0-9_.:@+\-]+$/;
 

@@ -12,6 +12,7 @@ import {
   type ItemOutcome,
   type RunView,
 } from "../reconciliation/index.server";
+import { ITEM_OUTCOME_HELP } from "./ops-labels";
 import { cursorParam, dayAfter, dayStart, optionalDay, optionalEnum } from "./forms.server";
 
 /**
@@ -32,20 +33,11 @@ export const runItemsSearchSchema = z.object({
   ),
 });
 
-export { ITEM_OUTCOMES };
+export { ITEM_OUTCOMES, ITEM_OUTCOME_HELP };
 
-/** What each session outcome means, for the run detail page. */
-export const ITEM_OUTCOME_HELP: Record<ItemOutcome, string> = {
-  credited_now: "Paid in Stripe but not credited here: this run credited it (the webhook never did).",
-  already_credited: "Already credited (by the webhook, the success page or an earlier run).",
-  not_paid: "Completed but not paid yet (async payment pending); nothing to credit.",
-  unmatched_user: "Paid, but no user matches: it is in the attention queue to be assigned.",
-  unknown_price: "Paid, but a price is not a credit pack: it is in the attention queue.",
-  amount_mismatch: "Paid, but the pack no longer matches the price: it is in the attention queue.",
-  refund_missing: "Stripe had a refund the ledger lacked: this run applied it.",
-  no_credits: "A subscription session whose prices grant no credits (the tier comes from subscription events).",
-  error: "Could not be processed; the detail says why.",
-};
+// Every outcome the run records has an explanation on the page.
+const _help: Record<ItemOutcome, string> = ITEM_OUTCOME_HELP;
+void _help;
 
 export async function listRunsPage(before: string | undefined) {
   const [page, running] = await Promise.all([listRuns({ limit: RUNS_PAGE_SIZE, before: before ?? null }), getRunningRun()]);

@@ -6,6 +6,7 @@ import { getDb } from "../db.server";
 import { NotFoundError } from "../errors.server";
 import { DONE_STATUSES, HANDLED_EVENT_TYPES, processStripeEvent, type ProcessResult } from "../webhooks/handlers.server";
 import type { DeliveryOutcome } from "../webhooks/ingest.server";
+import { DELIVERY_OUTCOMES } from "./ops-labels";
 import { cursorParam, optionalEnum, optionalText } from "./forms.server";
 import { finishPage, keysetQuery, type Page, type PageRequest, type SortSpec } from "./keyset.server";
 
@@ -13,34 +14,11 @@ export const DELIVERIES_PAGE_SIZE = 50;
 /** Deliveries listed on an event's page; an event that was delivered more often shows the newest. */
 export const EVENT_DELIVERIES_LIMIT = 100;
 
-export const DELIVERY_OUTCOMES = [
-  "processed",
-  "duplicate",
-  "ignored",
-  "needs_attention",
-  "failed",
-  "invalid_signature",
-  "stale",
-  "livemode_mismatch",
-  "malformed",
-  "too_large",
-] as const satisfies readonly DeliveryOutcome[];
-
-/** What each outcome means for whoever reads the list. */
-export const OUTCOME_HELP: Record<(typeof DELIVERY_OUTCOMES)[number], string> = {
-  processed: "Verified and acted on.",
-  duplicate: "Verified; the event had already been processed, so nothing was done again.",
-  ignored: "Verified; the event type is not one creditdesk acts on.",
-  needs_attention: "Verified; it could not be acted on automatically and is in the attention queue.",
-  failed: "Verified, but processing failed (5xx asks Stripe to retry; 200 means an attention item was raised).",
-  invalid_signature: "Refused: the Stripe-Signature header did not match any configured signing secret.",
-  stale: "Refused: the signature timestamp is more than 5 minutes old (replayed request or clock skew).",
-  livemode_mismatch: "Refused: a live event sent to a test-mode setup, or the other way round.",
-  malformed: "Refused: the signed body was not a Stripe event.",
-  too_large: "Refused: the body was over 1 MB.",
-};
-
 const EVENT_TYPE = /^[a-z0-9_.]{1,100}$/;
+
+// Checked here: the client-safe list must name exactly the outcomes the webhook endpoint records.
+const _outcomesMatch: readonly DeliveryOutcome[] = DELIVERY_OUTCOMES;
+void _outcomesMatch;
 
 export const deliveryFilterSchema = z.object({
   outcome: optionalEnum(DELIVERY_OUTCOMES, "outcome"),
