@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
@@ -42,16 +42,21 @@ export function ensureBuild(): void {
     newestMtime(path.join(ROOT, "app")),
     statSync(path.join(ROOT, "remix.config.js")).mtimeMs,
   );
+  // A development build (jsxDEV calls) cannot be served with NODE_ENV=production: rebuild it too.
   if (
     existsSync(serverBuild) &&
     existsSync(clientManifest) &&
-    statSync(serverBuild).mtimeMs >= sources
+    statSync(serverBuild).mtimeMs >= sources &&
+    !readFileSync(serverBuild, "utf8").includes("jsxDEV(")
   )
     return;
+  // A production build, as `npm test` and `npm start` make it. Under vitest NODE_ENV is "test",
+  // which would make Remix emit development JSX.
   const result = spawnSync("npx", ["remix", "build"], {
     cwd: ROOT,
     encoding: "utf8",
     timeout: 300_000,
+    env: { ...process.env, NODE_ENV: "production" },
   });
   if (result.status !== 0)
     throw new Error(`remix build failed:\n${result.stdout}\n${result.stderr}`);

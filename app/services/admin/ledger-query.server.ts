@@ -122,30 +122,96 @@ export async function listLedger(
   return finishPage(rows, req, q, (r) => [r.createdAt, r.id]);
 }
 
-/** Every matching entry, oldest first, in keyset batches (entries are never changed, only added). */
+/** One exported entry, times as ISO-8601 UTC text (see `ledgerBatches`). */
+export interface LedgerExportRow {
+  id: string;
+  createdAt: string;
+  userId: string;
+  userEmail: string;
+  seq: number;
+  kind: string;
+  delta: number;
+  balanceAfter: number;
+  reason: string | null;
+  purchaseId: string | null;
+  stripeEventId: string | null;
+  staffEmail: string | null;
+  apiKeyName: string | null;
+  idempotencyKey: string;
+}
+
+type ExportTuple = [
+  string,
+  string,
+  string,
+  string,
+  number,
+  string,
+  number,
+  number,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  string,
+];
+
+/**
+ * Every matching entry, oldest first, in keyset batches (entries are never changed, only added).
+ * Like the purchases export, each batch arrives as one JSON array from Postgres.
+ */
 export async function* ledgerBatches(
   filters: LedgerFilters,
   batchSize = EXPORT_BATCH_SIZE,
-): AsyncGenerator<LedgerRow[]> {
+): AsyncGenerator<LedgerExportRow[]> {
   const snapshot = new Date();
   const where = Prisma.sql`${conditions(filters)} AND e.created_at <= ${snapshot}`;
   let after: string | undefined;
   for (;;) {
     const req: PageRequest = { after, limit: batchSize };
     const q = keysetQuery(OLDEST_FIRST, req);
-    const page = finishPage(
-      await selectEntries(where, q.boundary, q.orderBy, q.take),
-      req,
-      q,
-      (r) => [r.createdAt, r.id],
-    );
+    const [{ batch }] = await getDb().$queryRaw<{ batch: string | null }[]>`
+      SELECT json_agg(json_build_array(q.id::text, to_char(q.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+          q.user_id, q.email, q.seq, q.kind, q.delta, q.balance_after, q.reason, q.purchase_id, q.stripe_event_id,
+          q.staff_email, q.api_key_name, q.idempotency_key)
+        ORDER BY q.created_at, q.id)::text AS batch
+      FROM (
+        SELECT e.id, e.created_at, e.user_id, u.email, e.seq, e.kind::text AS kind, e.delta, e.balance_after, e.reason,
+          e.purchase_id, e.stripe_event_id, s.email AS staff_email, k.name AS api_key_name, e.idempotency_key
+        FROM ledger_entries e
+        JOIN users u ON u.id = e.user_id
+        LEFT JOIN staff_users s ON s.id = e.staff_id
+        LEFT JOIN api_keys k ON k.id = e.api_key_id
+        WHERE ${where}${q.boundary}
+        ORDER BY ${q.orderBy}
+        LIMIT ${q.take}
+      ) q`;
+    const tuples = batch ? (JSON.parse(batch) as ExportTuple[]) : [];
+    const rows = tuples.map((t) => ({
+      id: t[0],
+      createdAt: t[1],
+      userId: t[2],
+      userEmail: t[3],
+      seq: t[4],
+      kind: t[5],
+      delta: t[6],
+      balanceAfter: t[7],
+      reason: t[8],
+      purchaseId: t[9],
+      stripeEventId: t[10],
+      staffEmail: t[11],
+      apiKeyName: t[12],
+      idempotencyKey: t[13],
+    }));
+    const page = finishPage(rows, req, q, (r) => [r.createdAt, r.id]);
     if (page.rows.length > 0) yield page.rows;
     if (!page.next) return;
     after = page.next;
   }
 }
 
-export const LEDGER_CSV_COLUMNS: CsvColumn<LedgerRow>[] = [
+export const LEDGER_CSV_COLUMNS: CsvColumn<LedgerExportRow>[] = [
   { header: "entry_id", value: (r) => r.id },
   { header: "created_at_utc", value: (r) => r.createdAt },
   { header: "user_id", value: (r) => r.userId },

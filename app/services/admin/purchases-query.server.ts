@@ -172,26 +172,136 @@ export async function purchaseTotals(filters: PurchaseFilters): Promise<Currency
   }));
 }
 
+/** One exported purchase, with times already as ISO-8601 UTC text (see `purchaseBatches`). */
+export interface PurchaseExportRow {
+  id: string;
+  createdAt: string;
+  stripeCreatedAt: string;
+  checkoutSessionId: string;
+  paymentIntentId: string | null;
+  chargeId: string | null;
+  userId: string;
+  userEmail: string;
+  packName: string | null;
+  quantity: number;
+  credits: number;
+  currency: string;
+  amountTotal: number;
+  amountRefunded: number;
+  creditsClawedBack: number;
+  status: string;
+  creditedVia: string;
+  userResolvedBy: string;
+  livemode: boolean;
+}
+
+type ExportTuple = [
+  string,
+  string,
+  string,
+  string,
+  string | null,
+  string | null,
+  string,
+  string,
+  string | null,
+  number,
+  number,
+  string,
+  number,
+  number,
+  number,
+  string,
+  string,
+  string,
+  boolean,
+];
+
+const ISO_UTC = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+
 /**
  * Every matching purchase, oldest first, in keyset batches. Rows created after the export started
  * are left out, so a long export is a consistent list rather than a moving target.
+ *
+ * Each batch comes back from Postgres as one JSON array of arrays: turning 1,000 rows of 19
+ * columns into JavaScript values through the query engine row by row costs several times more
+ * than one JSON.parse, and the export is all about rows per second.
  */
 export async function* purchaseBatches(
   filters: PurchaseFilters,
   batchSize = EXPORT_BATCH_SIZE,
-): AsyncGenerator<PurchaseRow[]> {
+): AsyncGenerator<PurchaseExportRow[]> {
   const snapshot = new Date();
   const where = Prisma.sql`${conditions(filters)} AND p.created_at <= ${snapshot}`;
+  const iso = Prisma.raw(ISO_UTC);
   let after: string | undefined;
   for (;;) {
     const req: PageRequest = { after, limit: batchSize };
     const q = keysetQuery(OLDEST_FIRST, req);
-    const rows = await selectPurchases(where, q.boundary, q.orderBy, q.take);
+    const [{ batch }] = await getDb().$queryRaw<{ batch: string | null }[]>`
+      SELECT json_agg(json_build_array(q.id, to_char(q.created_at AT TIME ZONE 'UTC', ${iso}),
+          to_char(q.stripe_created_at AT TIME ZONE 'UTC', ${iso}), q.checkout_session_id, q.payment_intent_id,
+          q.charge_id, q.user_id, q.email, q.pack, q.quantity, q.credits, q.currency, q.amount_total,
+          q.amount_refunded, q.credits_clawed_back, q.status, q.credited_via, q.user_resolved_by, q.livemode)
+        ORDER BY q.created_at, q.id)::text AS batch
+      FROM (
+        SELECT p.id, p.created_at, p.stripe_created_at, p.checkout_session_id, p.payment_intent_id, p.charge_id,
+          p.user_id, u.email, cp.name AS pack, p.quantity, p.credits, p.currency, p.amount_total, p.amount_refunded,
+          p.credits_clawed_back, p.status::text AS status, p.credited_via::text AS credited_via,
+          p.user_resolved_by::text AS user_resolved_by, p.livemode
+        FROM purchases p
+        JOIN users u ON u.id = p.user_id
+        LEFT JOIN credit_packs cp ON cp.id = p.pack_id
+        WHERE ${where}${q.boundary}
+        ORDER BY ${q.orderBy}
+        LIMIT ${q.take}
+      ) q`;
+    const tuples = batch ? (JSON.parse(batch) as ExportTuple[]) : [];
+    const rows = tuples.map((t) => ({
+      id: t[0],
+      createdAt: t[1],
+      stripeCreatedAt: t[2],
+      checkoutSessionId: t[3],
+      paymentIntentId: t[4],
+      chargeId: t[5],
+      userId: t[6],
+      userEmail: t[7],
+      packName: t[8],
+      quantity: t[9],
+      credits: t[10],
+      currency: t[11],
+      amountTotal: t[12],
+      amountRefunded: t[13],
+      creditsClawedBack: t[14],
+      status: t[15],
+      creditedVia: t[16],
+      userResolvedBy: t[17],
+      livemode: t[18],
+    }));
     const page = finishPage(rows, req, q, (r) => [r.createdAt, r.id]);
     if (page.rows.length > 0) yield page.rows;
     if (!page.next) return;
     after = page.next;
   }
+}
+
+const digitsCache = new Map<string, number>();
+
+function currencyDigits(currency: string): number {
+  let digits = digitsCache.get(currency);
+  if (digits === undefined) {
+    try {
+      digits =
+        new Intl.NumberFormat("en-US", {
+          style: "currency",
+          currency: currency.toUpperCase(),
+        }).resolvedOptions().maximumFractionDigits ?? 2;
+    } catch {
+      digits = 2;
+    }
+    digitsCache.set(currency, digits);
+  }
+  return digits;
 }
 
 /** Decimal amount in major units for the export ("12.50"), from integer minor units. */
@@ -205,20 +315,7 @@ export function minorToDecimal(minor: number, currency: string): string {
   return `${sign}${abs.slice(0, -digits)}.${abs.slice(-digits)}`;
 }
 
-function currencyDigits(currency: string): number {
-  try {
-    return (
-      new Intl.NumberFormat("en-US", {
-        style: "currency",
-        currency: currency.toUpperCase(),
-      }).resolvedOptions().maximumFractionDigits ?? 2
-    );
-  } catch {
-    return 2;
-  }
-}
-
-export const PURCHASE_CSV_COLUMNS: CsvColumn<PurchaseRow>[] = [
+export const PURCHASE_CSV_COLUMNS: CsvColumn<PurchaseExportRow>[] = [
   { header: "purchase_id", value: (r) => r.id },
   { header: "created_at_utc", value: (r) => r.createdAt },
   { header: "stripe_created_at_utc", value: (r) => r.stripeCreatedAt },
