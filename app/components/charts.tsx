@@ -15,7 +15,7 @@ import { currencyDigits, formatCredits, formatMoney, toMajor } from "./format";
 
 /**
  * Charts render in the browser only: recharts measures the DOM, so the server (and the first
- * client render, for hydration) draws a same-sized placeholder. Each chart also offers its numbers
+ * client render, for hydration) draws a same-sized "loading" box. Each chart also offers its numbers
  * as a table for screen readers and for anyone who wants exact values.
  */
 
@@ -56,7 +56,7 @@ function ChartFrame({
             {children as React.ReactElement}
           </ResponsiveContainer>
         ) : (
-          <div className="chart-placeholder">Loading chart…</div>
+          <div className="chart-loading">Loading chart…</div>
         )}
       </div>
       <details className="chart-table">

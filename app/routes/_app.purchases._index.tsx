@@ -116,11 +116,10 @@ export default function Purchases() {
             ]}
           />
           <TextField
-            label="Currency"
+            label="Currency (e.g. usd)"
             name="currency"
             defaultValue={values.currency ?? ""}
             error={errors.currency}
-            placeholder="usd"
             size={5}
           />
           <SelectField
@@ -141,11 +140,10 @@ export default function Purchases() {
             autoComplete="off"
           />
           <TextField
-            label="Stripe id"
+            label="Stripe id (cs_, pi_ or ch_)"
             name="ref"
             defaultValue={values.ref ?? ""}
             error={errors.ref}
-            placeholder="cs_…, pi_… or ch_…"
             autoComplete="off"
           />
           <div className="field button-row">

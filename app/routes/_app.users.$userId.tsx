@@ -666,8 +666,7 @@ function CreditSessionForm({ email, result }: { email: string; result: FormResul
           name="sessionId"
           defaultValue={values.sessionId ?? ""}
           error={errors.sessionId}
-          placeholder="cs_…"
-          hint="Runs the same fulfillment as the webhook: a session is never credited twice."
+          hint="Starts with cs_. Runs the same fulfillment as the webhook, so a session is never credited twice."
           autoComplete="off"
           required
         />

@@ -45,7 +45,6 @@ export default function Users() {
             name="q"
             type="search"
             defaultValue={values.q ?? ""}
-            placeholder="Starts with…"
             error={errors.q}
             autoComplete="off"
           />
