@@ -10,7 +10,7 @@
  * retrieve, purchase, ledger entry, rollups, audit) instead of hitting the duplicate fast path.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -47,6 +47,8 @@ if (LEVELS.some((l) => !Number.isInteger(l) || l < 1 || l > 256))
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const children: ChildProcess[] = [];
+const childPids = new Map<string, number>();
+const pidOf = (name: string) => childPids.get(name);
 let cluster: PostgresCluster | undefined;
 
 /**
@@ -70,6 +72,7 @@ function startChild(
   });
   closeSync(fd);
   children.push(child);
+  if (child.pid) childPids.set(name, child.pid);
   if (process.env.BENCH_CPU_PROF_DIR) log(`${name}: pid ${child.pid}, stdout in ${logPath}`);
   let err = "";
   child.stderr!.on("data", (chunk: Buffer) => {
@@ -111,6 +114,75 @@ interface LevelResult {
   p50: number;
   p99: number;
   non200: number;
+  /** CPU spent per event (user + system), by process, in ms: independent of what else the machine runs. */
+  cpuMsPerEvent?: { server: number; emulator: number; postgres: number };
+  /** 1-minute load average when the level ended (other work on the machine shows here). */
+  load?: number;
+}
+
+const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
+
+/** utime + stime of a process, in ms (from /proc, Linux). */
+function cpuMs(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU of every backend of this run's cluster (children of its postmaster), by pid. */
+function postgresCpuByPid(): Map<number, number> {
+  const out = new Map<number, number>();
+  if (!cluster) return out;
+  const pidFile = path.join(cluster.dir, "data", "postmaster.pid");
+  if (!existsSync(pidFile)) return out;
+  const postmaster = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  out.set(postmaster, cpuMs(postmaster));
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === postmaster) out.set(Number(entry), cpuMs(Number(entry)));
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  return out;
+}
+
+/** CPU the cluster used between two snapshots (a backend that exited meanwhile is not counted). */
+function postgresCpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
+  return total;
+}
+
+async function measured(
+  pids: { server?: number; emulator?: number },
+  run: () => Promise<LevelResult>,
+): Promise<LevelResult> {
+  const before = {
+    server: cpuMs(pids.server),
+    emulator: cpuMs(pids.emulator),
+    postgres: postgresCpuByPid(),
+  };
+  const result = await run();
+  const n = Math.max(1, result.requests);
+  const per = (after: number, b: number) => Number(((after - b) / n).toFixed(2));
+  return {
+    ...result,
+    cpuMsPerEvent: {
+      server: per(cpuMs(pids.server), before.server),
+      emulator: per(cpuMs(pids.emulator), before.emulator),
+      postgres: per(postgresCpuDelta(before.postgres, postgresCpuByPid()), 0),
+    },
+    load: Number(os.loadavg()[0].toFixed(1)),
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -305,9 +377,13 @@ async function main() {
   const rows: { app: LevelResult; baseline: LevelResult }[] = [];
   for (const level of LEVELS) {
     log(`concurrency ${level}: baseline …`);
-    const baseline = await drive(baseUrl, level, SECONDS, nextBaseline);
+    const baseline = await measured({ server: pidOf("baseline") }, () =>
+      drive(baseUrl, level, SECONDS, nextBaseline),
+    );
     log(`concurrency ${level}: creditdesk …`);
-    const app = await drive(appWebhook, level, SECONDS, nextApp);
+    const app = await measured({ server: pidOf("app"), emulator: pidOf("emulator") }, () =>
+      drive(appWebhook, level, SECONDS, nextApp),
+    );
     if (sessionIndex >= sessions.length)
       log("warning: ran out of seeded sessions; raise --sessions");
     rows.push({ app, baseline });
@@ -375,6 +451,16 @@ function renderTable(r: {
     ...r.rows.map(
       ({ app, baseline }) =>
         `| ${app.concurrency} | ${app.eventsPerSecond} | ${app.p50} | ${app.p99} | ${app.non200} | ${baseline.eventsPerSecond} | ${baseline.p50} | ${baseline.p99} | ${(app.eventsPerSecond / Math.max(1, baseline.eventsPerSecond)).toFixed(2)} |`,
+    ),
+    "",
+    "CPU per event (user + system, from /proc; independent of other load on the machine) and the",
+    "1-minute load average at the end of each level:",
+    "",
+    "| Concurrency | creditdesk server ms | emulator ms | Postgres ms | baseline server ms | baseline Postgres ms | load avg |",
+    "|---:|---:|---:|---:|---:|---:|---:|",
+    ...r.rows.map(
+      ({ app, baseline }) =>
+        `| ${app.concurrency} | ${app.cpuMsPerEvent?.server ?? "-"} | ${app.cpuMsPerEvent?.emulator ?? "-"} | ${app.cpuMsPerEvent?.postgres ?? "-"} | ${baseline.cpuMsPerEvent?.server ?? "-"} | ${baseline.cpuMsPerEvent?.postgres ?? "-"} | ${app.load ?? "-"} |`,
     ),
     "",
     `Check after the run: ${r.sent} events sent (warm-up included), ${r.check.purchases} purchases, ${r.check.entries} purchase ledger entries, ` +
