@@ -28,7 +28,11 @@ interface UserHit {
 
 function useSubmitting(itemId: string, intent: string) {
   const navigation = useNavigation();
-  return navigation.state === "submitting" && navigation.formData?.get("itemId") === itemId && navigation.formData?.get("intent") === intent;
+  return (
+    navigation.state === "submitting" &&
+    navigation.formData?.get("itemId") === itemId &&
+    navigation.formData?.get("intent") === intent
+  );
 }
 
 /** Search users (part 1's finder, through a small resource route) and credit the session to one. */
@@ -43,7 +47,13 @@ function AssignUser({ item, feedback }: { item: FixItem; feedback?: FixFeedback 
   const searchId = `assign-q-${item.id}`;
   return (
     <div className="fix">
-      <search.Form method="get" action="/attention/user-search" role="search" aria-label="Find the user to credit" className="inline-form">
+      <search.Form
+        method="get"
+        action="/attention/user-search"
+        role="search"
+        aria-label="Find the user to credit"
+        className="inline-form"
+      >
         <div className="field grow">
           <label htmlFor={searchId}>Find the user (email, id, name or Stripe customer)</label>
           <input
@@ -83,7 +93,8 @@ function AssignUser({ item, feedback }: { item: FixItem; feedback?: FixFeedback 
             {users.map((u, i) => (
               <label key={u.id} className="choice">
                 <input type="radio" name="userId" value={u.id} defaultChecked={i === 0} /> {u.email}
-                {u.name ? ` (${u.name})` : ""} <span className="mono muted">{u.id}</span> · balance {formatCredits(u.balance)}
+                {u.name ? ` (${u.name})` : ""} <span className="mono muted">{u.id}</span> · balance{" "}
+                {formatCredits(u.balance)}
               </label>
             ))}
           </fieldset>
@@ -105,9 +116,10 @@ function AssignUser({ item, feedback }: { item: FixItem; feedback?: FixFeedback 
               const chosen = users.find((u) => u.id === form.get("userId"));
               return (
                 <p>
-                  The paid session <span className="mono">{item.checkoutSessionId}</span> will be credited to{" "}
-                  <strong>{chosen ? chosen.email : "the chosen user"}</strong>. Their balance goes up by the pack&apos;s credits; this cannot be
-                  undone except by a manual adjustment.
+                  The paid session <span className="mono">{item.checkoutSessionId}</span> will be
+                  credited to <strong>{chosen ? chosen.email : "the chosen user"}</strong>. Their
+                  balance goes up by the pack&apos;s credits; this cannot be undone except by a
+                  manual adjustment.
                 </p>
               );
             }}
@@ -135,8 +147,9 @@ function RetrySession({ item, feedback }: { item: FixItem; feedback?: FixFeedbac
         pendingLabel="Syncing and retrying…"
         describe={() => (
           <p>
-            Credit packs are synced from Stripe&apos;s prices, then <span className="mono">{item.checkoutSessionId}</span> is fulfilled again. If it
-            now maps to packs and a user, the user is credited (once, however often this runs).
+            Credit packs are synced from Stripe&apos;s prices, then{" "}
+            <span className="mono">{item.checkoutSessionId}</span> is fulfilled again. If it now
+            maps to packs and a user, the user is credited (once, however often this runs).
           </p>
         )}
       >
@@ -146,7 +159,15 @@ function RetrySession({ item, feedback }: { item: FixItem; feedback?: FixFeedbac
   );
 }
 
-function RetryEvent({ item, feedback, canReplay }: { item: FixItem; feedback?: FixFeedback; canReplay: boolean }) {
+function RetryEvent({
+  item,
+  feedback,
+  canReplay,
+}: {
+  item: FixItem;
+  feedback?: FixFeedback;
+  canReplay: boolean;
+}) {
   const submitting = useSubmitting(item.id, "retry-event");
   const errors = feedback?.intent === "retry-event" ? feedback.fieldErrors : {};
   if (!canReplay) return <p className="muted small">Replaying the event needs an admin.</p>;
@@ -162,8 +183,9 @@ function RetryEvent({ item, feedback, canReplay }: { item: FixItem; feedback?: F
         pendingLabel="Replaying…"
         describe={() => (
           <p>
-            <span className="mono">{item.stripeEventId}</span> is processed again by the webhook handler. If it credits a purchase that was not
-            credited yet, a balance changes; nothing is applied twice.
+            <span className="mono">{item.stripeEventId}</span> is processed again by the webhook
+            handler. If it credits a purchase that was not credited yet, a balance changes; nothing
+            is applied twice.
           </p>
         )}
       >
@@ -173,7 +195,15 @@ function RetryEvent({ item, feedback, canReplay }: { item: FixItem; feedback?: F
   );
 }
 
-function CloseForm({ item, feedback, intent }: { item: FixItem; feedback?: FixFeedback; intent: "dismiss" | "resolve" }) {
+function CloseForm({
+  item,
+  feedback,
+  intent,
+}: {
+  item: FixItem;
+  feedback?: FixFeedback;
+  intent: "dismiss" | "resolve";
+}) {
   const submitting = useSubmitting(item.id, intent);
   const mine = feedback?.intent === intent;
   const errors = mine ? feedback.fieldErrors : {};
@@ -184,18 +214,28 @@ function CloseForm({ item, feedback, intent }: { item: FixItem; feedback?: FixFe
       <Form method="post">
         <input type="hidden" name="itemId" value={item.id} />
         <TextAreaField
-          label={intent === "dismiss" ? "Why does this need no fix? (at least 10 characters)" : "What was done? (at least 10 characters)"}
+          label={
+            intent === "dismiss"
+              ? "Why does this need no fix? (at least 10 characters)"
+              : "What was done? (at least 10 characters)"
+          }
           name={field}
           idPrefix={`${intent}-${item.id}-`}
           rows={2}
           required
           minLength={10}
           maxLength={2000}
-          defaultValue={mine ? feedback.values[field] ?? "" : ""}
+          defaultValue={mine ? (feedback.values[field] ?? "") : ""}
           error={errors[field]}
         />
         <FormError message={errors.form ?? errors.itemId} />
-        <button type="submit" name="intent" value={intent} className="secondary" disabled={submitting}>
+        <button
+          type="submit"
+          name="intent"
+          value={intent}
+          className="secondary"
+          disabled={submitting}
+        >
           {submitting ? "Saving…" : intent === "dismiss" ? "Dismiss item" : "Mark resolved"}
         </button>
       </Form>
@@ -204,13 +244,30 @@ function CloseForm({ item, feedback, intent }: { item: FixItem; feedback?: FixFe
 }
 
 /** The fixes that apply to an item of this kind, beside it. */
-export function AttentionFixes({ item, feedback, canReplay }: { item: FixItem; feedback?: FixFeedback; canReplay: boolean }) {
+export function AttentionFixes({
+  item,
+  feedback,
+  canReplay,
+}: {
+  item: FixItem;
+  feedback?: FixFeedback;
+  canReplay: boolean;
+}) {
   const hasSession = Boolean(item.checkoutSessionId);
   return (
     <div className="fixes">
-      {item.kind === "unmatched_user" && hasSession ? <AssignUser item={item} feedback={feedback} /> : null}
-      {(item.kind === "unknown_price" || item.kind === "amount_mismatch" || item.kind === "reconciliation_error") && hasSession ? <RetrySession item={item} feedback={feedback} /> : null}
-      {item.kind === "failed_event" && item.stripeEventId ? <RetryEvent item={item} feedback={feedback} canReplay={canReplay} /> : null}
+      {item.kind === "unmatched_user" && hasSession ? (
+        <AssignUser item={item} feedback={feedback} />
+      ) : null}
+      {(item.kind === "unknown_price" ||
+        item.kind === "amount_mismatch" ||
+        item.kind === "reconciliation_error") &&
+      hasSession ? (
+        <RetrySession item={item} feedback={feedback} />
+      ) : null}
+      {item.kind === "failed_event" && item.stripeEventId ? (
+        <RetryEvent item={item} feedback={feedback} canReplay={canReplay} />
+      ) : null}
       {hasSession || item.kind === "failed_event" ? null : (
         <CloseForm item={item} feedback={feedback} intent="resolve" />
       )}

@@ -21,7 +21,9 @@ export interface RunCountersView {
 const POLL_MS = 1000;
 
 function seconds(ms: number) {
-  return ms < 60_000 ? `${Math.round(ms / 1000)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  return ms < 60_000
+    ? `${Math.round(ms / 1000)} s`
+    : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
 /**
@@ -46,7 +48,12 @@ export function RunProgress({ run }: { run: RunCountersView }) {
   }, [run.id, running]);
 
   useEffect(() => {
-    if (run.status === "running" && !running && !finishedSeen.current && revalidator.state === "idle") {
+    if (
+      run.status === "running" &&
+      !running &&
+      !finishedSeen.current &&
+      revalidator.state === "idle"
+    ) {
       finishedSeen.current = true;
       revalidator.revalidate();
     }
@@ -59,25 +66,41 @@ export function RunProgress({ run }: { run: RunCountersView }) {
     </div>
   );
   return (
-    <section className="card run-progress" aria-labelledby={`progress-${run.id}`} aria-live="polite" aria-busy={running}>
+    <section
+      className="card run-progress"
+      aria-labelledby={`progress-${run.id}`}
+      aria-live="polite"
+      aria-busy={running}
+    >
       <h2 id={`progress-${run.id}`}>
-        {running ? "Running" : "Result"} <StatusBadge status={latest.status} /> {latest.dryRun ? <span className="badge">Dry run</span> : null}
+        {running ? "Running" : "Result"} <StatusBadge status={latest.status} />{" "}
+        {latest.dryRun ? <span className="badge">Dry run</span> : null}
       </h2>
       {running ? (
-        <div className="progress-bar" role="progressbar" aria-label="Reconciliation in progress" aria-valuetext={`${latest.scanned} sessions checked`}>
+        <div
+          className="progress-bar"
+          role="progressbar"
+          aria-label="Reconciliation in progress"
+          aria-valuetext={`${latest.scanned} sessions checked`}
+        >
           <span />
         </div>
       ) : null}
       <div className="grid stats">
         {stat("Sessions checked", latest.scanned, "count-scanned")}
-        {stat(latest.dryRun ? "Would be credited" : "Credited now", latest.creditedNow, "count-credited-now")}
+        {stat(
+          latest.dryRun ? "Would be credited" : "Credited now",
+          latest.creditedNow,
+          "count-credited-now",
+        )}
         {stat("Already credited", latest.alreadyCredited)}
         {stat("Need attention", latest.needsAttention)}
         {stat("Undelivered events", latest.undeliveredEvents)}
         {stat("Errors", latest.errors)}
       </div>
       <p className="muted small">
-        {formatCredits(latest.pages)} pages · {formatCredits(latest.stripeRequests)} Stripe requests · {seconds(latest.elapsedMs)}
+        {formatCredits(latest.pages)} pages · {formatCredits(latest.stripeRequests)} Stripe requests
+        · {seconds(latest.elapsedMs)}
       </p>
     </section>
   );

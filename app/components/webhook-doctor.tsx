@@ -64,16 +64,19 @@ export function WebhookDoctorPanel({ doctor }: { doctor: DoctorViewProps }) {
         <ul className="findings">
           {doctor.findings.map((f, i) => (
             <li key={i} className={`finding ${f.severity}`}>
-              <span className={`badge ${severityTone[f.severity]}`}>{severityLabel[f.severity]}</span> <strong>{f.title}</strong>
+              <span className={`badge ${severityTone[f.severity]}`}>
+                {severityLabel[f.severity]}
+              </span>{" "}
+              <strong>{f.title}</strong>
               {f.detail ? <div>{f.detail}</div> : null}
-              {f.fix ? (
-                <div className="finding-fix">{f.fix}</div>
-              ) : null}
+              {f.fix ? <div className="finding-fix">{f.fix}</div> : null}
             </li>
           ))}
         </ul>
       ) : null}
-      {problems.length === 0 && !doctor.error && doctor.source !== "none" ? <p>No problems found.</p> : null}
+      {problems.length === 0 && !doctor.error && doctor.source !== "none" ? (
+        <p>No problems found.</p>
+      ) : null}
       {doctor.endpoints.length > 0 ? (
         <div className="table-wrap">
           <table>
@@ -91,10 +94,17 @@ export function WebhookDoctorPanel({ doctor }: { doctor: DoctorViewProps }) {
                 <tr key={e.id}>
                   <td className="mono">{e.id}</td>
                   <td className="mono wrap">
-                    {e.url} {e.matchesAppUrl ? <span className="badge ok">this app</span> : <span className="badge">elsewhere</span>}
+                    {e.url}{" "}
+                    {e.matchesAppUrl ? (
+                      <span className="badge ok">this app</span>
+                    ) : (
+                      <span className="badge">elsewhere</span>
+                    )}
                   </td>
                   <td>{e.status}</td>
-                  <td className="mono wrap">{e.enabledEvents.includes("*") ? "all events (*)" : e.enabledEvents.join(", ")}</td>
+                  <td className="mono wrap">
+                    {e.enabledEvents.includes("*") ? "all events (*)" : e.enabledEvents.join(", ")}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -110,15 +120,17 @@ export function WebhookDoctorPanel({ doctor }: { doctor: DoctorViewProps }) {
           <dd className="mono">{doctor.handledTypes.join(", ")}</dd>
           <dt>Signing secret</dt>
           <dd>
-            Put the endpoint&apos;s signing secret (<span className="mono">whsec_…</span>) in <span className="mono">STRIPE_WEBHOOK_SECRET</span>. To rotate it
-            without losing events, list the old and the new secret comma-separated, roll the secret in Stripe, then remove the old one once
-            deliveries verify with the new one.
+            Put the endpoint&apos;s signing secret (<span className="mono">whsec_…</span>) in{" "}
+            <span className="mono">STRIPE_WEBHOOK_SECRET</span>. To rotate it without losing events,
+            list the old and the new secret comma-separated, roll the secret in Stripe, then remove
+            the old one once deliveries verify with the new one.
           </dd>
           <dt>Local development</dt>
           <dd>
             <code className="copyable">{doctor.listenCommand}</code>
             <div className="muted small">
-              The CLI prints its own signing secret; add it to <span className="mono">STRIPE_WEBHOOK_SECRET</span> (comma-separated with any other).
+              The CLI prints its own signing secret; add it to{" "}
+              <span className="mono">STRIPE_WEBHOOK_SECRET</span> (comma-separated with any other).
             </div>
           </dd>
         </dl>

@@ -1,4 +1,9 @@
-import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import type {
+  ActionFunctionArgs,
+  HeadersFunction,
+  LoaderFunctionArgs,
+  MetaFunction,
+} from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { ConfirmButton } from "~/components/confirm-button";
@@ -6,7 +11,13 @@ import { EmptyState } from "~/components/empty-state";
 import { FormError, TextField } from "~/components/field";
 import { Time } from "~/components/time";
 import { redirectWithToast, toastCookie } from "~/services/admin/flash.server";
-import { domainErrorToFields, parseValues, toValues, type FieldErrors, type FormValues } from "~/services/admin/forms.server";
+import {
+  domainErrorToFields,
+  parseValues,
+  toValues,
+  type FieldErrors,
+  type FormValues,
+} from "~/services/admin/forms.server";
 import { OPS_ACCESS } from "~/services/admin/ops-permissions";
 import {
   createApiKeyForAdmin,
@@ -47,25 +58,49 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const intent = values.intent === "create" || values.intent === "revoke" ? values.intent : null;
   const admin = { id: me.id, email: me.email, ip: clientIp(context) };
   const fail = (fieldErrors: FieldErrors, status = 400) =>
-    data<ActionResult>({ intent, keyId: values.keyId, fieldErrors, values }, { status, headers: noStore });
+    data<ActionResult>(
+      { intent, keyId: values.keyId, fieldErrors, values },
+      { status, headers: noStore },
+    );
   try {
     if (intent === "create") {
       const parsed = parseValues(createKeySchema, values);
       if (!parsed.ok) return fail(parsed.fieldErrors);
       const { apiKey, key } = await createApiKeyForAdmin(parsed.data, admin);
       return data<ActionResult>(
-        { intent, fieldErrors: {}, values: {}, created: { name: apiKey.name, prefix: apiKey.prefix, key } },
-        { headers: { ...noStore, "Set-Cookie": await toastCookie("success", `Created API key “${apiKey.name}”. Copy it now: it is not shown again.`) } },
+        {
+          intent,
+          fieldErrors: {},
+          values: {},
+          created: { name: apiKey.name, prefix: apiKey.prefix, key },
+        },
+        {
+          headers: {
+            ...noStore,
+            "Set-Cookie": await toastCookie(
+              "success",
+              `Created API key “${apiKey.name}”. Copy it now: it is not shown again.`,
+            ),
+          },
+        },
       );
     }
     if (intent === "revoke") {
       const parsed = parseValues(revokeKeySchema, values);
       if (!parsed.ok) return fail(parsed.fieldErrors);
       const revoked = await revokeApiKeyForAdmin(parsed.data, admin);
-      return redirectWithToast("/api-keys", "success", `Revoked ${revoked.name} (${revoked.prefix}…). Requests with it are refused from now on.`);
+      return redirectWithToast(
+        "/api-keys",
+        "success",
+        `Revoked ${revoked.name} (${revoked.prefix}…). Requests with it are refused from now on.`,
+      );
     }
   } catch (error) {
-    if (error instanceof DomainError) return fail(domainErrorToFields(error, { id: "form", keyId: "form", prefix: "form" }), error.status === 404 ? 404 : error.status === 409 ? 409 : 400);
+    if (error instanceof DomainError)
+      return fail(
+        domainErrorToFields(error, { id: "form", keyId: "form", prefix: "form" }),
+        error.status === 404 ? 404 : error.status === 409 ? 409 : 400,
+      );
     throw error;
   }
   return fail({ form: "Unknown action: reload the page and try again." });
@@ -76,19 +111,23 @@ export default function ApiKeysPage() {
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = (intent: string, id?: string) =>
-    navigation.state === "submitting" && navigation.formData?.get("intent") === intent && (!id || navigation.formData?.get("keyId") === id);
+    navigation.state === "submitting" &&
+    navigation.formData?.get("intent") === intent &&
+    (!id || navigation.formData?.get("keyId") === id);
   const createErrors = actionData?.intent === "create" ? actionData.fieldErrors : {};
   return (
     <>
       <h1>API keys</h1>
       <p className="muted">
-        The main app calls the Credits API with one of these keys (<span className="mono">Authorization: Bearer cdk_…</span>). Only a hash is stored:
-        a key is shown once, when it is created.
+        The main app calls the Credits API with one of these keys (
+        <span className="mono">Authorization: Bearer cdk_…</span>). Only a hash is stored: a key is
+        shown once, when it is created.
       </p>
       {actionData?.created ? (
         <div className="alert success secret-once" role="alert" data-testid="secret-once">
           <p>
-            New key <strong>{actionData.created.name}</strong>. Copy it into the main app&apos;s configuration now; it cannot be shown again:
+            New key <strong>{actionData.created.name}</strong>. Copy it into the main app&apos;s
+            configuration now; it cannot be shown again:
           </p>
           <code className="secret" data-testid="new-api-key">
             {actionData.created.key}
@@ -103,7 +142,11 @@ export default function ApiKeysPage() {
             name="name"
             required
             maxLength={100}
-            defaultValue={actionData?.intent === "create" && !actionData.created ? (actionData.values.name ?? "") : ""}
+            defaultValue={
+              actionData?.intent === "create" && !actionData.created
+                ? (actionData.values.name ?? "")
+                : ""
+            }
             error={createErrors.name}
             autoComplete="off"
           />
@@ -117,7 +160,15 @@ export default function ApiKeysPage() {
       </section>
 
       <h2>Keys</h2>
-      {actionData?.intent === "revoke" ? <FormError message={actionData.fieldErrors.form ?? actionData.fieldErrors.keyId ?? actionData.fieldErrors.reason} /> : null}
+      {actionData?.intent === "revoke" ? (
+        <FormError
+          message={
+            actionData.fieldErrors.form ??
+            actionData.fieldErrors.keyId ??
+            actionData.fieldErrors.reason
+          }
+        />
+      ) : null}
       {keys.length === 0 ? (
         <EmptyState title="No API keys yet.">Create one for the main app above.</EmptyState>
       ) : (
@@ -136,14 +187,26 @@ export default function ApiKeysPage() {
             </thead>
             <tbody>
               {keys.map((k) => (
-                <tr key={k.id} id={`key-${k.id}`} data-testid="api-key-row" data-name={k.name} className={k.revokedAt ? "inactive" : undefined}>
+                <tr
+                  key={k.id}
+                  id={`key-${k.id}`}
+                  data-testid="api-key-row"
+                  data-name={k.name}
+                  className={k.revokedAt ? "inactive" : undefined}
+                >
                   <td>{k.name}</td>
                   <td className="mono">{k.prefix}…</td>
                   <td>
                     <Time value={k.createdAt} />
                     {k.createdBy ? <div className="muted small">by {k.createdBy.email}</div> : null}
                   </td>
-                  <td>{k.lastUsedAt ? <Time value={k.lastUsedAt} /> : <span className="muted">never</span>}</td>
+                  <td>
+                    {k.lastUsedAt ? (
+                      <Time value={k.lastUsedAt} />
+                    ) : (
+                      <span className="muted">never</span>
+                    )}
+                  </td>
                   <td>
                     {k.revokedAt ? (
                       <>
@@ -157,7 +220,12 @@ export default function ApiKeysPage() {
                     {k.revokedAt ? null : (
                       <Form method="post" className="revoke-form">
                         <input type="hidden" name="keyId" value={k.id} />
-                        <TextField label="Reason (optional)" name="reason" idPrefix={`revoke-${k.id}-`} maxLength={500} />
+                        <TextField
+                          label="Reason (optional)"
+                          name="reason"
+                          idPrefix={`revoke-${k.id}-`}
+                          maxLength={500}
+                        />
                         <ConfirmButton
                           intent="revoke"
                           title={`Revoke ${k.name}?`}
@@ -167,8 +235,9 @@ export default function ApiKeysPage() {
                           pendingLabel="Revoking…"
                           describe={() => (
                             <p>
-                              Every request with <span className="mono">{k.prefix}…</span> is refused (403) from now on. The main app stops working until it
-                              has a new key.
+                              Every request with <span className="mono">{k.prefix}…</span> is
+                              refused (403) from now on. The main app stops working until it has a
+                              new key.
                             </p>
                           )}
                         >

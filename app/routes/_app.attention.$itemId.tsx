@@ -14,7 +14,9 @@ import { canOps, OPS_ACCESS } from "~/services/admin/ops-permissions";
 import { requireStaff } from "~/services/auth/session.server";
 import { clientIp } from "~/services/request.server";
 
-export const meta: MetaFunction<typeof loader> = ({ data: d }) => [{ title: `${d?.detail.item.title ?? "Attention item"} · creditdesk` }];
+export const meta: MetaFunction<typeof loader> = ({ data: d }) => [
+  { title: `${d?.detail.item.title ?? "Attention item"} · creditdesk` },
+];
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const staff = await requireStaff(request, { roles: OPS_ACCESS.attention });
@@ -25,10 +27,18 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const staff = await requireStaff(request, { roles: OPS_ACCESS.attention });
   const values = { ...toValues(await request.formData()), itemId: params.itemId ?? "" };
-  const result = await runAttentionAction(values, { id: staff.id, email: staff.email, ip: clientIp(context) }, { canReplay: canOps(staff.role, "replay") });
+  const result = await runAttentionAction(
+    values,
+    { id: staff.id, email: staff.email, ip: clientIp(context) },
+    { canReplay: canOps(staff.role, "replay") },
+  );
   if (!result.ok) return data(result, { status: result.status });
   if (result.outcome.tone === "error") return data(result, { status: 200 });
-  return redirectWithToast(`/attention/${params.itemId}`, result.outcome.tone, result.outcome.message);
+  return redirectWithToast(
+    `/attention/${params.itemId}`,
+    result.outcome.tone,
+    result.outcome.message,
+  );
 }
 
 export default function AttentionItemPage() {
@@ -46,7 +56,10 @@ export default function AttentionItemPage() {
         {item.title} <StatusBadge status={item.status} />
       </h1>
       {actionData?.ok ? (
-        <div className={`alert ${actionData.outcome.tone === "error" ? "error" : "success"}`} role="alert">
+        <div
+          className={`alert ${actionData.outcome.tone === "error" ? "error" : "success"}`}
+          role="alert"
+        >
           {actionData.outcome.message}
         </div>
       ) : null}
@@ -73,7 +86,10 @@ export default function AttentionItemPage() {
               <>
                 <dt>Stripe event</dt>
                 <dd>
-                  <Link to={`/webhooks/events/${encodeURIComponent(item.stripeEventId)}`} className="mono">
+                  <Link
+                    to={`/webhooks/events/${encodeURIComponent(item.stripeEventId)}`}
+                    className="mono"
+                  >
                     {item.stripeEventId}
                   </Link>
                 </dd>
@@ -91,7 +107,8 @@ export default function AttentionItemPage() {
               <>
                 <dt>Purchase</dt>
                 <dd>
-                  <Link to={`/purchases/${purchase.id}`}>{purchase.checkoutSessionId}</Link> · {formatCredits(purchase.credits)} credits
+                  <Link to={`/purchases/${purchase.id}`}>{purchase.checkoutSessionId}</Link> ·{" "}
+                  {formatCredits(purchase.credits)} credits
                 </dd>
               </>
             ) : null}
@@ -138,7 +155,8 @@ export default function AttentionItemPage() {
           <ul>
             {history.map((h) => (
               <li key={h.id}>
-                <Time value={h.createdAt} /> · {h.actorLabel ?? h.actorId ?? "system"} · <span className="mono">{h.action}</span>
+                <Time value={h.createdAt} /> · {h.actorLabel ?? h.actorId ?? "system"} ·{" "}
+                <span className="mono">{h.action}</span>
                 {h.reason ? ` — ${h.reason}` : ""}
               </li>
             ))}

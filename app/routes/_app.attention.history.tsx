@@ -7,7 +7,11 @@ import { humanize } from "~/components/format";
 import { Pager } from "~/components/pager";
 import { StatusBadge } from "~/components/status-badge";
 import { Time } from "~/components/time";
-import { historyFilterSchema, listClosedItems, QUEUE_KINDS } from "~/services/admin/attention-queue.server";
+import {
+  historyFilterSchema,
+  listClosedItems,
+  QUEUE_KINDS,
+} from "~/services/admin/attention-queue.server";
 import { KIND_LABELS } from "~/services/admin/ops-labels";
 import { parseSearch } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";
@@ -20,7 +24,11 @@ export async function loader({ request }: LoaderFunctionArgs) {
   await requireStaff(request, { roles: OPS_ACCESS.attention });
   const parsed = parseSearch(request, historyFilterSchema);
   const kinds = QUEUE_KINDS as string[];
-  if (!parsed.ok) return data({ values: parsed.values, errors: parsed.fieldErrors, page: null, kinds }, { status: 400 });
+  if (!parsed.ok)
+    return data(
+      { values: parsed.values, errors: parsed.fieldErrors, page: null, kinds },
+      { status: 400 },
+    );
   const page = await orHttpError(() => listClosedItems(parsed.data));
   return { values: parsed.values, errors: {} as Record<string, string>, page, kinds };
 }
@@ -52,11 +60,32 @@ export default function AttentionHistory() {
             name="kind"
             defaultValue={values.kind ?? ""}
             error={errors.kind}
-            options={[{ value: "", label: "Any kind" }, ...kinds.map((k) => ({ value: k, label: humanize(k) }))]}
+            options={[
+              { value: "", label: "Any kind" },
+              ...kinds.map((k) => ({ value: k, label: humanize(k) })),
+            ]}
           />
-          <TextField label="Closed by (email starts with)" name="by" defaultValue={values.by ?? ""} error={errors.by} autoComplete="off" />
-          <TextField label="From" name="from" type="date" defaultValue={values.from ?? ""} error={errors.from} />
-          <TextField label="To" name="to" type="date" defaultValue={values.to ?? ""} error={errors.to} />
+          <TextField
+            label="Closed by (email starts with)"
+            name="by"
+            defaultValue={values.by ?? ""}
+            error={errors.by}
+            autoComplete="off"
+          />
+          <TextField
+            label="From"
+            name="from"
+            type="date"
+            defaultValue={values.from ?? ""}
+            error={errors.from}
+          />
+          <TextField
+            label="To"
+            name="to"
+            type="date"
+            defaultValue={values.to ?? ""}
+            error={errors.to}
+          />
           <div className="field">
             <button type="submit">Filter</button>
           </div>
@@ -67,14 +96,20 @@ export default function AttentionHistory() {
           Fix the highlighted filters to see closed items.
         </div>
       ) : page.rows.length === 0 ? (
-        <EmptyState title={filtered ? "No closed items match these filters." : "No item has been closed yet."}>
-          {filtered ? "Widen the filters." : "Items closed from the queue, or by the system when it fixed the cause, are listed here."}
+        <EmptyState
+          title={filtered ? "No closed items match these filters." : "No item has been closed yet."}
+        >
+          {filtered
+            ? "Widen the filters."
+            : "Items closed from the queue, or by the system when it fixed the cause, are listed here."}
         </EmptyState>
       ) : (
         <>
           <div className="table-wrap">
             <table>
-              <caption className="sr-only">Closed attention items, most recently closed first</caption>
+              <caption className="sr-only">
+                Closed attention items, most recently closed first
+              </caption>
               <thead>
                 <tr>
                   <th scope="col">Closed</th>
@@ -95,7 +130,9 @@ export default function AttentionHistory() {
                     </td>
                     <td>
                       <Link to={`/attention/${item.id}`}>{item.title}</Link>
-                      <div className="muted small">{KIND_LABELS[item.kind]?.title ?? humanize(item.kind)}</div>
+                      <div className="muted small">
+                        {KIND_LABELS[item.kind]?.title ?? humanize(item.kind)}
+                      </div>
                     </td>
                     <td>{item.resolvedBy?.email ?? <span className="muted">the system</span>}</td>
                     <td className="wrap">{item.resolution}</td>
@@ -104,7 +141,13 @@ export default function AttentionHistory() {
               </tbody>
             </table>
           </div>
-          <Pager next={page.next} prev={page.prev} nextLabel="Older" prevLabel="Newer" label="History pages" />
+          <Pager
+            next={page.next}
+            prev={page.prev}
+            nextLabel="Older"
+            prevLabel="Newer"
+            label="History pages"
+          />
         </>
       )}
     </>

@@ -19,7 +19,8 @@ export const meta: MetaFunction = () => [{ title: "Audit log · creditdesk" }];
 export async function loader({ request }: LoaderFunctionArgs) {
   await requireStaff(request, { roles: OPS_ACCESS.audit });
   const parsed = parseSearch(request, auditFilterSchema);
-  if (!parsed.ok) return data({ values: parsed.values, errors: parsed.fieldErrors, page: null }, { status: 400 });
+  if (!parsed.ok)
+    return data({ values: parsed.values, errors: parsed.fieldErrors, page: null }, { status: 400 });
   const page = await orHttpError(() => listAudit(parsed.data));
   return { values: parsed.values, errors: {} as Record<string, string>, page };
 }
@@ -53,7 +54,10 @@ export default function AuditLog() {
   return (
     <>
       <h1>Audit log</h1>
-      <p className="muted">Every change made by staff, API keys, the CLI and the system. Entries cannot be edited or deleted.</p>
+      <p className="muted">
+        Every change made by staff, API keys, the CLI and the system. Entries cannot be edited or
+        deleted.
+      </p>
       <Form method="get" className="card filters" role="search" aria-label="Filter the audit log">
         <div className="inline-form">
           <SelectField
@@ -61,10 +65,26 @@ export default function AuditLog() {
             name="actorType"
             defaultValue={values.actorType ?? ""}
             error={errors.actorType}
-            options={[{ value: "", label: "Anyone" }, ...ACTOR_TYPES.map((t) => ({ value: t, label: humanize(t) }))]}
+            options={[
+              { value: "", label: "Anyone" },
+              ...ACTOR_TYPES.map((t) => ({ value: t, label: humanize(t) })),
+            ]}
           />
-          <TextField label="Actor (email, key name or id)" name="actor" defaultValue={values.actor ?? ""} error={errors.actor} autoComplete="off" />
-          <TextField label="Action" name="action" list="audit-actions" defaultValue={values.action ?? ""} error={errors.action} autoComplete="off" />
+          <TextField
+            label="Actor (email, key name or id)"
+            name="actor"
+            defaultValue={values.actor ?? ""}
+            error={errors.actor}
+            autoComplete="off"
+          />
+          <TextField
+            label="Action"
+            name="action"
+            list="audit-actions"
+            defaultValue={values.action ?? ""}
+            error={errors.action}
+            autoComplete="off"
+          />
           <datalist id="audit-actions">
             {KNOWN_ACTIONS.map((a) => (
               <option key={a} value={a} />
@@ -75,11 +95,32 @@ export default function AuditLog() {
             name="targetType"
             defaultValue={values.targetType ?? ""}
             error={errors.targetType}
-            options={[{ value: "", label: "Any target" }, ...TARGET_TYPES.map((t) => ({ value: t, label: humanize(t) }))]}
+            options={[
+              { value: "", label: "Any target" },
+              ...TARGET_TYPES.map((t) => ({ value: t, label: humanize(t) })),
+            ]}
           />
-          <TextField label="Target id" name="targetId" defaultValue={values.targetId ?? ""} error={errors.targetId} autoComplete="off" />
-          <TextField label="From" name="from" type="date" defaultValue={values.from ?? ""} error={errors.from} />
-          <TextField label="To" name="to" type="date" defaultValue={values.to ?? ""} error={errors.to} />
+          <TextField
+            label="Target id"
+            name="targetId"
+            defaultValue={values.targetId ?? ""}
+            error={errors.targetId}
+            autoComplete="off"
+          />
+          <TextField
+            label="From"
+            name="from"
+            type="date"
+            defaultValue={values.from ?? ""}
+            error={errors.from}
+          />
+          <TextField
+            label="To"
+            name="to"
+            type="date"
+            defaultValue={values.to ?? ""}
+            error={errors.to}
+          />
           <div className="field">
             <button type="submit" disabled={loading}>
               {loading ? "Filtering…" : "Filter"}
@@ -93,15 +134,22 @@ export default function AuditLog() {
             </div>
           ) : null}
         </div>
-        <p className="muted small">Type an action such as staff.disable, or a prefix ending in a dot (attention.) for a whole family.</p>
+        <p className="muted small">
+          Type an action such as staff.disable, or a prefix ending in a dot (attention.) for a whole
+          family.
+        </p>
       </Form>
       {page === null ? (
         <div className="alert error" role="alert">
           Fix the highlighted filters to see the audit log.
         </div>
       ) : page.rows.length === 0 ? (
-        <EmptyState title={filtered ? "No audit entries match these filters." : "The audit log is empty."}>
-          {filtered ? "Widen the filters or clear them." : "Entries appear as soon as anyone changes anything."}
+        <EmptyState
+          title={filtered ? "No audit entries match these filters." : "The audit log is empty."}
+        >
+          {filtered
+            ? "Widen the filters or clear them."
+            : "Entries appear as soon as anyone changes anything."}
         </EmptyState>
       ) : (
         <>
@@ -144,7 +192,13 @@ export default function AuditLog() {
               </tbody>
             </table>
           </div>
-          <Pager next={page.next} prev={page.prev} nextLabel="Older" prevLabel="Newer" label="Audit pages" />
+          <Pager
+            next={page.next}
+            prev={page.prev}
+            nextLabel="Older"
+            prevLabel="Newer"
+            label="Audit pages"
+          />
         </>
       )}
     </>

@@ -7,7 +7,11 @@ import { formatCredits, formatMoney } from "~/components/format";
 import { Time } from "~/components/time";
 import { toastCookie } from "~/services/admin/flash.server";
 import { canOps, OPS_ACCESS } from "~/services/admin/ops-permissions";
-import { getPacksAndTiers, syncPacksAsStaff, type PackSyncView } from "~/services/admin/packs-tiers.server";
+import {
+  getPacksAndTiers,
+  syncPacksAsStaff,
+  type PackSyncView,
+} from "~/services/admin/packs-tiers.server";
 import { requireStaff } from "~/services/auth/session.server";
 import { DomainError } from "~/services/errors.server";
 import { clientIp } from "~/services/request.server";
@@ -24,16 +28,32 @@ type ActionResult = { ok: true; report: PackSyncView } | { ok: false; error: str
 export async function action({ request, context }: ActionFunctionArgs) {
   const staff = await requireStaff(request, { roles: OPS_ACCESS.packsSync });
   const form = await request.formData();
-  if (form.get("intent") !== "sync") return data<ActionResult>({ ok: false, error: "Unknown action: reload the page and try again." }, { status: 400 });
+  if (form.get("intent") !== "sync")
+    return data<ActionResult>(
+      { ok: false, error: "Unknown action: reload the page and try again." },
+      { status: 400 },
+    );
   try {
-    const report = await syncPacksAsStaff({ id: staff.id, email: staff.email, ip: clientIp(context) });
+    const report = await syncPacksAsStaff({
+      id: staff.id,
+      email: staff.email,
+      ip: clientIp(context),
+    });
     const changed = report.created.length + report.updated.length + report.deactivated.length;
     const message = changed
       ? `Packs synced: ${report.created.length} new, ${report.updated.length} updated, ${report.deactivated.length} deactivated.`
       : `Packs synced: no change (${report.pricesSeen} prices checked).`;
-    return data<ActionResult>({ ok: true, report }, { headers: { "Set-Cookie": await toastCookie(report.errors.length ? "info" : "success", message) } });
+    return data<ActionResult>(
+      { ok: true, report },
+      {
+        headers: {
+          "Set-Cookie": await toastCookie(report.errors.length ? "info" : "success", message),
+        },
+      },
+    );
   } catch (error) {
-    if (error instanceof DomainError) return data<ActionResult>({ ok: false, error: error.message }, { status: error.status });
+    if (error instanceof DomainError)
+      return data<ActionResult>({ ok: false, error: error.message }, { status: error.status });
     throw error;
   }
 }
@@ -51,14 +71,16 @@ export default function PacksPage() {
   const { packs, morePacks, lastSyncedAt, tiers, canSync } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
-  const syncing = navigation.state === "submitting" && navigation.formData?.get("intent") === "sync";
+  const syncing =
+    navigation.state === "submitting" && navigation.formData?.get("intent") === "sync";
   return (
     <>
       <h1>Packs &amp; tiers</h1>
       <section className="card" aria-labelledby="sync-heading">
         <h2 id="sync-heading">Credit packs</h2>
         <p>
-          Packs mirror the Stripe prices that carry <span className="mono">metadata.credits</span> (and optionally <span className="mono">metadata.tier</span>
+          Packs mirror the Stripe prices that carry <span className="mono">metadata.credits</span>{" "}
+          (and optionally <span className="mono">metadata.tier</span>
           ). Last synced: <Time value={lastSyncedAt} />.
         </p>
         {canSync ? (
@@ -71,7 +93,8 @@ export default function PacksPage() {
         {actionData && !actionData.ok ? <FormError message={actionData.error} /> : null}
         {actionData?.ok ? (
           <div className="sync-report" role="status" data-testid="sync-report">
-            <strong>Sync report:</strong> {actionData.report.pricesSeen} prices checked, {actionData.report.unchanged} unchanged.
+            <strong>Sync report:</strong> {actionData.report.pricesSeen} prices checked,{" "}
+            {actionData.report.unchanged} unchanged.
             <ul>
               <PriceList label="New packs" ids={actionData.report.created} />
               <PriceList label="Updated" ids={actionData.report.updated} />
@@ -95,7 +118,8 @@ export default function PacksPage() {
 
       {packs.length === 0 ? (
         <EmptyState title="No credit packs yet.">
-          Create a price in Stripe with <span className="mono">metadata.credits</span> set to the credits one unit grants, then sync.
+          Create a price in Stripe with <span className="mono">metadata.credits</span> set to the
+          credits one unit grants, then sync.
         </EmptyState>
       ) : (
         <div className="table-wrap">
@@ -130,7 +154,13 @@ export default function PacksPage() {
                   <td>{p.priceType === "recurring" ? "Subscription" : "One-time"}</td>
                   <td>{p.grantsTier ?? <span className="muted">–</span>}</td>
                   <td className="num">{formatCredits(p.purchases)}</td>
-                  <td>{p.active ? <span className="badge ok">Active</span> : <span className="badge">Inactive</span>}</td>
+                  <td>
+                    {p.active ? (
+                      <span className="badge ok">Active</span>
+                    ) : (
+                      <span className="badge">Inactive</span>
+                    )}
+                  </td>
                   <td>
                     <Time value={p.lastSyncedAt} />
                   </td>
@@ -140,7 +170,9 @@ export default function PacksPage() {
           </table>
         </div>
       )}
-      {morePacks > 0 ? <p className="muted small">{morePacks} more packs (inactive or dearer) are not shown.</p> : null}
+      {morePacks > 0 ? (
+        <p className="muted small">{morePacks} more packs (inactive or dearer) are not shown.</p>
+      ) : null}
 
       <h2>Tiers</h2>
       <div className="table-wrap">
@@ -181,10 +213,13 @@ export default function PacksPage() {
                     ))}
                     {t.subscriptionPrices.map((s) => (
                       <li key={s.priceId ?? "none"}>
-                        Subscription price <span className="mono">{s.priceId ?? "(unknown)"}</span>: {formatCredits(s.active)} active
+                        Subscription price <span className="mono">{s.priceId ?? "(unknown)"}</span>:{" "}
+                        {formatCredits(s.active)} active
                       </li>
                     ))}
-                    {!t.isDefault ? <li className="muted">A manual change by staff (with a reason)</li> : null}
+                    {!t.isDefault ? (
+                      <li className="muted">A manual change by staff (with a reason)</li>
+                    ) : null}
                   </ul>
                 </td>
               </tr>
@@ -193,8 +228,9 @@ export default function PacksPage() {
         </table>
       </div>
       <p className="muted small">
-        The effective tier is the highest-ranked of: active subscriptions&apos; tiers, tiers of packs bought in purchases still in good standing, and the
-        default tier. A refund in full or a lost dispute removes that purchase&apos;s grant.
+        The effective tier is the highest-ranked of: active subscriptions&apos; tiers, tiers of
+        packs bought in purchases still in good standing, and the default tier. A refund in full or
+        a lost dispute removes that purchase&apos;s grant.
       </p>
     </>
   );

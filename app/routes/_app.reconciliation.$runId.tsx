@@ -11,7 +11,11 @@ import { parseSearch } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";
 import { OPS_ACCESS } from "~/services/admin/ops-permissions";
 import { ITEM_OUTCOME_HELP } from "~/services/admin/ops-labels";
-import { getRunDetailPage, ITEM_OUTCOMES, runItemsSearchSchema } from "~/services/admin/reconciliation-admin.server";
+import {
+  getRunDetailPage,
+  ITEM_OUTCOMES,
+  runItemsSearchSchema,
+} from "~/services/admin/reconciliation-admin.server";
 import { requireStaff } from "~/services/auth/session.server";
 
 export const meta: MetaFunction = () => [{ title: "Reconciliation run · creditdesk" }];
@@ -19,20 +23,30 @@ export const meta: MetaFunction = () => [{ title: "Reconciliation run · creditd
 export async function loader({ request, params }: LoaderFunctionArgs) {
   await requireStaff(request, { roles: OPS_ACCESS.reconciliation });
   const parsed = parseSearch(request, runItemsSearchSchema);
-  if (!parsed.ok) throw new Response(Object.values(parsed.fieldErrors)[0] ?? "This page link is not valid.", { status: 400 });
+  if (!parsed.ok)
+    throw new Response(Object.values(parsed.fieldErrors)[0] ?? "This page link is not valid.", {
+      status: 400,
+    });
   const detail = await orHttpError(() => getRunDetailPage(params.runId ?? "", parsed.data));
-  return { ...detail, outcomes: [...ITEM_OUTCOMES] as string[], outcome: parsed.data.outcome ?? null, paged: Boolean(parsed.data.after) };
+  return {
+    ...detail,
+    outcomes: [...ITEM_OUTCOMES] as string[],
+    outcome: parsed.data.outcome ?? null,
+    paged: Boolean(parsed.data.after),
+  };
 }
 
 export default function RunDetailPage() {
-  const { run, startedBy, items, nextCursor, outcomes, outcome, paged } = useLoaderData<typeof loader>();
+  const { run, startedBy, items, nextCursor, outcomes, outcome, paged } =
+    useLoaderData<typeof loader>();
   const counts = run.outcomes as Record<string, number>;
   const help = ITEM_OUTCOME_HELP as Record<string, string>;
   const outcomeCounts = outcomes.filter((o) => (counts[o] ?? 0) > 0);
   return (
     <>
       <p className="breadcrumb">
-        <Link to="/reconciliation">Reconciliation</Link> / run <span className="mono">{run.id.slice(0, 8)}</span>
+        <Link to="/reconciliation">Reconciliation</Link> / run{" "}
+        <span className="mono">{run.id.slice(0, 8)}</span>
       </p>
       <h1>
         Run of <Time value={run.startedAt} /> <StatusBadge status={run.status} />
@@ -74,7 +88,8 @@ export default function RunDetailPage() {
       ) : null}
       {run.status !== "running" && !run.dryRun && run.creditedNow > 0 ? (
         <div className="alert warn" role="status">
-          This run credited {formatCredits(run.creditedNow)} purchase{run.creditedNow === 1 ? "" : "s"} the webhooks never delivered. Check the{" "}
+          This run credited {formatCredits(run.creditedNow)} purchase
+          {run.creditedNow === 1 ? "" : "s"} the webhooks never delivered. Check the{" "}
           <Link to="/webhooks">webhook checks</Link>.
         </div>
       ) : null}
@@ -104,7 +119,10 @@ export default function RunDetailPage() {
           defaultValue={outcome ?? ""}
           options={[
             { value: "", label: "Every outcome" },
-            ...outcomes.map((o) => ({ value: o, label: `${humanize(o)} (${formatCredits(counts[o] ?? 0)})` })),
+            ...outcomes.map((o) => ({
+              value: o,
+              label: `${humanize(o)} (${formatCredits(counts[o] ?? 0)})`,
+            })),
           ]}
         />
         <div className="field">
@@ -124,7 +142,15 @@ export default function RunDetailPage() {
       ) : null}
       {outcome ? <p className="muted small">{help[outcome]}</p> : null}
       {items.length === 0 ? (
-        <EmptyState title={outcome ? "No session had this outcome." : run.status === "running" ? "No session checked yet." : "Stripe had no completed session in this window."}>
+        <EmptyState
+          title={
+            outcome
+              ? "No session had this outcome."
+              : run.status === "running"
+                ? "No session checked yet."
+                : "Stripe had no completed session in this window."
+          }
+        >
           {outcome ? "Choose another outcome." : null}
         </EmptyState>
       ) : (
@@ -145,9 +171,18 @@ export default function RunDetailPage() {
             </thead>
             <tbody>
               {items.map((i) => (
-                <tr key={i.id} data-testid="run-item" data-session={i.checkoutSessionId} data-outcome={i.outcome}>
+                <tr
+                  key={i.id}
+                  data-testid="run-item"
+                  data-session={i.checkoutSessionId}
+                  data-outcome={i.outcome}
+                >
                   <td className="mono">
-                    {i.purchaseId ? <Link to={`/purchases/${i.purchaseId}`}>{i.checkoutSessionId}</Link> : i.checkoutSessionId}
+                    {i.purchaseId ? (
+                      <Link to={`/purchases/${i.purchaseId}`}>{i.checkoutSessionId}</Link>
+                    ) : (
+                      i.checkoutSessionId
+                    )}
                   </td>
                   <td>
                     <StatusBadge status={i.outcome} />
@@ -166,7 +201,11 @@ export default function RunDetailPage() {
                       <span className="muted">–</span>
                     )}
                   </td>
-                  <td className="num">{i.amountTotal !== null && i.currency ? formatMoney(i.amountTotal, i.currency) : "–"}</td>
+                  <td className="num">
+                    {i.amountTotal !== null && i.currency
+                      ? formatMoney(i.amountTotal, i.currency)
+                      : "–"}
+                  </td>
                   <td>
                     <Time value={i.sessionCreatedAt} />
                   </td>
@@ -174,7 +213,8 @@ export default function RunDetailPage() {
                     {i.detail ?? ""}
                     {i.attention ? (
                       <div>
-                        <Link to={`/attention/${i.attention.id}`}>Attention item</Link> <StatusBadge status={i.attention.status} />
+                        <Link to={`/attention/${i.attention.id}`}>Attention item</Link>{" "}
+                        <StatusBadge status={i.attention.status} />
                       </div>
                     ) : null}
                   </td>

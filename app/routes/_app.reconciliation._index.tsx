@@ -10,10 +10,21 @@ import { RunProgress } from "~/components/run-progress";
 import { StatusBadge } from "~/components/status-badge";
 import { Time } from "~/components/time";
 import { redirectWithToast } from "~/services/admin/flash.server";
-import { parseSearch, parseValues, toValues, type FieldErrors, type FormValues } from "~/services/admin/forms.server";
+import {
+  parseSearch,
+  parseValues,
+  toValues,
+  type FieldErrors,
+  type FormValues,
+} from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";
 import { canOps, OPS_ACCESS } from "~/services/admin/ops-permissions";
-import { listRunsPage, runNowSchema, runsSearchSchema, startRunAsStaff } from "~/services/admin/reconciliation-admin.server";
+import {
+  listRunsPage,
+  runNowSchema,
+  runsSearchSchema,
+  startRunAsStaff,
+} from "~/services/admin/reconciliation-admin.server";
 import { requireStaff } from "~/services/auth/session.server";
 import { DomainError } from "~/services/errors.server";
 
@@ -34,23 +45,43 @@ export async function action({ request }: ActionFunctionArgs) {
   const values = toValues(await request.formData());
   const intent = values.intent;
   if (intent !== "run" && intent !== "dry-run") {
-    return data<ActionResult>({ fieldErrors: { form: "Unknown action: reload the page and try again." }, values }, { status: 400 });
+    return data<ActionResult>(
+      { fieldErrors: { form: "Unknown action: reload the page and try again." }, values },
+      { status: 400 },
+    );
   }
-  const parsed = parseValues(runNowSchema, { ...values, dryRun: intent === "dry-run" ? "true" : "false" });
-  if (!parsed.ok) return data<ActionResult>({ fieldErrors: parsed.fieldErrors, values }, { status: 400 });
+  const parsed = parseValues(runNowSchema, {
+    ...values,
+    dryRun: intent === "dry-run" ? "true" : "false",
+  });
+  if (!parsed.ok)
+    return data<ActionResult>({ fieldErrors: parsed.fieldErrors, values }, { status: 400 });
   try {
     const outcome = await startRunAsStaff(parsed.data, staff.id);
     if (!outcome.started) {
-      return data<ActionResult>({ fieldErrors: { form: outcome.message }, values, runningRunId: outcome.runningRunId }, { status: 409 });
+      return data<ActionResult>(
+        { fieldErrors: { form: outcome.message }, values, runningRunId: outcome.runningRunId },
+        { status: 409 },
+      );
     }
     return redirectWithToast(
       `/reconciliation/${outcome.runId}`,
       "success",
-      parsed.data.dryRun ? "Dry run started: nothing will be credited or changed." : "Reconciliation started.",
+      parsed.data.dryRun
+        ? "Dry run started: nothing will be credited or changed."
+        : "Reconciliation started.",
     );
   } catch (error) {
     if (error instanceof DomainError) {
-      return data<ActionResult>({ fieldErrors: { [error.field === "to" || error.field === "from" ? error.field : "form"]: error.message }, values }, { status: error.status });
+      return data<ActionResult>(
+        {
+          fieldErrors: {
+            [error.field === "to" || error.field === "from" ? error.field : "form"]: error.message,
+          },
+          values,
+        },
+        { status: error.status },
+      );
     }
     throw error;
   }
@@ -66,15 +97,16 @@ export default function ReconciliationRuns() {
     <>
       <h1>Reconciliation</h1>
       <p className="muted">
-        Every night creditdesk asks Stripe for completed Checkout Sessions and credits any paid one the webhooks missed, exactly once. A run that had to
-        credit anything means the webhooks are broken: check the <Link to="/webhooks">webhook checks</Link>.
+        Every night creditdesk asks Stripe for completed Checkout Sessions and credits any paid one
+        the webhooks missed, exactly once. A run that had to credit anything means the webhooks are
+        broken: check the <Link to="/webhooks">webhook checks</Link>.
       </p>
 
       {running ? (
         <>
           <div className="alert warn" role="status">
-            A run is in progress (started <Time value={running.startedAt} />, {humanize(running.trigger)}).{" "}
-            <Link to={`/reconciliation/${running.id}`}>Open it</Link>
+            A run is in progress (started <Time value={running.startedAt} />,{" "}
+            {humanize(running.trigger)}). <Link to={`/reconciliation/${running.id}`}>Open it</Link>
           </div>
           <RunProgress run={running} />
         </>
@@ -85,8 +117,20 @@ export default function ReconciliationRuns() {
           <h2 id="run-now-heading">Run now</h2>
           <Form method="post" noValidate>
             <div className="inline-form">
-              <TextField label="From (optional)" name="from" type="date" defaultValue={actionData?.values.from ?? ""} error={errors.from} />
-              <TextField label="To (optional)" name="to" type="date" defaultValue={actionData?.values.to ?? ""} error={errors.to} />
+              <TextField
+                label="From (optional)"
+                name="from"
+                type="date"
+                defaultValue={actionData?.values.from ?? ""}
+                error={errors.from}
+              />
+              <TextField
+                label="To (optional)"
+                name="to"
+                type="date"
+                defaultValue={actionData?.values.to ?? ""}
+                error={errors.to}
+              />
               <div className="field">
                 <ConfirmButton
                   intent="run"
@@ -100,7 +144,8 @@ export default function ReconciliationRuns() {
                       {form.get("from") || form.get("to")
                         ? ` from ${String(form.get("from") || "the last run")} to ${String(form.get("to") || "now")}`
                         : " since the last successful run"}{" "}
-                      are compared with the ledger, and every paid session that was not credited is credited now. Balances change.
+                      are compared with the ledger, and every paid session that was not credited is
+                      credited now. Balances change.
                     </p>
                   )}
                 >
@@ -108,20 +153,28 @@ export default function ReconciliationRuns() {
                 </ConfirmButton>
               </div>
               <div className="field">
-                <button type="submit" name="intent" value="dry-run" className="secondary" disabled={submitting === "dry-run"}>
+                <button
+                  type="submit"
+                  name="intent"
+                  value="dry-run"
+                  className="secondary"
+                  disabled={submitting === "dry-run"}
+                >
                   {submitting === "dry-run" ? "Starting…" : "Dry run"}
                 </button>
               </div>
             </div>
             <p className="muted small">
-              Leave the dates empty for the usual window (from the last successful run, with an overlap). A dry run reports what it would do and changes
-              nothing.
+              Leave the dates empty for the usual window (from the last successful run, with an
+              overlap). A dry run reports what it would do and changes nothing.
             </p>
           </Form>
           <FormError message={errors.form} />
           {actionData?.runningRunId ? (
             <p>
-              <Link to={`/reconciliation/${actionData.runningRunId}`}>Open the run in progress</Link>
+              <Link to={`/reconciliation/${actionData.runningRunId}`}>
+                Open the run in progress
+              </Link>
             </p>
           ) : null}
         </section>
@@ -168,14 +221,17 @@ export default function ReconciliationRuns() {
                     </Link>
                   </td>
                   <td>
-                    <StatusBadge status={r.status} /> {r.dryRun ? <span className="badge">Dry run</span> : null}
+                    <StatusBadge status={r.status} />{" "}
+                    {r.dryRun ? <span className="badge">Dry run</span> : null}
                   </td>
                   <td>{humanize(r.trigger)}</td>
                   <td>
                     <Time value={r.windowSince} /> → <Time value={r.windowUntil} />
                   </td>
                   <td className="num">{formatCredits(r.scanned)}</td>
-                  <td className="num">{r.creditedNow > 0 ? <strong>{formatCredits(r.creditedNow)}</strong> : "0"}</td>
+                  <td className="num">
+                    {r.creditedNow > 0 ? <strong>{formatCredits(r.creditedNow)}</strong> : "0"}
+                  </td>
                   <td className="num">{formatCredits(r.alreadyCredited)}</td>
                   <td className="num">{formatCredits(r.needsAttention)}</td>
                   <td className="num">{formatCredits(r.errors)}</td>
@@ -190,7 +246,13 @@ export default function ReconciliationRuns() {
           <Link to="/reconciliation">← Newest runs</Link>
         </p>
       ) : null}
-      <Pager next={nextCursor} prev={null} nextParam="before" nextLabel="Older runs" label="Run pages" />
+      <Pager
+        next={nextCursor}
+        prev={null}
+        nextParam="before"
+        nextLabel="Older runs"
+        label="Run pages"
+      />
     </>
   );
 }

@@ -1,4 +1,9 @@
-import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import type {
+  ActionFunctionArgs,
+  HeadersFunction,
+  LoaderFunctionArgs,
+  MetaFunction,
+} from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { useState } from "react";
@@ -8,7 +13,13 @@ import { humanize } from "~/components/format";
 import { StatusBadge } from "~/components/status-badge";
 import { Time } from "~/components/time";
 import { redirectWithToast, toastCookie } from "~/services/admin/flash.server";
-import { domainErrorToFields, parseValues, toValues, type FieldErrors, type FormValues } from "~/services/admin/forms.server";
+import {
+  domainErrorToFields,
+  parseValues,
+  toValues,
+  type FieldErrors,
+  type FormValues,
+} from "~/services/admin/forms.server";
 import { OPS_ACCESS } from "~/services/admin/ops-permissions";
 import {
   createStaffMember,
@@ -52,10 +63,14 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const raw = toValues(await request.formData());
   // Never echo a typed password back into the page.
   const { password: _p, ...values } = raw;
-  const intent = (["create", "disable", "enable", "reset"] as const).find((i) => i === raw.intent) ?? null;
+  const intent =
+    (["create", "disable", "enable", "reset"] as const).find((i) => i === raw.intent) ?? null;
   const admin = { id: me.id, email: me.email, ip: clientIp(context) };
   const fail = (fieldErrors: FieldErrors, status = 400) =>
-    data<ActionResult>({ intent, staffId: raw.staffId, fieldErrors, values }, { status, headers: noStore });
+    data<ActionResult>(
+      { intent, staffId: raw.staffId, fieldErrors, values },
+      { status, headers: noStore },
+    );
   try {
     if (intent === "create") {
       const parsed = parseValues(createStaffSchema, raw);
@@ -64,7 +79,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
       const message = `Created ${created.role} ${created.email}.`;
       if (!created.generatedPassword) return redirectWithToast("/staff", "success", message);
       return data<ActionResult>(
-        { intent, fieldErrors: {}, values: {}, secret: { email: created.email, password: created.generatedPassword, reason: "created" } },
+        {
+          intent,
+          fieldErrors: {},
+          values: {},
+          secret: { email: created.email, password: created.generatedPassword, reason: "created" },
+        },
         { headers: { ...noStore, "Set-Cookie": await toastCookie("success", message) } },
       );
     }
@@ -72,7 +92,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
       const parsed = parseValues(disableStaffSchema, raw);
       if (!parsed.ok) return fail(parsed.fieldErrors);
       const r = await disableStaffMember(parsed.data, admin);
-      return redirectWithToast("/staff", "success", `Disabled ${r.email}; their sessions have ended.`);
+      return redirectWithToast(
+        "/staff",
+        "success",
+        `Disabled ${r.email}; their sessions have ended.`,
+      );
     }
     if (intent === "enable") {
       const parsed = parseValues(staffTargetSchema, raw);
@@ -85,12 +109,30 @@ export async function action({ request, context }: ActionFunctionArgs) {
       if (!parsed.ok) return fail(parsed.fieldErrors);
       const r = await resetStaffPassword(parsed.data, admin);
       return data<ActionResult>(
-        { intent, staffId: parsed.data.staffId, fieldErrors: {}, values: {}, secret: { email: r.email, password: r.password, reason: "reset" } },
-        { headers: { ...noStore, "Set-Cookie": await toastCookie("success", `New password set for ${r.email}; their sessions have ended.`) } },
+        {
+          intent,
+          staffId: parsed.data.staffId,
+          fieldErrors: {},
+          values: {},
+          secret: { email: r.email, password: r.password, reason: "reset" },
+        },
+        {
+          headers: {
+            ...noStore,
+            "Set-Cookie": await toastCookie(
+              "success",
+              `New password set for ${r.email}; their sessions have ended.`,
+            ),
+          },
+        },
       );
     }
   } catch (error) {
-    if (error instanceof DomainError) return fail(domainErrorToFields(error, { staffId: "form" }), error.status === 404 ? 404 : error.status === 409 ? 409 : 400);
+    if (error instanceof DomainError)
+      return fail(
+        domainErrorToFields(error, { staffId: "form" }),
+        error.status === 404 ? 404 : error.status === 409 ? 409 : 400,
+      );
     throw error;
   }
   return fail({ form: "Unknown action: reload the page and try again." });
@@ -100,8 +142,9 @@ function SecretOnce({ secret }: { secret: NonNullable<ActionResult["secret"]> })
   return (
     <div className="alert success secret-once" role="alert" data-testid="secret-once">
       <p>
-        {secret.reason === "created" ? "Account created for" : "New password for"} <strong>{secret.email}</strong>. Give them this password through a
-        safe channel; it is shown only now and must be changed at their next sign-in:
+        {secret.reason === "created" ? "Account created for" : "New password for"}{" "}
+        <strong>{secret.email}</strong>. Give them this password through a safe channel; it is shown
+        only now and must be changed at their next sign-in:
       </p>
       <code className="secret" data-testid="one-time-password">
         {secret.password}
@@ -115,7 +158,9 @@ export default function StaffPage() {
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = (intent: string, id?: string) =>
-    navigation.state === "submitting" && navigation.formData?.get("intent") === intent && (!id || navigation.formData?.get("staffId") === id);
+    navigation.state === "submitting" &&
+    navigation.formData?.get("intent") === intent &&
+    (!id || navigation.formData?.get("staffId") === id);
   const createErrors = actionData?.intent === "create" ? actionData.fieldErrors : {};
   const createValues = actionData?.intent === "create" ? actionData.values : {};
   const [mode, setMode] = useState(createValues.passwordMode ?? "generate");
@@ -128,8 +173,20 @@ export default function StaffPage() {
         <h2 id="create-staff">Add a staff member</h2>
         <Form method="post" noValidate autoComplete="off">
           <div className="inline-form">
-            <TextField label="Email" name="email" type="email" required defaultValue={createValues.email ?? ""} error={createErrors.email} />
-            <TextField label="Name (optional)" name="name" defaultValue={createValues.name ?? ""} error={createErrors.name} />
+            <TextField
+              label="Email"
+              name="email"
+              type="email"
+              required
+              defaultValue={createValues.email ?? ""}
+              error={createErrors.email}
+            />
+            <TextField
+              label="Name (optional)"
+              name="name"
+              defaultValue={createValues.name ?? ""}
+              error={createErrors.name}
+            />
             <SelectField
               label="Role"
               name="role"
@@ -141,15 +198,29 @@ export default function StaffPage() {
           <fieldset className="choices">
             <legend>First password</legend>
             <label className="choice">
-              <input type="radio" name="passwordMode" value="generate" checked={mode === "generate"} onChange={() => setMode("generate")} /> Generate one,
-              show it once; they must change it at first sign-in
+              <input
+                type="radio"
+                name="passwordMode"
+                value="generate"
+                checked={mode === "generate"}
+                onChange={() => setMode("generate")}
+              />{" "}
+              Generate one, show it once; they must change it at first sign-in
             </label>
             <label className="choice">
-              <input type="radio" name="passwordMode" value="set" checked={mode === "set"} onChange={() => setMode("set")} /> The person sets it now
-              (they type it here)
+              <input
+                type="radio"
+                name="passwordMode"
+                value="set"
+                checked={mode === "set"}
+                onChange={() => setMode("set")}
+              />{" "}
+              The person sets it now (they type it here)
             </label>
           </fieldset>
-          {createErrors.passwordMode ? <div className="field-error">{createErrors.passwordMode}</div> : null}
+          {createErrors.passwordMode ? (
+            <div className="field-error">{createErrors.passwordMode}</div>
+          ) : null}
           {mode === "set" ? (
             <TextField
               label="Password (at least 12 characters)"
@@ -168,7 +239,9 @@ export default function StaffPage() {
       </section>
 
       <h2>Accounts</h2>
-      {actionData && actionData.intent !== "create" && actionData.fieldErrors.form ? <FormError message={actionData.fieldErrors.form} /> : null}
+      {actionData && actionData.intent !== "create" && actionData.fieldErrors.form ? (
+        <FormError message={actionData.fieldErrors.form} />
+      ) : null}
       <div className="table-wrap">
         <table>
           <caption className="sr-only">Staff accounts</caption>
@@ -183,7 +256,13 @@ export default function StaffPage() {
           </thead>
           <tbody>
             {staff.map((s) => (
-              <tr key={s.id} id={`staff-${s.id}`} data-testid="staff-row" data-email={s.email} className={s.disabledAt ? "inactive" : undefined}>
+              <tr
+                key={s.id}
+                id={`staff-${s.id}`}
+                data-testid="staff-row"
+                data-email={s.email}
+                className={s.disabledAt ? "inactive" : undefined}
+              >
                 <td>
                   {s.email}
                   {s.name ? <div className="muted small">{s.name}</div> : null}
@@ -197,10 +276,15 @@ export default function StaffPage() {
                     </>
                   ) : (
                     <>
-                      <span className="badge ok">Active</span> {s.sessions > 0 ? <span className="muted small">{s.sessions} session(s)</span> : null}
+                      <span className="badge ok">Active</span>{" "}
+                      {s.sessions > 0 ? (
+                        <span className="muted small">{s.sessions} session(s)</span>
+                      ) : null}
                     </>
                   )}
-                  {s.mustChangePassword && !s.disabledAt ? <div className="muted small">Must set a new password</div> : null}
+                  {s.mustChangePassword && !s.disabledAt ? (
+                    <div className="muted small">Must set a new password</div>
+                  ) : null}
                 </td>
                 <td>
                   <Time value={s.lastLoginAt} />
@@ -211,7 +295,13 @@ export default function StaffPage() {
                   ) : s.disabledAt ? (
                     <Form method="post">
                       <input type="hidden" name="staffId" value={s.id} />
-                      <button type="submit" name="intent" value="enable" className="secondary" disabled={busy("enable", s.id)}>
+                      <button
+                        type="submit"
+                        name="intent"
+                        value="enable"
+                        className="secondary"
+                        disabled={busy("enable", s.id)}
+                      >
                         {busy("enable", s.id) ? "Enabling…" : "Enable"}
                       </button>
                     </Form>
@@ -226,7 +316,12 @@ export default function StaffPage() {
                           className="secondary"
                           pending={busy("reset", s.id)}
                           pendingLabel="Resetting…"
-                          describe={() => <p>A new password is generated and shown once. Their sessions end now and they must choose a new password at next sign-in.</p>}
+                          describe={() => (
+                            <p>
+                              A new password is generated and shown once. Their sessions end now and
+                              they must choose a new password at next sign-in.
+                            </p>
+                          )}
                         >
                           Reset password
                         </ConfirmButton>
@@ -240,7 +335,12 @@ export default function StaffPage() {
                           danger
                           pending={busy("disable", s.id)}
                           pendingLabel="Disabling…"
-                          describe={() => <p>They are signed out at once (every session ends) and cannot sign in until an admin enables the account again.</p>}
+                          describe={() => (
+                            <p>
+                              They are signed out at once (every session ends) and cannot sign in
+                              until an admin enables the account again.
+                            </p>
+                          )}
                         >
                           Disable
                         </ConfirmButton>

@@ -12,7 +12,12 @@ import { parseSearch } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";
 import { OPS_ACCESS } from "~/services/admin/ops-permissions";
 import { DELIVERY_OUTCOMES, OUTCOME_HELP } from "~/services/admin/ops-labels";
-import { deliveryCounts24h, deliveryFilterSchema, EVENT_TYPE_CHOICES, listDeliveries } from "~/services/admin/webhook-events.server";
+import {
+  deliveryCounts24h,
+  deliveryFilterSchema,
+  EVENT_TYPE_CHOICES,
+  listDeliveries,
+} from "~/services/admin/webhook-events.server";
 import { getDoctorReport } from "~/services/admin/webhook-doctor.server";
 import { requireStaff } from "~/services/auth/session.server";
 
@@ -22,12 +27,32 @@ export async function loader({ request }: LoaderFunctionArgs) {
   await requireStaff(request, { roles: OPS_ACCESS.webhooks });
   const parsed = parseSearch(request, deliveryFilterSchema);
   const url = new URL(request.url);
-  const [counts, doctor] = await Promise.all([deliveryCounts24h(), getDoctorReport({ fresh: url.searchParams.get("doctor") === "now" })]);
+  const [counts, doctor] = await Promise.all([
+    deliveryCounts24h(),
+    getDoctorReport({ fresh: url.searchParams.get("doctor") === "now" }),
+  ]);
   if (!parsed.ok) {
-    return data({ values: parsed.values, errors: parsed.fieldErrors, page: null, counts, doctor, eventTypes: [...EVENT_TYPE_CHOICES] as string[] }, { status: 400 });
+    return data(
+      {
+        values: parsed.values,
+        errors: parsed.fieldErrors,
+        page: null,
+        counts,
+        doctor,
+        eventTypes: [...EVENT_TYPE_CHOICES] as string[],
+      },
+      { status: 400 },
+    );
   }
   const page = await orHttpError(() => listDeliveries(parsed.data));
-  return { values: parsed.values, errors: {} as Record<string, string>, page, counts, doctor, eventTypes: [...EVENT_TYPE_CHOICES] as string[] };
+  return {
+    values: parsed.values,
+    errors: {} as Record<string, string>,
+    page,
+    counts,
+    doctor,
+    eventTypes: [...EVENT_TYPE_CHOICES] as string[],
+  };
 }
 
 export default function WebhooksPage() {
@@ -65,7 +90,10 @@ export default function WebhooksPage() {
             name="outcome"
             defaultValue={values.outcome ?? ""}
             error={errors.outcome}
-            options={[{ value: "", label: "Any outcome" }, ...DELIVERY_OUTCOMES.map((o) => ({ value: o, label: humanize(o) }))]}
+            options={[
+              { value: "", label: "Any outcome" },
+              ...DELIVERY_OUTCOMES.map((o) => ({ value: o, label: humanize(o) })),
+            ]}
           />
           <SelectField
             label="Event type"
@@ -75,7 +103,9 @@ export default function WebhooksPage() {
             options={[
               { value: "", label: "Any type" },
               ...eventTypes.map((t) => ({ value: t, label: t })),
-              ...(values.type && !eventTypes.includes(values.type) ? [{ value: values.type, label: values.type }] : []),
+              ...(values.type && !eventTypes.includes(values.type)
+                ? [{ value: values.type, label: values.type }]
+                : []),
             ]}
           />
           <div className="field">
@@ -101,7 +131,9 @@ export default function WebhooksPage() {
           Fix the highlighted filters to see deliveries.
         </div>
       ) : page.rows.length === 0 ? (
-        <EmptyState title={filtered ? "No deliveries match these filters." : "No webhook deliveries yet."}>
+        <EmptyState
+          title={filtered ? "No deliveries match these filters." : "No webhook deliveries yet."}
+        >
           {filtered
             ? "Clear the filters to see every delivery."
             : "Nothing has reached /webhooks/stripe. Check the endpoint URL and enabled events in Stripe (see the checks above), or forward events locally with the Stripe CLI."}
@@ -140,7 +172,13 @@ export default function WebhooksPage() {
                       ) : null}
                     </td>
                     <td className="mono">
-                      {d.eventId ? <Link to={`/webhooks/events/${encodeURIComponent(d.eventId)}`}>{d.eventId}</Link> : <span className="muted">not stored</span>}
+                      {d.eventId ? (
+                        <Link to={`/webhooks/events/${encodeURIComponent(d.eventId)}`}>
+                          {d.eventId}
+                        </Link>
+                      ) : (
+                        <span className="muted">not stored</span>
+                      )}
                     </td>
                     <td className="mono">{d.eventType ?? <span className="muted">–</span>}</td>
                     <td>{humanize(d.signatureStatus)}</td>
@@ -152,7 +190,13 @@ export default function WebhooksPage() {
               </tbody>
             </table>
           </div>
-          <Pager next={page.next} prev={page.prev} nextLabel="Older" prevLabel="Newer" label="Delivery pages" />
+          <Pager
+            next={page.next}
+            prev={page.prev}
+            nextLabel="Older"
+            prevLabel="Newer"
+            label="Delivery pages"
+          />
         </>
       )}
     </>

@@ -15,7 +15,9 @@ import { requireStaff } from "~/services/auth/session.server";
 import { DomainError } from "~/services/errors.server";
 import { clientIp } from "~/services/request.server";
 
-export const meta: MetaFunction<typeof loader> = ({ data: d }) => [{ title: `${d?.detail.event.id ?? "Event"} · Webhooks · creditdesk` }];
+export const meta: MetaFunction<typeof loader> = ({ data: d }) => [
+  { title: `${d?.detail.event.id ?? "Event"} · Webhooks · creditdesk` },
+];
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const staff = await requireStaff(request, { roles: OPS_ACCESS.webhooks });
@@ -23,28 +25,53 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   return { detail, canReplay: canOps(staff.role, "replay") };
 }
 
-type ReplayView = { status: string; detail: string | null; userId: string | null; purchaseId: string | null };
+type ReplayView = {
+  status: string;
+  detail: string | null;
+  userId: string | null;
+  purchaseId: string | null;
+};
 type ActionResult = { ok: true; result: ReplayView } | { ok: false; error: string };
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const staff = await requireStaff(request, { roles: OPS_ACCESS.replay });
   const form = await request.formData();
   if (form.get("intent") !== "replay") {
-    return data<ActionResult>({ ok: false, error: "Unknown action: reload the page and try again." }, { status: 400 });
+    return data<ActionResult>(
+      { ok: false, error: "Unknown action: reload the page and try again." },
+      { status: 400 },
+    );
   }
   const eventId = params.eventId ?? "";
   try {
-    const r = await replayEvent(eventId, { id: staff.id, email: staff.email, ip: clientIp(context) });
-    const result: ReplayView = { status: r.status, detail: r.detail, userId: r.userId, purchaseId: r.purchaseId };
+    const r = await replayEvent(eventId, {
+      id: staff.id,
+      email: staff.email,
+      ip: clientIp(context),
+    });
+    const result: ReplayView = {
+      status: r.status,
+      detail: r.detail,
+      userId: r.userId,
+      purchaseId: r.purchaseId,
+    };
     const good = r.status === "processed" || r.status === "ignored";
     const message = `Replayed ${eventId}: ${humanize(r.status)}${r.detail ? ` — ${r.detail}` : ""}.`;
-    return data<ActionResult>({ ok: true, result }, { headers: { "Set-Cookie": await toastCookie(good ? "success" : "error", message) } });
+    return data<ActionResult>(
+      { ok: true, result },
+      { headers: { "Set-Cookie": await toastCookie(good ? "success" : "error", message) } },
+    );
   } catch (error) {
-    if (error instanceof DomainError && error.status === 404) throw new Response(error.message, { status: 404 });
-    if (error instanceof DomainError) return data<ActionResult>({ ok: false, error: error.message }, { status: error.status });
+    if (error instanceof DomainError && error.status === 404)
+      throw new Response(error.message, { status: 404 });
+    if (error instanceof DomainError)
+      return data<ActionResult>({ ok: false, error: error.message }, { status: error.status });
     // Transient: Stripe or the database did not answer. The event keeps its state; try again later.
     return data<ActionResult>(
-      { ok: false, error: `The replay could not finish: ${(error as Error).message}. Nothing was changed twice; try again in a minute.` },
+      {
+        ok: false,
+        error: `The replay could not finish: ${(error as Error).message}. Nothing was changed twice; try again in a minute.`,
+      },
       { status: 503 },
     );
   }
@@ -54,7 +81,8 @@ export default function EventDetailPage() {
   const { detail, canReplay } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
-  const replaying = navigation.state === "submitting" && navigation.formData?.get("intent") === "replay";
+  const replaying =
+    navigation.state === "submitting" && navigation.formData?.get("intent") === "replay";
   const { event, deliveries, purchase, user, attention, replays } = detail;
   return (
     <>
@@ -73,7 +101,8 @@ export default function EventDetailPage() {
             <dd className="mono">{event.id}</dd>
             <dt>Status</dt>
             <dd>
-              <StatusBadge status={event.status} /> after {event.attempts} attempt{event.attempts === 1 ? "" : "s"}
+              <StatusBadge status={event.status} /> after {event.attempts} attempt
+              {event.attempts === 1 ? "" : "s"}
             </dd>
             <dt>Object</dt>
             <dd className="mono">{event.objectId ?? "–"}</dd>
@@ -102,7 +131,8 @@ export default function EventDetailPage() {
             <dd>
               {user ? (
                 <>
-                  <Link to={`/users/${encodeURIComponent(user.id)}`}>{user.email}</Link> · balance {formatCredits(user.balance)}
+                  <Link to={`/users/${encodeURIComponent(user.id)}`}>{user.email}</Link> · balance{" "}
+                  {formatCredits(user.balance)}
                 </>
               ) : (
                 <span className="muted">not linked</span>
@@ -112,8 +142,12 @@ export default function EventDetailPage() {
             <dd>
               {purchase ? (
                 <>
-                  <Link to={`/purchases/${encodeURIComponent(purchase.id)}`}>{purchase.checkoutSessionId}</Link> · {formatCredits(purchase.credits)} credits ·{" "}
-                  {formatMoney(purchase.amountTotal, purchase.currency)} · <StatusBadge status={purchase.status} />
+                  <Link to={`/purchases/${encodeURIComponent(purchase.id)}`}>
+                    {purchase.checkoutSessionId}
+                  </Link>{" "}
+                  · {formatCredits(purchase.credits)} credits ·{" "}
+                  {formatMoney(purchase.amountTotal, purchase.currency)} ·{" "}
+                  <StatusBadge status={purchase.status} />
                 </>
               ) : (
                 <span className="muted">none</span>
@@ -126,7 +160,8 @@ export default function EventDetailPage() {
               <ul>
                 {attention.map((a) => (
                   <li key={a.id}>
-                    <Link to={`/attention/${a.id}`}>{a.title}</Link> <StatusBadge status={a.status} />
+                    <Link to={`/attention/${a.id}`}>{a.title}</Link>{" "}
+                    <StatusBadge status={a.status} />
                   </li>
                 ))}
               </ul>
@@ -144,16 +179,25 @@ export default function EventDetailPage() {
       <section className="card" aria-labelledby="replay-heading">
         <h2 id="replay-heading">Replay</h2>
         <p className="muted">
-          Runs the stored event through the same handler as the webhook. Handlers are idempotent: a purchase already credited is not credited again.
+          Runs the stored event through the same handler as the webhook. Handlers are idempotent: a
+          purchase already credited is not credited again.
         </p>
         {actionData && !actionData.ok ? <FormError message={actionData.error} /> : null}
         {actionData?.ok ? (
-          <div className={`alert ${actionData.result.status === "failed" ? "error" : actionData.result.status === "needs_attention" ? "warn" : "success"}`} role="status" data-testid="replay-result">
-            Replay result: <StatusBadge status={actionData.result.status} /> {actionData.result.detail}
+          <div
+            className={`alert ${actionData.result.status === "failed" ? "error" : actionData.result.status === "needs_attention" ? "warn" : "success"}`}
+            role="status"
+            data-testid="replay-result"
+          >
+            Replay result: <StatusBadge status={actionData.result.status} />{" "}
+            {actionData.result.detail}
             {actionData.result.userId ? (
               <>
                 {" "}
-                · <Link to={`/users/${encodeURIComponent(actionData.result.userId)}`}>open the user</Link>
+                ·{" "}
+                <Link to={`/users/${encodeURIComponent(actionData.result.userId)}`}>
+                  open the user
+                </Link>
               </>
             ) : null}
           </div>
@@ -168,8 +212,10 @@ export default function EventDetailPage() {
               pendingLabel="Replaying…"
               describe={() => (
                 <p>
-                  <span className="mono">{event.type}</span> <span className="mono">{event.id}</span> will be processed again. If it credits a purchase that
-                  has not been credited yet, the user&apos;s balance changes; anything already applied stays as it is.
+                  <span className="mono">{event.type}</span>{" "}
+                  <span className="mono">{event.id}</span> will be processed again. If it credits a
+                  purchase that has not been credited yet, the user&apos;s balance changes; anything
+                  already applied stays as it is.
                 </p>
               )}
             >
@@ -187,7 +233,9 @@ export default function EventDetailPage() {
                 const after = (r.after ?? {}) as { status?: string; detail?: string };
                 return (
                   <li key={r.id}>
-                    <Time value={r.createdAt} /> by {r.actorLabel ?? "staff"}: {after.status ? <StatusBadge status={after.status} /> : null} {after.detail ?? ""}
+                    <Time value={r.createdAt} /> by {r.actorLabel ?? "staff"}:{" "}
+                    {after.status ? <StatusBadge status={after.status} /> : null}{" "}
+                    {after.detail ?? ""}
                   </li>
                 );
               })}
@@ -200,7 +248,8 @@ export default function EventDetailPage() {
         <h2 id="deliveries-heading">Delivery attempts</h2>
         {deliveries.length === 0 ? (
           <EmptyState title="No webhook delivery of this event was recorded.">
-            It reached creditdesk another way ({humanize(event.source)}), e.g. found by the reconciliation among events Stripe could not deliver.
+            It reached creditdesk another way ({humanize(event.source)}), e.g. found by the
+            reconciliation among events Stripe could not deliver.
           </EmptyState>
         ) : (
           <div className="table-wrap">
@@ -237,7 +286,9 @@ export default function EventDetailPage() {
             </table>
           </div>
         )}
-        {detail.moreDeliveries ? <p className="muted small">Showing the newest 100 deliveries.</p> : null}
+        {detail.moreDeliveries ? (
+          <p className="muted small">Showing the newest 100 deliveries.</p>
+        ) : null}
       </section>
 
       <section aria-labelledby="payload-heading">

@@ -1,9 +1,21 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
+import {
+  Form,
+  Link,
+  useActionData,
+  useLoaderData,
+  useNavigation,
+  useSearchParams,
+} from "@remix-run/react";
 import { FormError, TextField } from "~/components/field";
 import { redirectWithToast } from "~/services/admin/flash.server";
-import { domainErrorToFields, parseValues, toValues, type FieldErrors } from "~/services/admin/forms.server";
+import {
+  domainErrorToFields,
+  parseValues,
+  toValues,
+  type FieldErrors,
+} from "~/services/admin/forms.server";
 import { changeOwnPassword, changePasswordSchema } from "~/services/admin/staff-admin.server";
 import { CHANGE_PASSWORD_PATH, requireStaff, safeRedirectTo } from "~/services/auth/session.server";
 import { MIN_PASSWORD_LENGTH } from "~/services/auth/password.server";
@@ -15,23 +27,36 @@ export const meta: MetaFunction = () => [{ title: "Change your password · credi
 // Outside the dashboard layout on purpose: someone who must change their password reaches only this page.
 export async function loader({ request }: LoaderFunctionArgs) {
   const staff = await requireStaff(request, { allowPasswordChange: true });
-  return { email: staff.email, mustChange: staff.mustChangePassword, minLength: MIN_PASSWORD_LENGTH };
+  return {
+    email: staff.email,
+    mustChange: staff.mustChangePassword,
+    minLength: MIN_PASSWORD_LENGTH,
+  };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const staff = await requireStaff(request, { allowPasswordChange: true });
   const values = toValues(await request.formData());
-  const fail = (fieldErrors: FieldErrors, status = 400) => data({ fieldErrors }, { status, headers: { "Cache-Control": "no-store" } });
+  const fail = (fieldErrors: FieldErrors, status = 400) =>
+    data({ fieldErrors }, { status, headers: { "Cache-Control": "no-store" } });
   const parsed = parseValues(changePasswordSchema, values);
   if (!parsed.ok) return fail(parsed.fieldErrors);
   try {
-    await changeOwnPassword({ id: staff.id, sessionId: staff.sessionId, email: staff.email, ip: clientIp(context) }, parsed.data);
+    await changeOwnPassword(
+      { id: staff.id, sessionId: staff.sessionId, email: staff.email, ip: clientIp(context) },
+      parsed.data,
+    );
   } catch (error) {
-    if (error instanceof DomainError) return fail(domainErrorToFields(error), error.status === 404 ? 404 : 400);
+    if (error instanceof DomainError)
+      return fail(domainErrorToFields(error), error.status === 404 ? 404 : 400);
     throw error;
   }
   const target = safeRedirectTo(values.redirectTo, "/");
-  return redirectWithToast(target.startsWith(CHANGE_PASSWORD_PATH) ? "/" : target, "success", "Your password was changed. Other sessions of yours were signed out.");
+  return redirectWithToast(
+    target.startsWith(CHANGE_PASSWORD_PATH) ? "/" : target,
+    "success",
+    "Your password was changed. Other sessions of yours were signed out.",
+  );
 }
 
 export default function ChangePassword() {
@@ -52,7 +77,14 @@ export default function ChangePassword() {
       ) : null}
       <Form method="post" className="card" noValidate>
         <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? "/"} />
-        <TextField label="Current password" name="currentPassword" type="password" autoComplete="current-password" required error={errors.currentPassword} />
+        <TextField
+          label="Current password"
+          name="currentPassword"
+          type="password"
+          autoComplete="current-password"
+          required
+          error={errors.currentPassword}
+        />
         <TextField
           label="New password"
           name="newPassword"
@@ -63,7 +95,14 @@ export default function ChangePassword() {
           hint={`At least ${minLength} characters. A few unrelated words are easy to remember and hard to guess.`}
           error={errors.newPassword}
         />
-        <TextField label="New password again" name="confirmPassword" type="password" autoComplete="new-password" required error={errors.confirmPassword} />
+        <TextField
+          label="New password again"
+          name="confirmPassword"
+          type="password"
+          autoComplete="new-password"
+          required
+          error={errors.confirmPassword}
+        />
         <FormError message={errors.form} />
         <button type="submit" disabled={saving}>
           {saving ? "Saving…" : "Change password"}

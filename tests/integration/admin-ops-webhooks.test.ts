@@ -171,6 +171,67 @@ describe("webhook deliveries list", () => {
   });
 });
 
+describe("webhook doctor from the last run", () => {
+  it("uses the newest run's Stripe-side findings but recounts deliveries since then", async () => {
+    const now = new Date();
+    const stale = {
+      checkedAt: new Date(now.getTime() - 3_600_000).toISOString(),
+      ok: false,
+      expectedUrl: "https://desk.example.com/webhooks/stripe",
+      endpoints: [
+        {
+          id: "we_1",
+          url: "https://desk.example.com/webhooks/stripe",
+          status: "disabled",
+          enabledEvents: ["*"],
+          matchesAppUrl: true,
+        },
+      ],
+      findings: [
+        {
+          code: "endpoint_disabled",
+          severity: "error",
+          title: "Webhook endpoint we_1 is disabled",
+          detail: "d",
+          fix: "Enable endpoint we_1.",
+        },
+        {
+          code: "signing_secret_mismatch",
+          severity: "warning",
+          title: "OLD COUNT of bad signatures",
+          detail: "d",
+          fix: "f",
+        },
+      ],
+      deliveries: { lastValidAt: null, valid24h: 0, invalidSignature24h: 0, serverErrors24h: 0 },
+      completedSessions24h: null,
+      webhooksSilent: false,
+    };
+    await getDb().reconciliationRun.create({
+      data: {
+        trigger: "schedule",
+        status: "completed",
+        windowSince: now,
+        windowUntil: now,
+        finishedAt: now,
+        doctor: stale,
+      },
+    });
+    await sendRaw(signedRequest(JSON.stringify({ id: "evt_x" }), { secret: "whsec_wrong" }));
+    const res = await list("", cookies.support);
+    const doctor = res.data!.doctor;
+    expect(doctor.source).toBe("last_run");
+    const titles = doctor.findings.map((f) => f.title);
+    expect(titles).toContain("Webhook endpoint we_1 is disabled");
+    expect(titles).not.toContain("OLD COUNT of bad signatures");
+    expect(
+      titles.some((t) =>
+        /deliver(y|ies) in the last 24 h had a signature no configured secret matches/.test(t),
+      ),
+    ).toBe(true);
+  });
+});
+
 type EventData = {
   detail: {
     event: {

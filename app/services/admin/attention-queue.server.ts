@@ -8,8 +8,21 @@ import { ConflictError, DomainError, NotFoundError, ValidationError } from "../e
 import { fulfillCheckoutSession, type FulfillResult } from "../fulfillment.server";
 import { syncPacks, type PackSyncReport } from "../packs.server";
 import { KIND_LABELS } from "./ops-labels";
-import { cursorParam, dayAfter, dayStart, optionalDay, optionalEnum, optionalText } from "./forms.server";
-import { finishPage, keysetQuery, type Page, type PageRequest, type SortSpec } from "./keyset.server";
+import {
+  cursorParam,
+  dayAfter,
+  dayStart,
+  optionalDay,
+  optionalEnum,
+  optionalText,
+} from "./forms.server";
+import {
+  finishPage,
+  keysetQuery,
+  type Page,
+  type PageRequest,
+  type SortSpec,
+} from "./keyset.server";
 import { searchUsers } from "./user-search.server";
 import { replayEvent, type StaffRef } from "./webhook-events.server";
 
@@ -17,7 +30,10 @@ export const QUEUE_PAGE_SIZE = 100;
 export const HISTORY_PAGE_SIZE = 50;
 
 /** Kinds the queue knows: the money path's kinds, plus alerts the reconciliation could not send. */
-export const QUEUE_KINDS = [...new Set<string>([...ATTENTION_KINDS, "alert_delivery"])] as [string, ...string[]];
+export const QUEUE_KINDS = [...new Set<string>([...ATTENTION_KINDS, "alert_delivery"])] as [
+  string,
+  ...string[],
+];
 export type QueueKind = string;
 export { KIND_LABELS };
 
@@ -66,7 +82,10 @@ const QUEUE_SORT: SortSpec = {
 
 async function loadItems(ids: string[]) {
   if (ids.length === 0) return [];
-  const rows = await getDb().attentionItem.findMany({ where: { id: { in: ids } }, select: itemSelect });
+  const rows = await getDb().attentionItem.findMany({
+    where: { id: { in: ids } },
+    select: itemSelect,
+  });
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids.map((id) => byId.get(id)).filter((r): r is NonNullable<typeof r> => Boolean(r));
 }
@@ -74,7 +93,10 @@ async function loadItems(ids: string[]) {
 export type QueueItem = Awaited<ReturnType<typeof loadItems>>[number];
 
 /** Open items, grouped by kind (kind, then oldest first), one keyset page of at most 100. */
-export async function listOpenItems(filter: QueueFilter, limit = QUEUE_PAGE_SIZE): Promise<Page<QueueItem>> {
+export async function listOpenItems(
+  filter: QueueFilter,
+  limit = QUEUE_PAGE_SIZE,
+): Promise<Page<QueueItem>> {
   const req: PageRequest = { after: filter.after, before: filter.before, limit };
   const q = keysetQuery(QUEUE_SORT, req);
   const kind = filter.kind ? Prisma.sql` AND kind = ${filter.kind}` : Prisma.empty;
@@ -87,7 +109,11 @@ export async function listOpenItems(filter: QueueFilter, limit = QUEUE_PAGE_SIZE
 }
 
 export async function openCountsByKind(): Promise<Record<string, number>> {
-  const rows = await getDb().attentionItem.groupBy({ by: ["kind"], where: { status: "open" }, _count: { _all: true } });
+  const rows = await getDb().attentionItem.groupBy({
+    by: ["kind"],
+    where: { status: "open" },
+    _count: { _all: true },
+  });
   return Object.fromEntries(rows.map((r) => [r.kind, r._count._all]));
 }
 
@@ -101,7 +127,10 @@ export const historyFilterSchema = z
     after: cursorParam,
     before: cursorParam,
   })
-  .refine((f) => !f.from || !f.to || f.from <= f.to, { path: ["to"], error: "The end date must not be before the start date." });
+  .refine((f) => !f.from || !f.to || f.from <= f.to, {
+    path: ["to"],
+    error: "The end date must not be before the start date.",
+  });
 export type HistoryFilter = z.output<typeof historyFilterSchema>;
 
 const HISTORY_SORT: SortSpec = {
@@ -113,16 +142,24 @@ const HISTORY_SORT: SortSpec = {
 };
 
 /** Resolved and dismissed items, newest first: who closed each, when and how. */
-export async function listClosedItems(filter: HistoryFilter, limit = HISTORY_PAGE_SIZE): Promise<Page<QueueItem>> {
+export async function listClosedItems(
+  filter: HistoryFilter,
+  limit = HISTORY_PAGE_SIZE,
+): Promise<Page<QueueItem>> {
   const req: PageRequest = { after: filter.after, before: filter.before, limit };
-  const conditions: Prisma.Sql[] = [Prisma.sql`a.status <> 'open'`, Prisma.sql`a.resolved_at IS NOT NULL`];
+  const conditions: Prisma.Sql[] = [
+    Prisma.sql`a.status <> 'open'`,
+    Prisma.sql`a.resolved_at IS NOT NULL`,
+  ];
   if (filter.status) conditions.push(Prisma.sql`a.status = ${filter.status}::"AttentionStatus"`);
   if (filter.kind) conditions.push(Prisma.sql`a.kind = ${filter.kind}`);
   if (filter.from) conditions.push(Prisma.sql`a.resolved_at >= ${dayStart(filter.from)}`);
   if (filter.to) conditions.push(Prisma.sql`a.resolved_at < ${dayAfter(filter.to)}`);
   if (filter.by) {
     const prefix = `${filter.by.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    conditions.push(Prisma.sql`EXISTS (SELECT 1 FROM staff_users s WHERE s.id = a.resolved_by_id AND lower(s.email) LIKE ${prefix})`);
+    conditions.push(
+      Prisma.sql`EXISTS (SELECT 1 FROM staff_users s WHERE s.id = a.resolved_by_id AND lower(s.email) LIKE ${prefix})`,
+    );
   }
   const q = keysetQuery(HISTORY_SORT, req);
   const keys = await getDb().$queryRaw<{ id: string; resolved_at: Date }[]>`
@@ -136,18 +173,35 @@ export async function listClosedItems(filter: HistoryFilter, limit = HISTORY_PAG
 export async function getAttentionItem(id: string) {
   if (!z.uuid().safeParse(id).success) throw new NotFoundError("Attention item", id);
   const db = getDb();
-  const item = await db.attentionItem.findUnique({ where: { id }, select: { ...itemSelect, data: true, dedupeKey: true } });
+  const item = await db.attentionItem.findUnique({
+    where: { id },
+    select: { ...itemSelect, data: true, dedupeKey: true },
+  });
   if (!item) throw new NotFoundError("Attention item", id);
   const purchase = item.purchaseId
-    ? await db.purchase.findUnique({ where: { id: item.purchaseId }, select: { id: true, checkoutSessionId: true, userId: true, credits: true } })
+    ? await db.purchase.findUnique({
+        where: { id: item.purchaseId },
+        select: { id: true, checkoutSessionId: true, userId: true, credits: true },
+      })
     : item.checkoutSessionId
-      ? await db.purchase.findUnique({ where: { checkoutSessionId: item.checkoutSessionId }, select: { id: true, checkoutSessionId: true, userId: true, credits: true } })
+      ? await db.purchase.findUnique({
+          where: { checkoutSessionId: item.checkoutSessionId },
+          select: { id: true, checkoutSessionId: true, userId: true, credits: true },
+        })
       : null;
   const history = await db.auditLog.findMany({
     where: { targetType: "attention_item", targetId: id },
     orderBy: [{ createdAt: "desc" }, { id: "desc" }],
     take: 50,
-    select: { id: true, action: true, actorLabel: true, actorId: true, reason: true, after: true, createdAt: true },
+    select: {
+      id: true,
+      action: true,
+      actorLabel: true,
+      actorId: true,
+      reason: true,
+      after: true,
+      createdAt: true,
+    },
   });
   return { item, purchase, history: history.map((h) => ({ ...h, id: h.id.toString() })) };
 }
@@ -194,23 +248,38 @@ export type FixOutcome = {
   packSync?: Pick<PackSyncReport, "created" | "updated" | "deactivated" | "errors" | "pricesSeen">;
 };
 
-const actorOf = (staff: StaffRef) => ({ type: "staff" as const, id: staff.id, label: staff.email, ip: staff.ip ?? null });
+const actorOf = (staff: StaffRef) => ({
+  type: "staff" as const,
+  id: staff.id,
+  label: staff.email,
+  ip: staff.ip ?? null,
+});
 
 async function openItem(itemId: string) {
   const item = await getDb().attentionItem.findUnique({ where: { id: itemId } });
   if (!item) throw new NotFoundError("Attention item", itemId, "itemId");
   if (item.status !== "open") {
-    throw new ConflictError(`This item was already ${item.status}${item.resolution ? `: ${item.resolution}` : "."}`, "itemId");
+    throw new ConflictError(
+      `This item was already ${item.status}${item.resolution ? `: ${item.resolution}` : "."}`,
+      "itemId",
+    );
   }
   return item;
 }
 
 function stripeFailure(error: unknown): never {
   if (error instanceof DomainError && error.status === 404) {
-    throw new ValidationError(`${error.message} Stripe does not know this session (test and live ids differ).`, "itemId");
+    throw new ValidationError(
+      `${error.message} Stripe does not know this session (test and live ids differ).`,
+      "itemId",
+    );
   }
   if (error instanceof Stripe.errors.StripeError) {
-    throw new DomainError(502, "stripe_error", `Stripe could not be asked about this session: ${error.message}`);
+    throw new DomainError(
+      502,
+      "stripe_error",
+      `Stripe could not be asked about this session: ${error.message}`,
+    );
   }
   throw error;
 }
@@ -218,15 +287,32 @@ function stripeFailure(error: unknown): never {
 function describeFulfillment(r: FulfillResult, sessionId: string): FixOutcome {
   switch (r.outcome) {
     case "credited":
-      return { tone: "success", message: `Credited ${r.credits} credits for ${sessionId} to user ${r.userId}.`, userId: r.userId };
+      return {
+        tone: "success",
+        message: `Credited ${r.credits} credits for ${sessionId} to user ${r.userId}.`,
+        userId: r.userId,
+      };
     case "already_credited":
-      return { tone: "info", message: `${sessionId} was already credited to user ${r.purchase.userId}; nothing was credited again.`, userId: r.purchase.userId };
+      return {
+        tone: "info",
+        message: `${sessionId} was already credited to user ${r.purchase.userId}; nothing was credited again.`,
+        userId: r.purchase.userId,
+      };
     case "not_paid":
-      return { tone: "error", message: `${sessionId} is not paid (payment status ${r.paymentStatus}); nothing was credited.` };
+      return {
+        tone: "error",
+        message: `${sessionId} is not paid (payment status ${r.paymentStatus}); nothing was credited.`,
+      };
     case "unmatched_user":
-      return { tone: "error", message: `Still no user matches ${sessionId}: ${r.detail} Assign a user instead.` };
+      return {
+        tone: "error",
+        message: `Still no user matches ${sessionId}: ${r.detail} Assign a user instead.`,
+      };
     case "unknown_price":
-      return { tone: "error", message: `Still not credited: ${r.detail} Add metadata.credits to the price in Stripe and retry.` };
+      return {
+        tone: "error",
+        message: `Still not credited: ${r.detail} Add metadata.credits to the price in Stripe and retry.`,
+      };
     case "amount_mismatch":
       return { tone: "error", message: `Still not credited: ${r.detail}` };
     case "no_credits":
@@ -239,22 +325,39 @@ function describeFulfillment(r: FulfillResult, sessionId: string): FixOutcome {
  * credits at most once) and closes the item itself when it credits; an item whose session had
  * meanwhile been credited another way is closed here with that explanation.
  */
-export async function assignAndCredit(input: z.output<typeof assignSchema>, staff: StaffRef): Promise<FixOutcome> {
+export async function assignAndCredit(
+  input: z.output<typeof assignSchema>,
+  staff: StaffRef,
+): Promise<FixOutcome> {
   const item = await openItem(input.itemId);
   if (item.kind !== "unmatched_user" || !item.checkoutSessionId) {
-    throw new ValidationError("Only a paid Checkout Session without a user can be assigned to a user.", "itemId");
+    throw new ValidationError(
+      "Only a paid Checkout Session without a user can be assigned to a user.",
+      "itemId",
+    );
   }
   const user = await getDb().user.findUnique({ where: { id: input.userId }, select: { id: true } });
-  if (!user) throw new ValidationError(`No user has the id ${input.userId}. Search again and pick one from the list.`, "userId");
+  if (!user)
+    throw new ValidationError(
+      `No user has the id ${input.userId}. Search again and pick one from the list.`,
+      "userId",
+    );
   let result: FulfillResult;
   try {
-    result = await fulfillCheckoutSession(item.checkoutSessionId, "manual", { assignUserId: user.id, staffId: staff.id });
+    result = await fulfillCheckoutSession(item.checkoutSessionId, "manual", {
+      assignUserId: user.id,
+      staffId: staff.id,
+    });
   } catch (error) {
     stripeFailure(error);
   }
   const outcome = describeFulfillment(result, item.checkoutSessionId);
   if (result.outcome === "already_credited") {
-    await closeIfOpen(item.id, staff, `Already credited to user ${result.purchase.userId} (purchase ${result.purchase.id}); nothing more to do.`);
+    await closeIfOpen(
+      item.id,
+      staff,
+      `Already credited to user ${result.purchase.userId} (purchase ${result.purchase.id}); nothing more to do.`,
+    );
   }
   await writeAudit({
     actor: actorOf(staff),
@@ -265,7 +368,9 @@ export async function assignAndCredit(input: z.output<typeof assignSchema>, staf
       sessionId: item.checkoutSessionId,
       assignedUserId: user.id,
       outcome: result.outcome,
-      ...(result.outcome === "credited" || result.outcome === "already_credited" ? { purchaseId: result.purchase?.id ?? null } : {}),
+      ...(result.outcome === "credited" || result.outcome === "already_credited"
+        ? { purchaseId: result.purchase?.id ?? null }
+        : {}),
     },
   });
   return outcome;
@@ -281,13 +386,21 @@ async function closeIfOpen(itemId: string, staff: StaffRef, resolution: string) 
 }
 
 /** Kinds whose fix may be "fulfil the session again". */
-export const RETRYABLE_KINDS = ["unknown_price", "amount_mismatch", "unmatched_user", "reconciliation_error"];
+export const RETRYABLE_KINDS = [
+  "unknown_price",
+  "amount_mismatch",
+  "unmatched_user",
+  "reconciliation_error",
+];
 
 /**
  * Retry a session that could not be credited (unknown price, amount mismatch, or a user that now
  * exists): sync packs from Stripe first so a price fixed in Stripe is known, then fulfil again.
  */
-export async function retrySession(input: z.output<typeof itemActionSchema>, staff: StaffRef): Promise<FixOutcome> {
+export async function retrySession(
+  input: z.output<typeof itemActionSchema>,
+  staff: StaffRef,
+): Promise<FixOutcome> {
   const item = await openItem(input.itemId);
   if (!item.checkoutSessionId || !RETRYABLE_KINDS.includes(item.kind)) {
     throw new ValidationError("This item has no Checkout Session to retry.", "itemId");
@@ -302,9 +415,19 @@ export async function retrySession(input: z.output<typeof itemActionSchema>, sta
   }
   const outcome = describeFulfillment(result, item.checkoutSessionId);
   if (result.outcome === "already_credited") {
-    await closeIfOpen(item.id, staff, `Already credited to user ${result.purchase.userId} (purchase ${result.purchase.id}); nothing more to do.`);
+    await closeIfOpen(
+      item.id,
+      staff,
+      `Already credited to user ${result.purchase.userId} (purchase ${result.purchase.id}); nothing more to do.`,
+    );
   }
-  const packSync = { created: report.created, updated: report.updated, deactivated: report.deactivated, errors: report.errors, pricesSeen: report.pricesSeen };
+  const packSync = {
+    created: report.created,
+    updated: report.updated,
+    deactivated: report.deactivated,
+    errors: report.errors,
+    pricesSeen: report.pricesSeen,
+  };
   await writeAudit({
     actor: actorOf(staff),
     action: "attention.retry_session",
@@ -322,9 +445,13 @@ export async function retrySession(input: z.output<typeof itemActionSchema>, sta
 }
 
 /** Replay the failed event behind an item (the replay closes the item when it now succeeds). */
-export async function retryEvent(input: z.output<typeof itemActionSchema>, staff: StaffRef): Promise<FixOutcome> {
+export async function retryEvent(
+  input: z.output<typeof itemActionSchema>,
+  staff: StaffRef,
+): Promise<FixOutcome> {
   const item = await openItem(input.itemId);
-  if (item.kind !== "failed_event" || !item.stripeEventId) throw new ValidationError("This item has no failed event to replay.", "itemId");
+  if (item.kind !== "failed_event" || !item.stripeEventId)
+    throw new ValidationError("This item has no failed event to replay.", "itemId");
   const r = await replayEvent(item.stripeEventId, staff);
   const ok = r.status === "processed" || r.status === "ignored";
   return {
@@ -336,12 +463,18 @@ export async function retryEvent(input: z.output<typeof itemActionSchema>, staff
   };
 }
 
-export async function dismissItem(input: z.output<typeof dismissSchema>, staff: StaffRef): Promise<FixOutcome> {
+export async function dismissItem(
+  input: z.output<typeof dismissSchema>,
+  staff: StaffRef,
+): Promise<FixOutcome> {
   await dismissAttention(input.itemId, { staffId: staff.id, reason: input.reason });
   return { tone: "success", message: "Item dismissed. It stays in the history with your reason." };
 }
 
-export async function resolveItem(input: z.output<typeof resolveSchema>, staff: StaffRef): Promise<FixOutcome> {
+export async function resolveItem(
+  input: z.output<typeof resolveSchema>,
+  staff: StaffRef,
+): Promise<FixOutcome> {
   await resolveAttention(input.itemId, { staffId: staff.id, resolution: input.resolution });
   return { tone: "success", message: "Item marked as resolved." };
 }
@@ -357,12 +490,25 @@ export async function findUsersForAssignment(q: string) {
 // ---------------------------------------------------------------------------------------------
 // One dispatcher for the queue page and the item page, so both forms behave the same.
 
-export const ATTENTION_INTENTS = ["assign", "retry-session", "retry-event", "dismiss", "resolve"] as const;
+export const ATTENTION_INTENTS = [
+  "assign",
+  "retry-session",
+  "retry-event",
+  "dismiss",
+  "resolve",
+] as const;
 export type AttentionIntent = (typeof ATTENTION_INTENTS)[number];
 
 export type AttentionActionResult =
   | { ok: true; intent: AttentionIntent; itemId: string; outcome: FixOutcome }
-  | { ok: false; intent: AttentionIntent | null; itemId: string; fieldErrors: Record<string, string>; values: Record<string, string>; status: number };
+  | {
+      ok: false;
+      intent: AttentionIntent | null;
+      itemId: string;
+      fieldErrors: Record<string, string>;
+      values: Record<string, string>;
+      status: number;
+    };
 
 /**
  * Validate and run one fix. `canReplay` says whether the caller may replay events (admin); the
@@ -374,15 +520,33 @@ export async function runAttentionAction(
   opts: { canReplay: boolean },
 ): Promise<AttentionActionResult> {
   const itemId = values.itemId ?? "";
-  const intent = (ATTENTION_INTENTS as readonly string[]).includes(values.intent ?? "") ? (values.intent as AttentionIntent) : null;
-  const fail = (fieldErrors: Record<string, string>, status = 400): AttentionActionResult => ({ ok: false, intent, itemId, fieldErrors, values, status });
+  const intent = (ATTENTION_INTENTS as readonly string[]).includes(values.intent ?? "")
+    ? (values.intent as AttentionIntent)
+    : null;
+  const fail = (fieldErrors: Record<string, string>, status = 400): AttentionActionResult => ({
+    ok: false,
+    intent,
+    itemId,
+    fieldErrors,
+    values,
+    status,
+  });
   if (!intent) return fail({ form: "Unknown action: reload the page and try again." });
-  if (intent === "retry-event" && !opts.canReplay) return fail({ form: "Only an admin can replay events." }, 403);
-  const schema = intent === "assign" ? assignSchema : intent === "dismiss" ? dismissSchema : intent === "resolve" ? resolveSchema : itemActionSchema;
+  if (intent === "retry-event" && !opts.canReplay)
+    return fail({ form: "Only an admin can replay events." }, 403);
+  const schema =
+    intent === "assign"
+      ? assignSchema
+      : intent === "dismiss"
+        ? dismissSchema
+        : intent === "resolve"
+          ? resolveSchema
+          : itemActionSchema;
   const parsed = schema.safeParse(values);
   if (!parsed.success) {
     const fieldErrors: Record<string, string> = {};
-    for (const issue of parsed.error.issues) fieldErrors[String(issue.path[0] ?? "form")] ??= issue.message;
+    for (const issue of parsed.error.issues)
+      fieldErrors[String(issue.path[0] ?? "form")] ??= issue.message;
     return fail(fieldErrors);
   }
   try {
@@ -407,8 +571,12 @@ export async function runAttentionAction(
     return { ok: true, intent, itemId, outcome };
   } catch (error) {
     if (error instanceof DomainError) {
-      const field = error.field === "resolution" || error.field === "reason" || error.field === "userId" ? error.field : "form";
-      const status = error.status === 404 ? 404 : error.status === 409 ? 409 : error.status >= 500 ? 502 : 400;
+      const field =
+        error.field === "resolution" || error.field === "reason" || error.field === "userId"
+          ? error.field
+          : "form";
+      const status =
+        error.status === 404 ? 404 : error.status === 409 ? 409 : error.status >= 500 ? 502 : 400;
       return fail({ [field]: error.message }, status);
     }
     throw error;

@@ -2,12 +2,25 @@ import { z } from "zod";
 import { Prisma } from "~/generated/prisma/client";
 import { getDb } from "../db.server";
 import { ACTOR_TYPES, TARGET_TYPES } from "./ops-labels";
-import { cursorParam, dayAfter, dayStart, optionalDay, optionalEnum, optionalText } from "./forms.server";
-import { finishPage, keysetQuery, type Page, type PageRequest, type SortSpec } from "./keyset.server";
+import {
+  cursorParam,
+  dayAfter,
+  dayStart,
+  optionalDay,
+  optionalEnum,
+  optionalText,
+} from "./forms.server";
+import {
+  finishPage,
+  keysetQuery,
+  type Page,
+  type PageRequest,
+  type SortSpec,
+} from "./keyset.server";
 
 export const AUDIT_PAGE_SIZE = 50;
 
-const TOKEN = /^[A-Za-z0-9_.:@+\-]+$/;
+const TOKEN = /^[A-Za-z0-9_.:@+-]+$/;
 
 export const auditFilterSchema = z
   .object({
@@ -25,7 +38,10 @@ export const auditFilterSchema = z
     after: cursorParam,
     before: cursorParam,
   })
-  .refine((f) => !f.from || !f.to || f.from <= f.to, { path: ["to"], error: "The end date must not be before the start date." });
+  .refine((f) => !f.from || !f.to || f.from <= f.to, {
+    path: ["to"],
+    error: "The end date must not be before the start date.",
+  });
 export type AuditFilter = z.output<typeof auditFilterSchema>;
 
 // (created_at, id) descending: the audit_logs_created_at_id index; filtered variants use the
@@ -76,7 +92,10 @@ function likePrefix(term: string): string {
  * Every staff, API and system action, newest first, filtered and keyset-paged. Staff rows written
  * without a label (older code paths) are matched by the staff member's email too.
  */
-export async function listAudit(filter: AuditFilter, limit = AUDIT_PAGE_SIZE): Promise<Page<AuditRow>> {
+export async function listAudit(
+  filter: AuditFilter,
+  limit = AUDIT_PAGE_SIZE,
+): Promise<Page<AuditRow>> {
   const req: PageRequest = { after: filter.after, before: filter.before, limit };
   const conditions: Prisma.Sql[] = [Prisma.sql`TRUE`];
   if (filter.actorType) conditions.push(Prisma.sql`actor_type = ${filter.actorType}`);
@@ -87,7 +106,8 @@ export async function listAudit(filter: AuditFilter, limit = AUDIT_PAGE_SIZE): P
       OR actor_id IN (SELECT id FROM api_keys WHERE lower(name) LIKE ${p} OR lower(prefix) LIKE ${p}))`);
   }
   if (filter.action) {
-    if (filter.action.endsWith(".")) conditions.push(Prisma.sql`action LIKE ${likePrefix(filter.action)}`);
+    if (filter.action.endsWith("."))
+      conditions.push(Prisma.sql`action LIKE ${likePrefix(filter.action)}`);
     else conditions.push(Prisma.sql`action = ${filter.action}`);
   }
   if (filter.targetType) conditions.push(Prisma.sql`target_type = ${filter.targetType}`);
@@ -102,8 +122,19 @@ export async function listAudit(filter: AuditFilter, limit = AUDIT_PAGE_SIZE): P
     ORDER BY ${q.orderBy}
     LIMIT ${q.take}`;
   const page = finishPage(rows, req, q, (r) => [r.created_at, r.id]);
-  const staffIds = [...new Set(page.rows.filter((r) => r.actor_type === "staff" && !r.actor_label && r.actor_id).map((r) => r.actor_id as string))];
-  const staff = staffIds.length ? await getDb().staffUser.findMany({ where: { id: { in: staffIds } }, select: { id: true, email: true } }) : [];
+  const staffIds = [
+    ...new Set(
+      page.rows
+        .filter((r) => r.actor_type === "staff" && !r.actor_label && r.actor_id)
+        .map((r) => r.actor_id as string),
+    ),
+  ];
+  const staff = staffIds.length
+    ? await getDb().staffUser.findMany({
+        where: { id: { in: staffIds } },
+        select: { id: true, email: true },
+      })
+    : [];
   const emailById = new Map(staff.map((s) => [s.id, s.email]));
   return {
     ...page,

@@ -21,10 +21,14 @@ export const OUTCOME_HELP: Record<(typeof DELIVERY_OUTCOMES)[number], string> = 
   processed: "Verified and acted on.",
   duplicate: "Verified; the event had already been processed, so nothing was done again.",
   ignored: "Verified; the event type is not one creditdesk acts on.",
-  needs_attention: "Verified; it could not be acted on automatically and is in the attention queue.",
-  failed: "Verified, but processing failed (5xx asks Stripe to retry; 200 means an attention item was raised).",
-  invalid_signature: "Refused: the Stripe-Signature header did not match any configured signing secret.",
-  stale: "Refused: the signature timestamp is more than 5 minutes old (replayed request or clock skew).",
+  needs_attention:
+    "Verified; it could not be acted on automatically and is in the attention queue.",
+  failed:
+    "Verified, but processing failed (5xx asks Stripe to retry; 200 means an attention item was raised).",
+  invalid_signature:
+    "Refused: the Stripe-Signature header did not match any configured signing secret.",
+  stale:
+    "Refused: the signature timestamp is more than 5 minutes old (replayed request or clock skew).",
   livemode_mismatch: "Refused: a live event sent to a test-mode setup, or the other way round.",
   malformed: "Refused: the signed body was not a Stripe event.",
   too_large: "Refused: the body was over 1 MB.",
@@ -72,14 +76,16 @@ export const KIND_LABELS: Record<string, { title: string; help: string } | undef
 
 /** What each session outcome means, for the run detail page. */
 export const ITEM_OUTCOME_HELP = {
-  credited_now: "Paid in Stripe but not credited here: this run credited it (the webhook never did).",
+  credited_now:
+    "Paid in Stripe but not credited here: this run credited it (the webhook never did).",
   already_credited: "Already credited (by the webhook, the success page or an earlier run).",
   not_paid: "Completed but not paid yet (async payment pending); nothing to credit.",
   unmatched_user: "Paid, but no user matches: it is in the attention queue to be assigned.",
   unknown_price: "Paid, but a price is not a credit pack: it is in the attention queue.",
   amount_mismatch: "Paid, but the pack no longer matches the price: it is in the attention queue.",
   refund_missing: "Stripe had a refund the ledger lacked: this run applied it.",
-  no_credits: "A subscription session whose prices grant no credits (the tier comes from subscription events).",
+  no_credits:
+    "A subscription session whose prices grant no credits (the tier comes from subscription events).",
   error: "Could not be processed; the detail says why.",
 } as const satisfies Record<string, string>;
 

@@ -36,7 +36,10 @@ export async function getPacksAndTiers() {
     }),
     db.creditPack.count(),
     db.creditPack.aggregate({ _max: { lastSyncedAt: true } }),
-    db.tier.findMany({ orderBy: { rank: "asc" }, select: { code: true, name: true, rank: true, isDefault: true } }),
+    db.tier.findMany({
+      orderBy: { rank: "asc" },
+      select: { code: true, name: true, rank: true, isDefault: true },
+    }),
     db.user.groupBy({ by: ["tierCode"], _count: { _all: true } }),
     db.subscription.groupBy({
       by: ["tierCode", "priceId"],
@@ -59,7 +62,9 @@ export async function getPacksAndTiers() {
         .filter((r) => r.tierCode === t.code)
         .map((r) => ({ priceId: r.priceId, active: r._count._all })),
       grantedBy: {
-        packs: packs.filter((p) => p.grantsTier === t.code && p.priceType !== "recurring").map((p) => ({ id: p.id, name: p.name, active: p.active })),
+        packs: packs
+          .filter((p) => p.grantsTier === t.code && p.priceType !== "recurring")
+          .map((p) => ({ id: p.id, name: p.name, active: p.active })),
         subscriptions: packs
           .filter((p) => p.grantsTier === t.code && p.priceType === "recurring")
           .map((p) => ({ id: p.id, name: p.name, active: p.active })),
@@ -68,7 +73,10 @@ export async function getPacksAndTiers() {
   };
 }
 
-export type PackSyncView = Pick<PackSyncReport, "created" | "updated" | "deactivated" | "unchanged" | "errors" | "pricesSeen">;
+export type PackSyncView = Pick<
+  PackSyncReport,
+  "created" | "updated" | "deactivated" | "unchanged" | "errors" | "pricesSeen"
+>;
 
 /** Sync the mirror from Stripe's prices on behalf of staff, and audit what changed. */
 export async function syncPacksAsStaff(staff: StaffRef): Promise<PackSyncView> {
@@ -77,7 +85,11 @@ export async function syncPacksAsStaff(staff: StaffRef): Promise<PackSyncView> {
     report = await syncPacks();
   } catch (error) {
     if (error instanceof Stripe.errors.StripeError) {
-      throw new DomainError(502, "stripe_error", `Stripe could not be asked for prices: ${error.message}`);
+      throw new DomainError(
+        502,
+        "stripe_error",
+        `Stripe could not be asked for prices: ${error.message}`,
+      );
     }
     throw error;
   }

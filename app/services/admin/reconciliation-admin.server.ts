@@ -29,7 +29,10 @@ export const runItemsSearchSchema = z.object({
   outcome: optionalEnum(ITEM_OUTCOMES, "outcome"),
   after: z.preprocess(
     (v) => (typeof v === "string" && v.trim() !== "" ? v : undefined),
-    z.string().regex(/^\d{1,19}$/, { error: "This page link is not valid." }).optional(),
+    z
+      .string()
+      .regex(/^\d{1,19}$/, { error: "This page link is not valid." })
+      .optional(),
   ),
 });
 
@@ -40,20 +43,37 @@ const _help: Record<ItemOutcome, string> = ITEM_OUTCOME_HELP;
 void _help;
 
 export async function listRunsPage(before: string | undefined) {
-  const [page, running] = await Promise.all([listRuns({ limit: RUNS_PAGE_SIZE, before: before ?? null }), getRunningRun()]);
+  const [page, running] = await Promise.all([
+    listRuns({ limit: RUNS_PAGE_SIZE, before: before ?? null }),
+    getRunningRun(),
+  ]);
   return { ...page, running };
 }
 
-export async function getRunDetailPage(runId: string, filter: z.output<typeof runItemsSearchSchema>) {
+export async function getRunDetailPage(
+  runId: string,
+  filter: z.output<typeof runItemsSearchSchema>,
+) {
   if (!z.uuid().safeParse(runId).success) throw new NotFoundError("Reconciliation run", runId);
   const run = await getRun(runId);
   if (!run) throw new NotFoundError("Reconciliation run", runId);
-  const items = await listRunItems(runId, { outcome: filter.outcome, after: filter.after ?? null, limit: RUN_ITEMS_PAGE_SIZE });
+  const items = await listRunItems(runId, {
+    outcome: filter.outcome,
+    after: filter.after ?? null,
+    limit: RUN_ITEMS_PAGE_SIZE,
+  });
   const db = getDb();
-  const userIds = [...new Set(items.items.map((i) => i.userId).filter((id): id is string => Boolean(id)))];
+  const userIds = [
+    ...new Set(items.items.map((i) => i.userId).filter((id): id is string => Boolean(id))),
+  ];
   const sessionIds = items.items.map((i) => i.checkoutSessionId);
   const [users, attention, staff] = await Promise.all([
-    userIds.length ? db.user.findMany({ where: { id: { in: userIds } }, select: { id: true, email: true, balance: true } }) : [],
+    userIds.length
+      ? db.user.findMany({
+          where: { id: { in: userIds } },
+          select: { id: true, email: true, balance: true },
+        })
+      : [],
     sessionIds.length
       ? db.attentionItem.findMany({
           where: { checkoutSessionId: { in: sessionIds } },
@@ -61,11 +81,15 @@ export async function getRunDetailPage(runId: string, filter: z.output<typeof ru
           select: { id: true, checkoutSessionId: true, status: true, kind: true },
         })
       : [],
-    run.staffId ? db.staffUser.findUnique({ where: { id: run.staffId }, select: { email: true } }) : null,
+    run.staffId
+      ? db.staffUser.findUnique({ where: { id: run.staffId }, select: { email: true } })
+      : null,
   ]);
   const userById = new Map(users.map((u) => [u.id, u]));
   const attentionBySession = new Map<string, { id: string; status: string; kind: string }>();
-  for (const a of attention) if (a.checkoutSessionId && !attentionBySession.has(a.checkoutSessionId)) attentionBySession.set(a.checkoutSessionId, a);
+  for (const a of attention)
+    if (a.checkoutSessionId && !attentionBySession.has(a.checkoutSessionId))
+      attentionBySession.set(a.checkoutSessionId, a);
   return {
     run,
     startedBy: staff?.email ?? null,
@@ -92,16 +116,27 @@ export const runNowSchema = z
     from: optionalDay("From"),
     to: optionalDay("To"),
   })
-  .refine((f) => !f.from || !f.to || f.from <= f.to, { path: ["to"], error: "The end date must not be before the start date." })
-  .refine((f) => !f.from || dayStart(f.from).getTime() <= Date.now(), { path: ["from"], error: "The start date is in the future." });
+  .refine((f) => !f.from || !f.to || f.from <= f.to, {
+    path: ["to"],
+    error: "The end date must not be before the start date.",
+  })
+  .refine((f) => !f.from || dayStart(f.from).getTime() <= Date.now(), {
+    path: ["from"],
+    error: "The start date is in the future.",
+  });
 
-export type StartOutcome = { started: true; runId: string } | { started: false; message: string; runningRunId: string | null };
+export type StartOutcome =
+  | { started: true; runId: string }
+  | { started: false; message: string; runningRunId: string | null };
 
 /**
  * Start a run (or a dry run) for staff. The reconciliation lock decides whether one may start: a
  * run already in progress anywhere is reported with its id, never started twice.
  */
-export async function startRunAsStaff(input: z.output<typeof runNowSchema>, staffId: string): Promise<StartOutcome> {
+export async function startRunAsStaff(
+  input: z.output<typeof runNowSchema>,
+  staffId: string,
+): Promise<StartOutcome> {
   const since = input.from ? dayStart(input.from) : undefined;
   let until = input.to ? dayAfter(input.to) : undefined;
   if (until && until.getTime() > Date.now()) until = new Date();

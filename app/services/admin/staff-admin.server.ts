@@ -1,9 +1,25 @@
 import { z } from "zod";
 import type { StaffRole } from "~/generated/prisma/enums";
-import { apiKeyNameSchema, createApiKey, revokeApiKey, type PublicApiKey } from "../api-keys.server";
+import {
+  apiKeyNameSchema,
+  createApiKey,
+  revokeApiKey,
+  type PublicApiKey,
+} from "../api-keys.server";
 import { writeAudit, type Actor } from "../audit.server";
-import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from "../auth/password.server";
-import { createStaff, disableStaff, publicStaffSelect, STAFF_ROLES, staffEmailSchema } from "../auth/staff.server";
+import {
+  generatePassword,
+  hashPassword,
+  MIN_PASSWORD_LENGTH,
+  verifyPassword,
+} from "../auth/password.server";
+import {
+  createStaff,
+  disableStaff,
+  publicStaffSelect,
+  STAFF_ROLES,
+  staffEmailSchema,
+} from "../auth/staff.server";
 import { getDb } from "../db.server";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.server";
 
@@ -22,14 +38,23 @@ export interface StaffRef {
   ip?: string | null;
 }
 
-const actorOf = (staff: StaffRef): Actor => ({ type: "staff", id: staff.id, label: staff.email, ip: staff.ip ?? null });
+const actorOf = (staff: StaffRef): Actor => ({
+  type: "staff",
+  id: staff.id,
+  label: staff.email,
+  ip: staff.ip ?? null,
+});
 
 export async function listStaff() {
   const db = getDb();
   const [staff, total] = await Promise.all([
     db.staffUser.findMany({
       select: { ...publicStaffSelect, _count: { select: { sessions: true } } },
-      orderBy: [{ disabledAt: { sort: "desc", nulls: "first" } }, { createdAt: "asc" }, { id: "asc" }],
+      orderBy: [
+        { disabledAt: { sort: "desc", nulls: "first" } },
+        { createdAt: "asc" },
+        { id: "asc" },
+      ],
       take: STAFF_LIST_LIMIT,
     }),
     db.staffUser.count(),
@@ -42,7 +67,9 @@ export async function listStaff() {
 
 const passwordField = z
   .string()
-  .min(MIN_PASSWORD_LENGTH, { error: `The password must be at least ${MIN_PASSWORD_LENGTH} characters.` })
+  .min(MIN_PASSWORD_LENGTH, {
+    error: `The password must be at least ${MIN_PASSWORD_LENGTH} characters.`,
+  })
   .max(200, { error: "The password must be at most 200 characters." });
 
 export const createStaffSchema = z
@@ -52,7 +79,10 @@ export const createStaffSchema = z
       .trim()
       .min(1, { error: "Enter an email address." })
       .pipe(staffEmailSchema.pipe(z.string().max(254, { error: "The email is too long." }))),
-    name: z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.string().trim().max(100, { error: "Keep the name under 100 characters." }).optional()),
+    name: z.preprocess(
+      (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+      z.string().trim().max(100, { error: "Keep the name under 100 characters." }).optional(),
+    ),
     role: z.enum(STAFF_ROLES, { error: "Choose admin, support or finance." }),
     passwordMode: z.enum(["generate", "set"], { error: "Choose how the first password is made." }),
     password: z.string().optional(),
@@ -69,49 +99,95 @@ export const createStaffSchema = z
     when: () => true,
   });
 
-export type CreatedStaff = { id: string; email: string; role: StaffRole; generatedPassword: string | null };
+export type CreatedStaff = {
+  id: string;
+  email: string;
+  role: StaffRole;
+  generatedPassword: string | null;
+};
 
 /**
  * Create a staff member. "generate": a random password is shown once and must be changed at the
  * first sign-in. "set": the password the person chose (they typed it in, or told it) is used as is.
  */
-export async function createStaffMember(input: z.output<typeof createStaffSchema>, admin: StaffRef): Promise<CreatedStaff> {
+export async function createStaffMember(
+  input: z.output<typeof createStaffSchema>,
+  admin: StaffRef,
+): Promise<CreatedStaff> {
   const { staff, generatedPassword } = await createStaff(
-    { email: input.email, role: input.role, name: input.name ?? null, password: input.passwordMode === "set" ? (input.password ?? "") : null },
+    {
+      email: input.email,
+      role: input.role,
+      name: input.name ?? null,
+      password: input.passwordMode === "set" ? (input.password ?? "") : null,
+    },
     actorOf(admin),
   );
   return { ...staff, generatedPassword };
 }
 
-export const staffTargetSchema = z.object({ staffId: z.uuid({ error: "The staff id is not valid: reload the page." }) });
+export const staffTargetSchema = z.object({
+  staffId: z.uuid({ error: "The staff id is not valid: reload the page." }),
+});
 export const disableStaffSchema = staffTargetSchema.extend({
-  reason: z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.string().trim().max(500, { error: "Keep the reason under 500 characters." }).optional()),
+  reason: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.string().trim().max(500, { error: "Keep the reason under 500 characters." }).optional(),
+  ),
 });
 
 async function activeAdmins(excluding: string): Promise<number> {
-  return getDb().staffUser.count({ where: { role: "admin", disabledAt: null, id: { not: excluding } } });
+  return getDb().staffUser.count({
+    where: { role: "admin", disabledAt: null, id: { not: excluding } },
+  });
 }
 
 /** Disable an account: its sessions end at once (the next request signs the person out). */
-export async function disableStaffMember(input: z.output<typeof disableStaffSchema>, admin: StaffRef) {
-  if (input.staffId === admin.id) throw new ValidationError("You cannot disable your own account.", "staffId");
-  const target = await getDb().staffUser.findUnique({ where: { id: input.staffId }, select: { id: true, email: true, role: true, disabledAt: true } });
+export async function disableStaffMember(
+  input: z.output<typeof disableStaffSchema>,
+  admin: StaffRef,
+) {
+  if (input.staffId === admin.id)
+    throw new ValidationError("You cannot disable your own account.", "staffId");
+  const target = await getDb().staffUser.findUnique({
+    where: { id: input.staffId },
+    select: { id: true, email: true, role: true, disabledAt: true },
+  });
   if (!target) throw new NotFoundError("Staff member", input.staffId, "staffId");
   if (target.disabledAt) throw new ConflictError(`${target.email} is already disabled.`, "staffId");
   if (target.role === "admin" && (await activeAdmins(target.id)) === 0) {
-    throw new ConflictError("This is the last active admin; enable or create another admin first.", "staffId");
+    throw new ConflictError(
+      "This is the last active admin; enable or create another admin first.",
+      "staffId",
+    );
   }
   await disableStaff(target.id, actorOf(admin), input.reason);
   return { email: target.email };
 }
 
-export async function enableStaffMember(input: z.output<typeof staffTargetSchema>, admin: StaffRef) {
+export async function enableStaffMember(
+  input: z.output<typeof staffTargetSchema>,
+  admin: StaffRef,
+) {
   return getDb().$transaction(async (tx) => {
-    const target = await tx.staffUser.findUnique({ where: { id: input.staffId }, select: { id: true, email: true, disabledAt: true } });
+    const target = await tx.staffUser.findUnique({
+      where: { id: input.staffId },
+      select: { id: true, email: true, disabledAt: true },
+    });
     if (!target) throw new NotFoundError("Staff member", input.staffId, "staffId");
     if (!target.disabledAt) throw new ConflictError(`${target.email} is not disabled.`, "staffId");
     await tx.staffUser.update({ where: { id: target.id }, data: { disabledAt: null } });
-    await writeAudit({ actor: actorOf(admin), action: "staff.enable", targetType: "staff", targetId: target.id, before: { disabled: true }, after: { disabled: false } }, tx);
+    await writeAudit(
+      {
+        actor: actorOf(admin),
+        action: "staff.enable",
+        targetType: "staff",
+        targetId: target.id,
+        before: { disabled: true },
+        after: { disabled: false },
+      },
+      tx,
+    );
     return { email: target.email };
   });
 }
@@ -120,18 +196,35 @@ export async function enableStaffMember(input: z.output<typeof staffTargetSchema
  * Reset someone's password: a new random one (shown once), which they must change at their next
  * sign-in. Their sessions end, so whoever had the old password is signed out too.
  */
-export async function resetStaffPassword(input: z.output<typeof staffTargetSchema>, admin: StaffRef): Promise<{ email: string; password: string }> {
-  if (input.staffId === admin.id) throw new ValidationError("Change your own password on the account page instead.", "staffId");
+export async function resetStaffPassword(
+  input: z.output<typeof staffTargetSchema>,
+  admin: StaffRef,
+): Promise<{ email: string; password: string }> {
+  if (input.staffId === admin.id)
+    throw new ValidationError("Change your own password on the account page instead.", "staffId");
   const password = generatePassword();
   const passwordHash = await hashPassword(password);
   return getDb().$transaction(async (tx) => {
-    const target = await tx.staffUser.findUnique({ where: { id: input.staffId }, select: { id: true, email: true, disabledAt: true } });
+    const target = await tx.staffUser.findUnique({
+      where: { id: input.staffId },
+      select: { id: true, email: true, disabledAt: true },
+    });
     if (!target) throw new NotFoundError("Staff member", input.staffId, "staffId");
-    if (target.disabledAt) throw new ConflictError(`${target.email} is disabled; enable the account first.`, "staffId");
-    await tx.staffUser.update({ where: { id: target.id }, data: { passwordHash, mustChangePassword: true } });
+    if (target.disabledAt)
+      throw new ConflictError(`${target.email} is disabled; enable the account first.`, "staffId");
+    await tx.staffUser.update({
+      where: { id: target.id },
+      data: { passwordHash, mustChangePassword: true },
+    });
     const ended = await tx.staffSession.deleteMany({ where: { staffId: target.id } });
     await writeAudit(
-      { actor: actorOf(admin), action: "staff.password_reset", targetType: "staff", targetId: target.id, after: { mustChangePassword: true, sessionsEnded: ended.count } },
+      {
+        actor: actorOf(admin),
+        action: "staff.password_reset",
+        targetType: "staff",
+        targetId: target.id,
+        after: { mustChangePassword: true, sessionsEnded: ended.count },
+      },
       tx,
     );
     return { email: target.email, password };
@@ -140,12 +233,21 @@ export async function resetStaffPassword(input: z.output<typeof staffTargetSchem
 
 export const changePasswordSchema = z
   .object({
-    currentPassword: z.string({ error: "Enter your current password." }).min(1, { error: "Enter your current password." }),
+    currentPassword: z
+      .string({ error: "Enter your current password." })
+      .min(1, { error: "Enter your current password." }),
     newPassword: passwordField,
     confirmPassword: z.string({ error: "Type the new password again." }),
   })
-  .refine((v) => v.newPassword === v.confirmPassword, { path: ["confirmPassword"], error: "The two new passwords are not the same.", when: () => true })
-  .refine((v) => v.newPassword !== v.currentPassword, { path: ["newPassword"], error: "Choose a password different from the current one." });
+  .refine((v) => v.newPassword === v.confirmPassword, {
+    path: ["confirmPassword"],
+    error: "The two new passwords are not the same.",
+    when: () => true,
+  })
+  .refine((v) => v.newPassword !== v.currentPassword, {
+    path: ["newPassword"],
+    error: "Choose a password different from the current one.",
+  });
 
 /**
  * A signed-in person changes their own password. Other sessions of theirs end; this one stays.
@@ -156,17 +258,31 @@ export async function changeOwnPassword(
   input: z.output<typeof changePasswordSchema>,
 ): Promise<void> {
   const db = getDb();
-  const row = await db.staffUser.findUnique({ where: { id: staff.id }, select: { passwordHash: true } });
+  const row = await db.staffUser.findUnique({
+    where: { id: staff.id },
+    select: { passwordHash: true },
+  });
   if (!row) throw new NotFoundError("Staff member", staff.id);
   if (!(await verifyPassword(input.currentPassword, row.passwordHash))) {
     throw new ValidationError("The current password is not correct.", "currentPassword");
   }
   const passwordHash = await hashPassword(input.newPassword);
   await db.$transaction(async (tx) => {
-    await tx.staffUser.update({ where: { id: staff.id }, data: { passwordHash, mustChangePassword: false } });
-    const ended = await tx.staffSession.deleteMany({ where: { staffId: staff.id, id: { not: staff.sessionId } } });
+    await tx.staffUser.update({
+      where: { id: staff.id },
+      data: { passwordHash, mustChangePassword: false },
+    });
+    const ended = await tx.staffSession.deleteMany({
+      where: { staffId: staff.id, id: { not: staff.sessionId } },
+    });
     await writeAudit(
-      { actor: actorOf(staff), action: "staff.password_change", targetType: "staff", targetId: staff.id, after: { otherSessionsEnded: ended.count } },
+      {
+        actor: actorOf(staff),
+        action: "staff.password_change",
+        targetType: "staff",
+        targetId: staff.id,
+        after: { otherSessionsEnded: ended.count },
+      },
       tx,
     );
   });
@@ -190,7 +306,11 @@ export async function listApiKeysForAdmin() {
   const [keys, total] = await Promise.all([
     db.apiKey.findMany({
       select: apiKeyListSelect,
-      orderBy: [{ revokedAt: { sort: "desc", nulls: "first" } }, { createdAt: "desc" }, { id: "asc" }],
+      orderBy: [
+        { revokedAt: { sort: "desc", nulls: "first" } },
+        { createdAt: "desc" },
+        { id: "asc" },
+      ],
       take: API_KEYS_LIST_LIMIT,
     }),
     db.apiKey.count(),
@@ -202,17 +322,27 @@ export const createKeySchema = z.object({
   name: z.string({ error: "Name the key after what uses it." }).pipe(apiKeyNameSchema),
 });
 
-export async function createApiKeyForAdmin(input: z.output<typeof createKeySchema>, admin: StaffRef): Promise<{ apiKey: PublicApiKey; key: string }> {
+export async function createApiKeyForAdmin(
+  input: z.output<typeof createKeySchema>,
+  admin: StaffRef,
+): Promise<{ apiKey: PublicApiKey; key: string }> {
   return createApiKey({ name: input.name, createdById: admin.id }, actorOf(admin));
 }
 
 export const revokeKeySchema = z.object({
   keyId: z.uuid({ error: "The key id is not valid: reload the page." }),
-  reason: z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.string().trim().max(500, { error: "Keep the reason under 500 characters." }).optional()),
+  reason: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.string().trim().max(500, { error: "Keep the reason under 500 characters." }).optional(),
+  ),
 });
 
-export async function revokeApiKeyForAdmin(input: z.output<typeof revokeKeySchema>, admin: StaffRef) {
+export async function revokeApiKeyForAdmin(
+  input: z.output<typeof revokeKeySchema>,
+  admin: StaffRef,
+) {
   const result = await revokeApiKey({ id: input.keyId }, actorOf(admin), input.reason ?? null);
-  if (result.alreadyRevoked) throw new ConflictError(`The key ${result.apiKey.prefix}… was already revoked.`, "keyId");
+  if (result.alreadyRevoked)
+    throw new ConflictError(`The key ${result.apiKey.prefix}… was already revoked.`, "keyId");
   return result.apiKey;
 }

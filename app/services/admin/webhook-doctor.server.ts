@@ -2,7 +2,10 @@ import { Prisma } from "~/generated/prisma/client";
 import { getDb } from "../db.server";
 import { getEnv } from "../env.server";
 import { logger, scrubSecrets } from "../logger.server";
-import { runWebhookDoctor, type DoctorReport as StripeDoctorReport } from "../reconciliation/index.server";
+import {
+  runWebhookDoctor,
+  type DoctorReport as StripeDoctorReport,
+} from "../reconciliation/index.server";
 import { HANDLED_EVENT_TYPES } from "../webhooks/handlers.server";
 
 /**
@@ -49,17 +52,56 @@ export function listenCommand(): string {
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Checks the reconciliation's doctor does not make: refused requests with a stale timestamp or the
- * wrong mode, and events that failed while processing (answered 200 with an attention item).
+ * Checks made from creditdesk's own delivery records, always fresh. `withDeliveryChecks` adds the
+ * ones the doctor also makes (signature failures, server errors, missing secret) when the doctor's
+ * report is a stored one: the deliveries since then may tell a different story. The doctor does
+ * not look at stale timestamps, livemode mismatches or events that failed with a 200.
  */
-export async function localFindings(now = new Date()): Promise<DoctorFinding[]> {
+export async function localFindings(
+  opts: { withDeliveryChecks: boolean },
+  now = new Date(),
+): Promise<DoctorFinding[]> {
   const since = new Date(now.getTime() - DAY_MS);
-  const rows = await getDb().$queryRaw<{ outcome: string; n: bigint }[]>`
-    SELECT outcome, count(*) AS n FROM webhook_deliveries
-    WHERE received_at >= ${since} AND outcome IN ('stale', 'livemode_mismatch', 'failed') AND response_status < 500
-    GROUP BY outcome`;
-  const count = (o: string) => Number(rows.find((r) => r.outcome === o)?.n ?? 0);
+  const rows = await getDb().$queryRaw<{ outcome: string; server_error: boolean; n: bigint }[]>`
+    SELECT outcome, response_status >= 500 AS server_error, count(*) AS n FROM webhook_deliveries
+    WHERE received_at >= ${since} GROUP BY 1, 2`;
+  const count = (o: string, serverError = false) =>
+    rows
+      .filter((r) => r.outcome === o && r.server_error === serverError)
+      .reduce((n, r) => n + Number(r.n), 0);
   const findings: DoctorFinding[] = [];
+  if (opts.withDeliveryChecks) {
+    if (getEnv().webhookSecrets.length === 0) {
+      findings.push({
+        severity: "error",
+        title: "No webhook signing secret configured",
+        detail:
+          "STRIPE_WEBHOOK_SECRET is empty, so no delivery can be verified; every webhook is answered 503.",
+        fix: `Copy the endpoint's signing secret (whsec_…) from Stripe → Developers → Webhooks → your endpoint → Signing secret, set STRIPE_WEBHOOK_SECRET and restart. For local development \`${listenCommand()}\` prints one.`,
+      });
+    }
+    const invalid = count("invalid_signature");
+    if (invalid > 0) {
+      findings.push({
+        severity: "error",
+        title: `${invalid} webhook deliver${invalid === 1 ? "y" : "ies"} in the last 24 h had a signature no configured secret matches`,
+        detail:
+          "The sender signs with a secret creditdesk does not have (another endpoint, an old Stripe CLI session, a rotated secret), or someone posted unsigned requests.",
+        fix:
+          "Reveal the endpoint's signing secret in Stripe → Developers → Webhooks → endpoint → Signing secret and set it as STRIPE_WEBHOOK_SECRET " +
+          `(comma-separate the old and new secrets while rotating). With the Stripe CLI use the whsec_… that \`${listenCommand()}\` prints.`,
+      });
+    }
+    const serverErrors = rows.filter((r) => r.server_error).reduce((n, r) => n + Number(r.n), 0);
+    if (serverErrors > 0) {
+      findings.push({
+        severity: "warn",
+        title: `${serverErrors} webhook deliver${serverErrors === 1 ? "y" : "ies"} in the last 24 h were answered with a server error`,
+        detail: "Stripe retries them, but they were not processed when they arrived.",
+        fix: 'Filter the list below by outcome "failed" for the errors (database down, Stripe unreachable, missing secret) and fix the cause; Stripe\'s retries, a replay or the next reconciliation catch up.',
+      });
+    }
+  }
   const stale = count("stale");
   if (stale > 0) {
     findings.push({
@@ -74,7 +116,8 @@ export async function localFindings(now = new Date()): Promise<DoctorFinding[]> 
     findings.push({
       severity: "error",
       title: `${mismatch} event${mismatch === 1 ? "" : "s"} in the last 24 hours had the wrong mode (live vs test)`,
-      detail: "Live events are refused by a server with a test key, and test events by one with a live key.",
+      detail:
+        "Live events are refused by a server with a test key, and test events by one with a live key.",
       fix: "Point the live-mode endpoint at the server with the live key (sk_live_…) and the test-mode endpoint at the one with the test key.",
     });
   }
@@ -83,12 +126,20 @@ export async function localFindings(now = new Date()): Promise<DoctorFinding[]> 
     findings.push({
       severity: "warn",
       title: `${failed} event${failed === 1 ? "" : "s"} failed while processing in the last 24 hours`,
-      detail: "Stripe was answered 200 (retrying would not help) and each raised a failed-event item in the attention queue.",
+      detail:
+        "Stripe was answered 200 (retrying would not help) and each raised a failed-event item in the attention queue.",
       fix: "Open the failed deliveries below or the attention queue, fix the cause, then replay the event.",
     });
   }
   return findings;
 }
+
+/** Doctor findings that read our delivery log: recomputed above when the report is a stored one. */
+const DELIVERY_CODES = new Set([
+  "no_signing_secret",
+  "signing_secret_mismatch",
+  "delivery_failures",
+]);
 
 const SEVERITY = { error: "error", warning: "warn", info: "info" } as const;
 
@@ -96,11 +147,14 @@ const SEVERITY = { error: "error", warning: "warn", info: "info" } as const;
 const LIVE_TTL_MS = 5 * 60 * 1000;
 let cached: { at: number; report: StripeDoctorReport } | null = null;
 
-async function liveDoctor(fresh: boolean): Promise<StripeDoctorReport> {
-  if (!fresh && cached && Date.now() - cached.at < LIVE_TTL_MS) return cached.report;
+async function liveDoctor(
+  fresh: boolean,
+): Promise<{ report: StripeDoctorReport; cached: boolean }> {
+  if (!fresh && cached && Date.now() - cached.at < LIVE_TTL_MS)
+    return { report: cached.report, cached: true };
   const report = await runWebhookDoctor();
   cached = { at: Date.now(), report };
-  return report;
+  return { report, cached: false };
 }
 
 /** The last report a reconciliation run stored, when it is less than a day old. */
@@ -123,29 +177,38 @@ export async function getDoctorReport(opts: { fresh?: boolean } = {}): Promise<D
     listenCommand: listenCommand(),
     handledTypes: HANDLED_EVENT_TYPES,
   };
-  const local = await localFindings();
   let report: StripeDoctorReport | null = null;
   let source: DoctorReport["source"] = "none";
   let error: string | null = null;
+  // A stored or cached report's delivery counts may be out of date; those checks are redone below.
+  let stored = false;
   try {
     if (!opts.fresh) {
       report = await lastRunDoctor();
-      if (report) source = "last_run";
+      if (report) {
+        source = "last_run";
+        stored = true;
+      }
     }
     if (!report) {
-      report = await liveDoctor(opts.fresh === true);
+      const live = await liveDoctor(opts.fresh === true);
+      report = live.report;
+      stored = live.cached;
       source = "live";
     }
   } catch (e) {
     error = scrubSecrets((e as Error)?.message ?? String(e));
     logger.warn({ err: error }, "webhook doctor failed");
   }
-  const findings: DoctorFinding[] = (report?.findings ?? []).map((f) => ({
-    severity: SEVERITY[f.severity] ?? "warn",
-    title: f.title,
-    detail: f.detail,
-    fix: f.fix,
-  }));
+  const local = await localFindings({ withDeliveryChecks: stored || !report });
+  const findings: DoctorFinding[] = (report?.findings ?? [])
+    .filter((f) => !(stored && DELIVERY_CODES.has(f.code)))
+    .map((f) => ({
+      severity: SEVERITY[f.severity] ?? "warn",
+      title: f.title,
+      detail: f.detail,
+      fix: f.fix,
+    }));
   return {
     ...base,
     checkedAt: report ? new Date(report.checkedAt) : null,

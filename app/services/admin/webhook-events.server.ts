@@ -4,11 +4,22 @@ import { attentionKeys, autoResolveAttention } from "../attention.server";
 import { writeAudit } from "../audit.server";
 import { getDb } from "../db.server";
 import { NotFoundError } from "../errors.server";
-import { DONE_STATUSES, HANDLED_EVENT_TYPES, processStripeEvent, type ProcessResult } from "../webhooks/handlers.server";
+import {
+  DONE_STATUSES,
+  HANDLED_EVENT_TYPES,
+  processStripeEvent,
+  type ProcessResult,
+} from "../webhooks/handlers.server";
 import type { DeliveryOutcome } from "../webhooks/ingest.server";
 import { DELIVERY_OUTCOMES } from "./ops-labels";
 import { cursorParam, optionalEnum, optionalText } from "./forms.server";
-import { finishPage, keysetQuery, type Page, type PageRequest, type SortSpec } from "./keyset.server";
+import {
+  finishPage,
+  keysetQuery,
+  type Page,
+  type PageRequest,
+  type SortSpec,
+} from "./keyset.server";
 
 export const DELIVERIES_PAGE_SIZE = 50;
 /** Deliveries listed on an event's page; an event that was delivered more often shows the newest. */
@@ -89,7 +100,10 @@ function toDeliveryRow(r: RawDelivery): DeliveryRow {
 }
 
 /** Every HTTP request to the webhook endpoint, newest first, one keyset page at a time. */
-export async function listDeliveries(filter: DeliveryFilter, limit = DELIVERIES_PAGE_SIZE): Promise<Page<DeliveryRow>> {
+export async function listDeliveries(
+  filter: DeliveryFilter,
+  limit = DELIVERIES_PAGE_SIZE,
+): Promise<Page<DeliveryRow>> {
   const req: PageRequest = { after: filter.after, before: filter.before, limit };
   const conditions: Prisma.Sql[] = [Prisma.sql`TRUE`];
   if (filter.outcome) conditions.push(Prisma.sql`d.outcome = ${filter.outcome}`);
@@ -135,10 +149,18 @@ export async function getEventDetail(eventId: string) {
   const purchase = event.purchaseId
     ? await db.purchase.findUnique({ where: { id: event.purchaseId }, select: purchaseSelect })
     : event.objectId?.startsWith("cs_")
-      ? await db.purchase.findUnique({ where: { checkoutSessionId: event.objectId }, select: purchaseSelect })
+      ? await db.purchase.findUnique({
+          where: { checkoutSessionId: event.objectId },
+          select: purchaseSelect,
+        })
       : null;
   const userId = event.userId ?? purchase?.userId ?? null;
-  const user = userId ? await db.user.findUnique({ where: { id: userId }, select: { id: true, email: true, balance: true } }) : null;
+  const user = userId
+    ? await db.user.findUnique({
+        where: { id: userId },
+        select: { id: true, email: true, balance: true },
+      })
+    : null;
   const attention = await db.attentionItem.findMany({
     where: { stripeEventId: eventId },
     orderBy: { createdAt: "desc" },
@@ -172,11 +194,25 @@ export async function getEventDetail(eventId: string) {
     purchase,
     user,
     attention,
-    replays: replays.map((r) => ({ id: r.id.toString(), actorLabel: r.actorLabel, createdAt: r.createdAt, before: r.before, after: r.after })),
+    replays: replays.map((r) => ({
+      id: r.id.toString(),
+      actorLabel: r.actorLabel,
+      createdAt: r.createdAt,
+      before: r.before,
+      after: r.after,
+    })),
   };
 }
 
-const purchaseSelect = { id: true, checkoutSessionId: true, userId: true, credits: true, amountTotal: true, currency: true, status: true } as const;
+const purchaseSelect = {
+  id: true,
+  checkoutSessionId: true,
+  userId: true,
+  credits: true,
+  amountTotal: true,
+  currency: true,
+  status: true,
+} as const;
 
 export interface StaffRef {
   id: string;
@@ -192,7 +228,10 @@ export interface StaffRef {
 export async function replayEvent(eventId: string, staff: StaffRef): Promise<ProcessResult> {
   if (!EVENT_ID.test(eventId)) throw new NotFoundError("Stripe event", eventId, "eventId");
   const db = getDb();
-  const before = await db.stripeEvent.findUnique({ where: { id: eventId }, select: { status: true, attempts: true } });
+  const before = await db.stripeEvent.findUnique({
+    where: { id: eventId },
+    select: { status: true, attempts: true },
+  });
   if (!before) throw new NotFoundError("Stripe event", eventId, "eventId");
   const actor = { type: "staff" as const, id: staff.id, label: staff.email, ip: staff.ip ?? null };
   let result: ProcessResult;
@@ -212,7 +251,12 @@ export async function replayEvent(eventId: string, staff: StaffRef): Promise<Pro
   }
   await db.$transaction(async (tx) => {
     if (DONE_STATUSES.has(result.status)) {
-      await autoResolveAttention(tx, [attentionKeys.failedEvent(eventId)], `Replayed by ${staff.email}: ${result.status}${result.detail ? ` (${result.detail})` : ""}.`, staff.id);
+      await autoResolveAttention(
+        tx,
+        [attentionKeys.failedEvent(eventId)],
+        `Replayed by ${staff.email}: ${result.status}${result.detail ? ` (${result.detail})` : ""}.`,
+        staff.id,
+      );
     }
     await writeAudit(
       {
@@ -221,7 +265,12 @@ export async function replayEvent(eventId: string, staff: StaffRef): Promise<Pro
         targetType: "stripe_event",
         targetId: eventId,
         before: { status: before.status },
-        after: { status: result.status, detail: result.detail, userId: result.userId, purchaseId: result.purchaseId },
+        after: {
+          status: result.status,
+          detail: result.detail,
+          userId: result.userId,
+          purchaseId: result.purchaseId,
+        },
       },
       tx,
     );

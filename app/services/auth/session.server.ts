@@ -86,7 +86,11 @@ export async function lookupSession(request: Request): Promise<SessionLookup> {
   const db = getDb();
   const session = await db.staffSession.findUnique({
     where: { id: hashToken(token) },
-    include: { staff: { select: { id: true, email: true, name: true, role: true, disabledAt: true, mustChangePassword: true } } },
+    include: {
+      staff: {
+        select: { id: true, email: true, name: true, role: true, disabledAt: true, mustChangePassword: true },
+      },
+    },
   });
   if (!session) return { state: "invalid", reason: "expired" };
   const now = Date.now();
@@ -154,7 +158,8 @@ export async function requireStaff(
   const { staff } = result;
   if (staff.mustChangePassword && !opts.allowPasswordChange) {
     const url = new URL(request.url);
-    throw redirect(`${CHANGE_PASSWORD_PATH}?${new URLSearchParams({ redirectTo: url.pathname + url.search })}`);
+    const params = new URLSearchParams({ redirectTo: url.pathname + url.search });
+    throw redirect(`${CHANGE_PASSWORD_PATH}?${params}`);
   }
   if (opts.roles && !opts.roles.includes(staff.role)) {
     throw new Response(`Forbidden: this page needs the ${opts.roles.join(" or ")} role; you are ${staff.role}.`, {
