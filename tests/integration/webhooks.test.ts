@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { action as webhookAction, loader as webhookLoader } from "../../app/routes/webhooks.stripe";
-import { getDb } from "../../app/services/db.server";
+import { getDatabase, getDb, openDatabase, setDatabase } from "../../app/services/db.server";
 import { verifyLedger } from "../../app/services/ledger-verify.server";
 import { syncPacks } from "../../app/services/packs.server";
 import { processStripeEvent } from "../../app/services/webhooks/handlers.server";
@@ -260,6 +260,36 @@ describe("POST /webhooks/stripe: processing", () => {
 
     const retry = await deliver(mp.ctx, event);
     expect(retry.body.outcome).toBe("processed");
+    expect(await balanceOf(user.id)).toBe(100);
+  });
+
+  it("answers 503 when the database is unreachable, so Stripe retries", async () => {
+    const user = await createUser();
+    const session = await paidSession(mp.ctx, { priceId, clientReferenceId: user.id });
+    const event = await eventOf(mp.ctx.stripe, session.id, "checkout.session.completed");
+    const real = getDatabase();
+    // Nothing listens on port 1: every query fails to connect, like a database that is down.
+    const down = await openDatabase({
+      kind: "postgres",
+      url: "postgresql://postgres@127.0.0.1:1/unreachable",
+    });
+    setDatabase(down);
+    let res;
+    try {
+      res = await deliver(mp.ctx, event);
+    } finally {
+      setDatabase(real);
+      await down.close().catch(() => undefined);
+    }
+    expect(res).toEqual({
+      status: 503,
+      body: {
+        error: { code: "temporarily_unavailable", message: "Temporary failure; please retry." },
+      },
+    });
+    expect(await getDb().stripeEvent.count({ where: { id: event.id } })).toBe(0);
+    // Stripe's retry then goes through.
+    expect((await deliver(mp.ctx, event)).body.outcome).toBe("processed");
     expect(await balanceOf(user.id)).toBe(100);
   });
 
