@@ -147,14 +147,41 @@ const SEVERITY = { error: "error", warning: "warn", info: "info" } as const;
 const LIVE_TTL_MS = 5 * 60 * 1000;
 let cached: { at: number; report: StripeDoctorReport } | null = null;
 
+/** A page waits at most this long for Stripe; a slower check still finishes and fills the cache. */
+export const LIVE_WAIT_MS = 5000;
+let inFlight: Promise<StripeDoctorReport> | null = null;
+
 async function liveDoctor(
   fresh: boolean,
 ): Promise<{ report: StripeDoctorReport; cached: boolean }> {
-  if (!fresh && cached && Date.now() - cached.at < LIVE_TTL_MS)
+  if (!fresh && cached && Date.now() - cached.at < LIVE_TTL_MS) {
     return { report: cached.report, cached: true };
-  const report = await runWebhookDoctor();
-  cached = { at: Date.now(), report };
-  return { report, cached: false };
+  }
+  inFlight ??= runWebhookDoctor()
+    .then((report) => {
+      cached = { at: Date.now(), report };
+      return report;
+    })
+    .finally(() => {
+      inFlight = null;
+    });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `Stripe did not answer within ${LIVE_WAIT_MS / 1000} s; reload the page in a moment.`,
+          ),
+        ),
+      LIVE_WAIT_MS,
+    );
+  });
+  try {
+    return { report: await Promise.race([inFlight, timeout]), cached: false };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The last report a reconciliation run stored, when it is less than a day old. */
