@@ -44,9 +44,27 @@ describe("StripeGate", () => {
     expect(gate.currentRate()).toBe(6);
   });
 
-  it("gives up on 429s after the waiting budget, and never retries other errors", async () => {
+  it("an unpaced gate (a server without fixed limits) starts pacing at the first 429 and recovers", async () => {
     const gate = new StripeGate({
       requestsPerSecond: Number.POSITIVE_INFINITY,
+      backoffBaseMs: 1,
+      backoffMaxMs: 2,
+      maxRateLimitWaitMs: 1000,
+    });
+    for (let i = 0; i < 40; i++) await gate.take();
+    expect(gate.currentRate()).toBe(Number.POSITIVE_INFINITY);
+    gate.slowDown();
+    // It had just made 40 requests this second: half of that from now on.
+    expect(gate.currentRate()).toBe(20);
+    for (let i = 0; i < 200 && Number.isFinite(gate.currentRate()); i++) {
+      await gate.call(async () => "ok");
+    }
+    expect(gate.currentRate()).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("gives up on 429s after the waiting budget, and never retries other errors", async () => {
+    const gate = new StripeGate({
+      requestsPerSecond: 1000,
       backoffBaseMs: 20,
       backoffMaxMs: 40,
       maxRateLimitWaitMs: 100,

@@ -33,6 +33,8 @@ export const DEFAULT_PACING = {
 } satisfies Record<string, PacingOptions>;
 
 const MIN_RATE = 1;
+/** An unlimited gate slowed by 429s goes back to unlimited above this rate. */
+const UNPACED_ABOVE = 500;
 
 export function isRateLimited(error: unknown): boolean {
   if (error instanceof Stripe.errors.StripeRateLimitError) return true;
@@ -45,6 +47,9 @@ export class StripeGate {
   private rate: number;
   private tokens: number;
   private last = performance.now();
+  private windowStart = performance.now();
+  private inWindow = 0;
+  private lastWindowCount = 0;
   /** 429 answers seen (each one waited out). */
   rateLimited = 0;
 
@@ -59,7 +64,8 @@ export class StripeGate {
 
   /** Wait for one request slot (a token bucket holding at most one second of requests). */
   async take(): Promise<void> {
-    if (!Number.isFinite(this.opts.requestsPerSecond)) return;
+    this.countRecent();
+    if (!Number.isFinite(this.rate)) return;
     for (;;) {
       const now = performance.now();
       this.tokens = Math.min(this.rate, this.tokens + ((now - this.last) / 1000) * this.rate);
@@ -72,16 +78,39 @@ export class StripeGate {
     }
   }
 
-  /** A 429 happened: halve the rate (never below one request per second). */
+  /** Requests per second actually made (the last full second), for an unpaced gate's first 429. */
+  private countRecent(): void {
+    const now = performance.now();
+    if (now - this.windowStart >= 1000) {
+      this.lastWindowCount = now - this.windowStart < 2000 ? this.inWindow : 0;
+      this.windowStart = now;
+      this.inWindow = 0;
+    }
+    this.inWindow += 1;
+  }
+
+  /**
+   * A 429 happened: halve the rate. An unpaced gate starts from what it just managed (at least
+   * Stripe's test-mode rate), so one 429 early in a run does not drop it to a crawl.
+   */
   slowDown(): void {
     this.rateLimited += 1;
-    if (Number.isFinite(this.rate)) this.rate = Math.max(MIN_RATE, this.rate / 2);
+    const current = Number.isFinite(this.rate)
+      ? this.rate
+      : Math.max(this.lastWindowCount, this.inWindow, DEFAULT_PACING.test.requestsPerSecond);
+    this.rate = Math.max(MIN_RATE, current / 2);
     this.tokens = Math.min(this.tokens, 0);
+    this.last = performance.now();
   }
 
   private speedUp(): void {
-    if (Number.isFinite(this.rate) && this.rate < this.opts.requestsPerSecond) {
+    if (!Number.isFinite(this.rate) || this.rate >= this.opts.requestsPerSecond) return;
+    if (Number.isFinite(this.opts.requestsPerSecond)) {
       this.rate = Math.min(this.opts.requestsPerSecond, this.rate + 1);
+    } else {
+      // No fixed limit: grow back faster, and stop pacing once well past any rate Stripe allows.
+      this.rate = this.rate * 1.05 + 1;
+      if (this.rate > UNPACED_ABOVE) this.rate = Number.POSITIVE_INFINITY;
     }
   }
 
