@@ -39,8 +39,13 @@ export async function createApp(build: ServerBuild) {
   });
 
   // The webhook route needs the untouched body for signature checks: never compress or parse it.
-  app.use((req, res, next) => (req.path.startsWith("/webhooks/") ? next() : compression()(req, res, next)));
-  app.use("/build", express.static(path.join(root, "public/build"), { immutable: true, maxAge: "1y" }));
+  app.use((req, res, next) =>
+    req.path.startsWith("/webhooks/") ? next() : compression()(req, res, next),
+  );
+  app.use(
+    "/build",
+    express.static(path.join(root, "public/build"), { immutable: true, maxAge: "1y" }),
+  );
   app.use(express.static(path.join(root, "public"), { maxAge: "1h" }));
   app.all(
     "*",
@@ -53,9 +58,13 @@ export async function createApp(build: ServerBuild) {
   return app;
 }
 
-export async function startServer(opts: { port?: number; host?: string } = {}): Promise<RunningServer> {
+export async function startServer(
+  opts: { port?: number; host?: string } = {},
+): Promise<RunningServer> {
   const env = getEnv();
-  const build = (await import(pathToFileURL(path.join(root, "build/index.js")).href)) as ServerBuild;
+  const build = (await import(
+    pathToFileURL(path.join(root, "build/index.js")).href
+  )) as ServerBuild;
   await startHooks("before-database");
   const db = await openAppDatabase(env);
   logger.info({ database: db.description }, "database ready");
@@ -91,7 +100,8 @@ async function main() {
   try {
     running = await startServer();
   } catch (error) {
-    const message = error instanceof ConfigError ? error.message : (error as Error).stack ?? String(error);
+    const message =
+      error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error));
     console.error(`creditdesk could not start:\n${scrubSecrets(message)}`);
     process.exit(1);
   }

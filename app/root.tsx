@@ -45,7 +45,13 @@ export function ErrorBoundary() {
     : "Something went wrong on our side. The error has been logged.";
   return (
     <main className="error-page" role="alert">
-      <h1>{status === 404 ? "Page not found" : status === 403 ? "Not allowed" : "Something went wrong"}</h1>
+      <h1>
+        {status === 404
+          ? "Page not found"
+          : status === 403
+            ? "Not allowed"
+            : "Something went wrong"}
+      </h1>
       <p>{message}</p>
       <p>
         <a href="/">Back to the dashboard</a>

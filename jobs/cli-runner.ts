@@ -4,7 +4,14 @@ import { openAppDatabase } from "../app/services/bootstrap.server";
 import { scrubSecrets } from "../app/services/logger.server";
 import { startHooks, stopHooks } from "../app/services/lifecycle.server";
 import { DomainError } from "../app/services/errors.server";
-import { jsonReplacer, parseCommandArgs, UsageError, type CliCommand, type CliContext, type CliIO } from "./cli-kit";
+import {
+  jsonReplacer,
+  parseCommandArgs,
+  UsageError,
+  type CliCommand,
+  type CliContext,
+  type CliIO,
+} from "./cli-kit";
 
 function overview(commands: CliCommand[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -33,7 +40,8 @@ export async function run(
   }
   // Two-word commands ("ledger verify", "staff create") are registered with their full name.
   const command =
-    commands.find((c) => c.name === `${name} ${rest[0] ?? ""}`.trim()) ?? commands.find((c) => c.name === name);
+    commands.find((c) => c.name === `${name} ${rest[0] ?? ""}`.trim()) ??
+    commands.find((c) => c.name === name);
   if (!command) {
     const group = commands.filter((c) => c.name.startsWith(`${name} `));
     if (group.length) {

@@ -20,7 +20,9 @@ if (missing.length && ci) {
   process.exit(1);
 }
 if (missing.length) {
-  console.warn(`Note: skipping tests that need ${missing.join(" and ")}. Install them to run the full suite.`);
+  console.warn(
+    `Note: skipping tests that need ${missing.join(" and ")}. Install them to run the full suite.`,
+  );
 }
 
 const projects = ["unit", "emulator", "pglite"];
@@ -33,6 +35,11 @@ if (hasChromium) {
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
 
-const args = ["vitest", "run", ...projects.flatMap((p) => ["--project", p]), ...process.argv.slice(2)];
+const args = [
+  "vitest",
+  "run",
+  ...projects.flatMap((p) => ["--project", p]),
+  ...process.argv.slice(2),
+];
 const result = spawnSync("npx", args, { stdio: "inherit" });
 process.exit(result.status ?? 1);

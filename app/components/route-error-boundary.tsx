@@ -6,9 +6,13 @@ export function RouteErrorBoundary() {
   if (isRouteErrorResponse(error)) {
     const detail = typeof error.data === "string" ? error.data : error.statusText;
     const title =
-      error.status === 403 ? "You do not have access to this page" :
-      error.status === 404 ? "Not found" :
-      error.status === 400 ? "That request was not valid" : `Error ${error.status}`;
+      error.status === 403
+        ? "You do not have access to this page"
+        : error.status === 404
+          ? "Not found"
+          : error.status === 400
+            ? "That request was not valid"
+            : `Error ${error.status}`;
     return (
       <div className="alert error" role="alert">
         <strong>{title}.</strong> {detail}
@@ -17,8 +21,8 @@ export function RouteErrorBoundary() {
   }
   return (
     <div className="alert error" role="alert">
-      <strong>Something went wrong loading this page.</strong> The error was logged; try again, and if it
-      persists check the server log.
+      <strong>Something went wrong loading this page.</strong> The error was logged; try again, and
+      if it persists check the server log.
     </div>
   );
 }

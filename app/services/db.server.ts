@@ -4,17 +4,23 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "~/generated/prisma/client";
 import { ConfigError } from "./env.server";
-import { acquireDirectoryLock, ensureWritableDirectory, type DirectoryLock } from "./pglite-lock.server";
+import {
+  acquireDirectoryLock,
+  ensureWritableDirectory,
+  type DirectoryLock,
+} from "./pglite-lock.server";
 
 export type { PrismaClient };
 export type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
 
 export type DatabaseTarget =
-  | { kind: "pglite"; dataDir: string }
-  | { kind: "postgres"; url: string };
+  { kind: "pglite"; dataDir: string } | { kind: "postgres"; url: string };
 
 /** DATABASE_URL unset → embedded PGlite under DATA_DIR; postgres(ql):// → native Postgres. */
-export function resolveDatabaseTarget(env: { DATABASE_URL?: string; DATA_DIR?: string }): DatabaseTarget {
+export function resolveDatabaseTarget(env: {
+  DATABASE_URL?: string;
+  DATA_DIR?: string;
+}): DatabaseTarget {
   const url = env.DATABASE_URL?.trim();
   if (!url) return { kind: "pglite", dataDir: path.resolve(env.DATA_DIR || "./data") };
   if (url === "memory://") return { kind: "pglite", dataDir: "memory://" };
@@ -72,7 +78,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   }
   let pglite: PGlite;
   try {
-    pglite = new PGlite(target.dataDir === "memory://" ? undefined : path.join(target.dataDir, "pglite"));
+    pglite = new PGlite(
+      target.dataDir === "memory://" ? undefined : path.join(target.dataDir, "pglite"),
+    );
     await pglite.waitReady;
   } catch (error) {
     lock?.release();
@@ -85,7 +93,10 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     prisma,
     adapterFactory,
     pglite,
-    description: target.dataDir === "memory://" ? "embedded PGlite (in memory)" : `embedded PGlite at ${target.dataDir}`,
+    description:
+      target.dataDir === "memory://"
+        ? "embedded PGlite (in memory)"
+        : `embedded PGlite at ${target.dataDir}`,
     async close() {
       await prisma.$disconnect();
       await pglite.close();
@@ -105,7 +116,8 @@ export function setDatabase(db: Database | undefined): void {
 
 export function getDatabase(): Database {
   const current = holder.__creditdeskDatabase;
-  if (!current) throw new Error("Database not opened: call openDatabase() and setDatabase() at start-up.");
+  if (!current)
+    throw new Error("Database not opened: call openDatabase() and setDatabase() at start-up.");
   return current;
 }
 

@@ -12,12 +12,24 @@ export interface LedgerViolation {
  * cache = sum of deltas = last balanceAfter; seq gapless from 1; each paid purchase has exactly
  * one purchase entry; clawbacks never exceed the purchase's credits.
  */
-export async function verifyLedger(): Promise<{ ok: boolean; violations: LedgerViolation[]; usersChecked: number }> {
+export async function verifyLedger(): Promise<{
+  ok: boolean;
+  violations: LedgerViolation[];
+  usersChecked: number;
+}> {
   const db = getDb();
   const violations: LedgerViolation[] = [];
 
   const balances = await db.$queryRaw<
-    { id: string; balance: number; sum: bigint | null; last_after: number | null; cnt: bigint; max_seq: number | null; last_seq: number }[]
+    {
+      id: string;
+      balance: number;
+      sum: bigint | null;
+      last_after: number | null;
+      cnt: bigint;
+      max_seq: number | null;
+      last_seq: number;
+    }[]
   >`
     SELECT u.id, u.balance, u.last_seq, s.sum, s.cnt, s.max_seq,
       (SELECT balance_after FROM ledger_entries le WHERE le.user_id = u.id ORDER BY seq DESC LIMIT 1) AS last_after
@@ -32,16 +44,32 @@ export async function verifyLedger(): Promise<{ ok: boolean; violations: LedgerV
     const sum = Number(r.sum ?? 0);
     const cnt = Number(r.cnt ?? 0);
     if (r.balance !== sum) {
-      violations.push({ check: "balance_cache", userId: r.id, detail: `balance cache ${r.balance} ≠ sum of deltas ${sum}` });
+      violations.push({
+        check: "balance_cache",
+        userId: r.id,
+        detail: `balance cache ${r.balance} ≠ sum of deltas ${sum}`,
+      });
     }
     if (r.last_after !== null && r.balance !== r.last_after) {
-      violations.push({ check: "balance_after", userId: r.id, detail: `balance cache ${r.balance} ≠ last balanceAfter ${r.last_after}` });
+      violations.push({
+        check: "balance_after",
+        userId: r.id,
+        detail: `balance cache ${r.balance} ≠ last balanceAfter ${r.last_after}`,
+      });
     }
     if ((r.max_seq ?? 0) !== cnt) {
-      violations.push({ check: "seq_gapless", userId: r.id, detail: `${cnt} entries but highest seq is ${r.max_seq ?? 0}` });
+      violations.push({
+        check: "seq_gapless",
+        userId: r.id,
+        detail: `${cnt} entries but highest seq is ${r.max_seq ?? 0}`,
+      });
     }
     if (r.last_seq !== (r.max_seq ?? 0)) {
-      violations.push({ check: "seq_cache", userId: r.id, detail: `lastSeq ${r.last_seq} ≠ highest seq ${r.max_seq ?? 0}` });
+      violations.push({
+        check: "seq_cache",
+        userId: r.id,
+        detail: `lastSeq ${r.last_seq} ≠ highest seq ${r.max_seq ?? 0}`,
+      });
     }
   }
 
@@ -53,7 +81,12 @@ export async function verifyLedger(): Promise<{ ok: boolean; violations: LedgerV
           FROM ledger_entries) x
     WHERE balance_after <> COALESCE(prev, 0) + delta
     LIMIT 1000`;
-  for (const r of chain) violations.push({ check: "running_balance", userId: r.user_id, detail: `seq ${r.seq}: ${r.detail}` });
+  for (const r of chain)
+    violations.push({
+      check: "running_balance",
+      userId: r.user_id,
+      detail: `seq ${r.seq}: ${r.detail}`,
+    });
 
   const purchases = await db.$queryRaw<{ id: string; user_id: string; n: bigint }[]>`
     SELECT p.id, p.user_id, COUNT(le.id) AS n
@@ -63,17 +96,29 @@ export async function verifyLedger(): Promise<{ ok: boolean; violations: LedgerV
     HAVING COUNT(le.id) <> 1
     LIMIT 1000`;
   for (const r of purchases) {
-    violations.push({ check: "purchase_entry", purchaseId: r.id, userId: r.user_id, detail: `paid purchase has ${Number(r.n)} purchase entries (expected 1)` });
+    violations.push({
+      check: "purchase_entry",
+      purchaseId: r.id,
+      userId: r.user_id,
+      detail: `paid purchase has ${Number(r.n)} purchase entries (expected 1)`,
+    });
   }
 
-  const clawbacks = await db.$queryRaw<{ id: string; user_id: string; credits: number; clawed: bigint }[]>`
+  const clawbacks = await db.$queryRaw<
+    { id: string; user_id: string; credits: number; clawed: bigint }[]
+  >`
     SELECT p.id, p.user_id, p.credits, -SUM(le.delta) AS clawed
     FROM purchases p JOIN ledger_entries le ON le.purchase_id = p.id AND le.kind = 'refund_clawback'
     GROUP BY p.id, p.user_id, p.credits
     HAVING -SUM(le.delta) > p.credits
     LIMIT 1000`;
   for (const r of clawbacks) {
-    violations.push({ check: "clawback_limit", purchaseId: r.id, userId: r.user_id, detail: `clawed back ${Number(r.clawed)} credits of a ${r.credits}-credit purchase` });
+    violations.push({
+      check: "clawback_limit",
+      purchaseId: r.id,
+      userId: r.user_id,
+      detail: `clawed back ${Number(r.clawed)} credits of a ${r.credits}-credit purchase`,
+    });
   }
 
   const usersChecked = await db.user.count();

@@ -75,7 +75,10 @@ function validate(input: PostEntryInput): void {
     throw new ValidationError("delta must be a non-zero whole number of credits.", "delta");
   }
   if (!input.idempotencyKey || input.idempotencyKey.length > 255) {
-    throw new ValidationError("idempotencyKey is required (at most 255 characters).", "idempotencyKey");
+    throw new ValidationError(
+      "idempotencyKey is required (at most 255 characters).",
+      "idempotencyKey",
+    );
   }
   if (!(LEDGER_KINDS as readonly string[]).includes(input.kind)) {
     throw new ValidationError(`kind "${input.kind}" is not a ledger entry kind.`, "kind");
@@ -86,7 +89,12 @@ async function findByKey(tx: Tx, key: string) {
   return tx.ledgerEntry.findUnique({ where: { idempotencyKey: key } });
 }
 
-function replayOrConflict(existing: LedgerEntry, input: PostEntryInput, hash: string, balance: number) {
+function replayOrConflict(
+  existing: LedgerEntry,
+  input: PostEntryInput,
+  hash: string,
+  balance: number,
+) {
   if (existing.payloadHash !== hash) throw new IdempotencyConflictError(input.idempotencyKey);
   return { entry: existing, created: false, balance };
 }
@@ -120,7 +128,8 @@ export async function postLedgerEntryInTx(tx: Tx, input: PostEntryInput): Promis
     RETURNING id`;
   if (inserted.length === 0) {
     const winner = await findByKey(tx, input.idempotencyKey);
-    if (!winner) throw new Error(`ledger key ${input.idempotencyKey} conflicted but is not visible`);
+    if (!winner)
+      throw new Error(`ledger key ${input.idempotencyKey} conflicted but is not visible`);
     return replayOrConflict(winner, input, hash, user.balance);
   }
   await tx.$executeRaw`UPDATE users SET balance = ${balanceAfter}, last_seq = ${seq}, updated_at = now() WHERE id = ${input.userId}`;

@@ -24,7 +24,11 @@ export const logger = pino({
   level: process.env.LOG_LEVEL ?? (process.env.NODE_ENV === "test" ? "silent" : "info"),
   base: { service: "creditdesk" },
   redact: {
-    paths: [...redactedKeys, ...redactedKeys.map((k) => `*.${k}`), 'req.headers["stripe-signature"]'],
+    paths: [
+      ...redactedKeys,
+      ...redactedKeys.map((k) => `*.${k}`),
+      'req.headers["stripe-signature"]',
+    ],
     censor: "[redacted]",
   },
 });

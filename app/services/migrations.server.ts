@@ -44,7 +44,10 @@ function loadEngineModule() {
   return wasmReady;
 }
 
-type ScriptClient = { exec?: (sql: string) => Promise<unknown>; query?: (sql: string) => Promise<unknown> };
+type ScriptClient = {
+  exec?: (sql: string) => Promise<unknown>;
+  query?: (sql: string) => Promise<unknown>;
+};
 
 /**
  * The pg adapter runs a script by splitting it on every ";", which breaks PL/pgSQL bodies
@@ -66,7 +69,9 @@ function wholeScriptAdapter<T extends object>(adapter: T): T {
   });
 }
 
-function wholeScriptFactory(factory: SqlMigrationAwareDriverAdapterFactory): SqlMigrationAwareDriverAdapterFactory {
+function wholeScriptFactory(
+  factory: SqlMigrationAwareDriverAdapterFactory,
+): SqlMigrationAwareDriverAdapterFactory {
   return {
     provider: factory.provider,
     adapterName: factory.adapterName,
@@ -104,7 +109,10 @@ export function listMigrationDirs(prismaDir = defaultPrismaDir): MigrationDir[] 
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(path.join(dir, d.name, "migration.sql")))
-    .map((d) => ({ name: d.name, sql: readFileSync(path.join(dir, d.name, "migration.sql"), "utf8") }))
+    .map((d) => ({
+      name: d.name,
+      sql: readFileSync(path.join(dir, d.name, "migration.sql"), "utf8"),
+    }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -132,7 +140,10 @@ export async function applyMigrations(
 ): Promise<string[]> {
   const engine = await createEngine(adapterFactory, prismaDir);
   try {
-    const out = await engine.applyMigrations({ migrationsList: migrationsList(prismaDir), filters });
+    const out = await engine.applyMigrations({
+      migrationsList: migrationsList(prismaDir),
+      filters,
+    });
     return out.appliedMigrationNames;
   } finally {
     engine.free();
@@ -148,13 +159,21 @@ export interface MigrationStatus {
 type Queryable = { $queryRawUnsafe<T = unknown>(sql: string): Promise<T> };
 
 /** Applied/pending per migration directory, read from `_prisma_migrations` like Prisma does. */
-export async function migrationStatus(db: Queryable, prismaDir = defaultPrismaDir): Promise<MigrationStatus[]> {
+export async function migrationStatus(
+  db: Queryable,
+  prismaDir = defaultPrismaDir,
+): Promise<MigrationStatus[]> {
   const exists = await db.$queryRawUnsafe<{ t: string | null }[]>(
     "SELECT to_regclass('_prisma_migrations')::text AS t",
   );
   const rows = exists[0]?.t
     ? await db.$queryRawUnsafe<
-        { migration_name: string; checksum: string; finished_at: Date | null; rolled_back_at: Date | null }[]
+        {
+          migration_name: string;
+          checksum: string;
+          finished_at: Date | null;
+          rolled_back_at: Date | null;
+        }[]
       >("SELECT migration_name, checksum, finished_at, rolled_back_at FROM _prisma_migrations")
     : [];
   return listMigrationDirs(prismaDir).map((m) => {
@@ -182,8 +201,13 @@ export async function diffMigrationsToSchema(prismaDir = defaultPrismaDir): Prom
       const schemaPath = path.join(prismaDir, "schema.prisma");
       const hasMigrations = listMigrationDirs(prismaDir).length > 0;
       const result = await engine.diff({
-        from: hasMigrations ? { tag: "migrations", ...migrationsList(prismaDir) } : { tag: "empty" },
-        to: { tag: "schemaDatamodel", files: [{ path: schemaPath, content: readFileSync(schemaPath, "utf8") }] },
+        from: hasMigrations
+          ? { tag: "migrations", ...migrationsList(prismaDir) }
+          : { tag: "empty" },
+        to: {
+          tag: "schemaDatamodel",
+          files: [{ path: schemaPath, content: readFileSync(schemaPath, "utf8") }],
+        },
         script: true,
         exitCode: null,
         filters,
@@ -198,10 +222,12 @@ export async function diffMigrationsToSchema(prismaDir = defaultPrismaDir): Prom
 }
 
 export function isEmptyMigration(sql: string): boolean {
-  return sql
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("--")).length === 0;
+  return (
+    sql
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith("--")).length === 0
+  );
 }
 
 function timestamp(now = new Date()): string {
@@ -216,7 +242,9 @@ export async function createMigration(
   now = new Date(),
 ): Promise<{ dir: string; sql: string } | null> {
   if (!/^[a-z0-9_]+$/.test(name)) {
-    throw new Error(`Migration name "${name}" must use only lower-case letters, digits and underscores.`);
+    throw new Error(
+      `Migration name "${name}" must use only lower-case letters, digits and underscores.`,
+    );
   }
   const sql = await diffMigrationsToSchema(prismaDir);
   if (isEmptyMigration(sql)) return null;

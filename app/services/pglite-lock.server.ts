@@ -1,4 +1,13 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync, accessSync, constants } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+  accessSync,
+  constants,
+} from "node:fs";
 import path from "node:path";
 import { ConfigError } from "./env.server";
 
@@ -75,5 +84,7 @@ export function acquireDirectoryLock(dir: string): DirectoryLock {
       rmSync(lockPath, { force: true });
     }
   }
-  throw new ConfigError(`Could not lock DATA_DIR "${dir}"; remove ${lockPath} if no process uses it.`);
+  throw new ConfigError(
+    `Could not lock DATA_DIR "${dir}"; remove ${lockPath} if no process uses it.`,
+  );
 }

@@ -16,7 +16,12 @@ export interface RollupDelta {
  * Keep the per-day aggregates current in the same transaction as the write they summarise,
  * so the overview reads a few hundred rows instead of scanning the ledger.
  */
-export async function bumpRollup(tx: Tx, at: Date, currency: string, d: RollupDelta): Promise<void> {
+export async function bumpRollup(
+  tx: Tx,
+  at: Date,
+  currency: string,
+  d: RollupDelta,
+): Promise<void> {
   const day = at.toISOString().slice(0, 10);
   await tx.$executeRaw`
     INSERT INTO daily_rollups (day, currency, revenue, refunded, purchases, refunds, credits_issued, credits_consumed)

@@ -38,9 +38,14 @@ export function getStripe(): Stripe {
   if (!holder.__creditdeskStripe) {
     const env = getEnv();
     if (!env.STRIPE_SECRET_KEY) {
-      throw new Error("Stripe is not configured: set STRIPE_SECRET_KEY (demo mode sets it for the emulator).");
+      throw new Error(
+        "Stripe is not configured: set STRIPE_SECRET_KEY (demo mode sets it for the emulator).",
+      );
     }
-    holder.__creditdeskStripe = createStripeClient({ secretKey: env.STRIPE_SECRET_KEY, apiBase: env.STRIPE_API_BASE });
+    holder.__creditdeskStripe = createStripeClient({
+      secretKey: env.STRIPE_SECRET_KEY,
+      apiBase: env.STRIPE_API_BASE,
+    });
   }
   return holder.__creditdeskStripe;
 }

@@ -17,7 +17,9 @@ purchase has exactly one purchase entry; clawbacks never exceed the purchase's c
     else {
       ctx.say(`Ledger has ${result.violations.length} violation(s):`);
       for (const v of result.violations) {
-        ctx.say(`  [${v.check}] ${v.userId ? `user ${v.userId} ` : ""}${v.purchaseId ? `purchase ${v.purchaseId} ` : ""}${v.detail}`);
+        ctx.say(
+          `  [${v.check}] ${v.userId ? `user ${v.userId} ` : ""}${v.purchaseId ? `purchase ${v.purchaseId} ` : ""}${v.detail}`,
+        );
       }
     }
     return result.ok ? 0 : 1;

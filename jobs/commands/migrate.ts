@@ -1,5 +1,9 @@
 import { getDatabase } from "../../app/services/db.server";
-import { applyMigrations, createMigration, migrationStatus } from "../../app/services/migrations.server";
+import {
+  applyMigrations,
+  createMigration,
+  migrationStatus,
+} from "../../app/services/migrations.server";
 import { UsageError, type CliCommand } from "../cli-kit";
 
 export const migrateCommand: CliCommand = {
@@ -19,14 +23,23 @@ WebAssembly schema engine. Writes the same _prisma_migrations table as \`prisma 
     if (ctx.values.status) {
       const status = await migrationStatus(db.prisma);
       if (ctx.json) ctx.emit({ database: db.description, migrations: status });
-      for (const m of status) ctx.say(`${m.state.padEnd(8)} ${m.name}${m.appliedAt ? `  (${m.appliedAt})` : ""}`);
+      for (const m of status)
+        ctx.say(`${m.state.padEnd(8)} ${m.name}${m.appliedAt ? `  (${m.appliedAt})` : ""}`);
       const pending = status.filter((m) => m.state !== "applied").length;
-      ctx.say(pending ? `${pending} migration(s) not applied on ${db.description}.` : `Database is up to date (${db.description}).`);
+      ctx.say(
+        pending
+          ? `${pending} migration(s) not applied on ${db.description}.`
+          : `Database is up to date (${db.description}).`,
+      );
       return status.some((m) => m.state === "failed" || m.state === "modified") ? 1 : 0;
     }
     const applied = await applyMigrations(db.adapterFactory);
     if (ctx.json) ctx.emit({ database: db.description, applied });
-    ctx.say(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(", ")}` : "No pending migrations.");
+    ctx.say(
+      applied.length
+        ? `Applied ${applied.length} migration(s): ${applied.join(", ")}`
+        : "No pending migrations.",
+    );
     return 0;
   },
 };
@@ -44,10 +57,15 @@ prisma/migrations/<timestamp>_<name>/migration.sql. <name>: lower-case letters, 
   async run(ctx) {
     const name = ctx.positionals[0];
     if (!name) throw new UsageError("a migration name is required");
-    if (!/^[a-z0-9_]+$/.test(name)) throw new UsageError(`migration name "${name}" may only use a-z, 0-9 and _`);
+    if (!/^[a-z0-9_]+$/.test(name))
+      throw new UsageError(`migration name "${name}" may only use a-z, 0-9 and _`);
     const result = await createMigration(name);
     if (ctx.json) ctx.emit({ created: result?.dir ?? null, sql: result?.sql ?? "" });
-    ctx.say(result ? `Created ${result.dir}/migration.sql` : "schema.prisma matches the migrations: nothing to create.");
+    ctx.say(
+      result
+        ? `Created ${result.dir}/migration.sql`
+        : "schema.prisma matches the migrations: nothing to create.",
+    );
     return 0;
   },
 };

@@ -13,12 +13,15 @@ otherwise a random password is generated, printed once, and must be changed at f
   async run(ctx) {
     const email = requireOption(ctx, "email");
     const role = requireOption(ctx, "role");
-    const password = ctx.io.stdin.isTTY ? null : (await readStdin(ctx.io.stdin)).replace(/\r?\n$/, "");
+    const password = ctx.io.stdin.isTTY
+      ? null
+      : (await readStdin(ctx.io.stdin)).replace(/\r?\n$/, "");
     const { staff, generatedPassword } = await createStaff(
       { email, role, name: stringOption(ctx, "name"), password },
       { type: "cli", label: process.env.USER ?? "cli" },
     );
-    if (ctx.json) ctx.emit({ id: staff.id, email: staff.email, role: staff.role, generatedPassword });
+    if (ctx.json)
+      ctx.emit({ id: staff.id, email: staff.email, role: staff.role, generatedPassword });
     ctx.say(`Created ${staff.role} ${staff.email} (${staff.id}).`);
     if (generatedPassword) ctx.say(`Initial password (shown once): ${generatedPassword}`);
     return 0;

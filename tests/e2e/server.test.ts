@@ -3,7 +3,13 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, startPostgresCluster, type PostgresCluster } from "../support/native-postgres";
-import { cleanEnv, runSync, startProcess, waitFor, type RunningProcess } from "../support/processes";
+import {
+  cleanEnv,
+  runSync,
+  startProcess,
+  waitFor,
+  type RunningProcess,
+} from "../support/processes";
 
 // The real server process, as `npm start` runs it (after the build `npm test` makes first).
 const running: RunningProcess[] = [];
@@ -15,16 +21,28 @@ afterAll(async () => {
   dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
-const stripeEnv = { STRIPE_SECRET_KEY: "sk_test_server_e2e", STRIPE_API_BASE: "http://127.0.0.1:9", STRIPE_WEBHOOK_SECRET: "whsec_e2e" };
+const stripeEnv = {
+  STRIPE_SECRET_KEY: "sk_test_server_e2e",
+  STRIPE_API_BASE: "http://127.0.0.1:9",
+  STRIPE_WEBHOOK_SECRET: "whsec_e2e",
+};
 
 function startServer(env: Record<string, string>) {
-  const p = startProcess("node", ["--import", "tsx", "server.ts"], cleanEnv({ SCHEDULER: "off", HOST: "127.0.0.1", ...stripeEnv, ...env }));
+  const p = startProcess(
+    "node",
+    ["--import", "tsx", "server.ts"],
+    cleanEnv({ SCHEDULER: "off", HOST: "127.0.0.1", ...stripeEnv, ...env }),
+  );
   running.push(p);
   return p;
 }
 
 async function healthy(port: number) {
-  return waitFor(`server on ${port}`, async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200, 90_000);
+  return waitFor(
+    `server on ${port}`,
+    async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200,
+    90_000,
+  );
 }
 
 describe("server process on the embedded database", () => {
@@ -32,7 +50,22 @@ describe("server process on the embedded database", () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "creditdesk-e2e-"));
     dirs.push(dataDir);
     const env = cleanEnv({ DATA_DIR: dataDir, ...stripeEnv });
-    const created = runSync("npx", ["tsx", "jobs/cli.ts", "staff", "create", "--email", "ops@example.com", "--role", "admin", "--json"], env, "a-long-enough-password\n");
+    const created = runSync(
+      "npx",
+      [
+        "tsx",
+        "jobs/cli.ts",
+        "staff",
+        "create",
+        "--email",
+        "ops@example.com",
+        "--role",
+        "admin",
+        "--json",
+      ],
+      env,
+      "a-long-enough-password\n",
+    );
     expect(created.status, created.stderr).toBe(0);
 
     const port = await freePort();
@@ -48,7 +81,11 @@ describe("server process on the embedded database", () => {
     const login = await fetch(`${base}/login`, {
       method: "POST",
       redirect: "manual",
-      body: new URLSearchParams({ email: "ops@example.com", password: "a-long-enough-password", redirectTo: "/" }),
+      body: new URLSearchParams({
+        email: "ops@example.com",
+        password: "a-long-enough-password",
+        redirectTo: "/",
+      }),
     });
     expect(login.status).toBe(302);
     const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
@@ -79,10 +116,16 @@ describe("server process on the embedded database", () => {
   }, 180_000);
 
   it("refuses to start in production without its secrets, naming them", async () => {
-    const p = startProcess("node", ["--import", "tsx", "server.ts"], cleanEnv({ NODE_ENV: "production", DATA_DIR: "/tmp/never-used" }));
+    const p = startProcess(
+      "node",
+      ["--import", "tsx", "server.ts"],
+      cleanEnv({ NODE_ENV: "production", DATA_DIR: "/tmp/never-used" }),
+    );
     running.push(p);
     expect(await p.exited).toBe(1);
-    expect(p.output()).toContain("Missing required configuration in production (NODE_ENV=production): SESSION_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET");
+    expect(p.output()).toContain(
+      "Missing required configuration in production (NODE_ENV=production): SESSION_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET",
+    );
   }, 60_000);
 });
 
@@ -93,9 +136,15 @@ describe("server process on native Postgres", () => {
     const port = await freePort();
     const server = startServer({ DATABASE_URL: url, MIGRATE_ON_START: "true", PORT: String(port) });
     await healthy(port);
-    const status = runSync("npx", ["tsx", "jobs/cli.ts", "migrate", "--status", "--json"], cleanEnv({ DATABASE_URL: url }));
+    const status = runSync(
+      "npx",
+      ["tsx", "jobs/cli.ts", "migrate", "--status", "--json"],
+      cleanEnv({ DATABASE_URL: url }),
+    );
     expect(status.status).toBe(0);
-    const migrations = JSON.parse(status.stdout.trim().split("\n").pop()!).migrations as { state: string }[];
+    const migrations = JSON.parse(status.stdout.trim().split("\n").pop()!).migrations as {
+      state: string;
+    }[];
     expect(migrations.length).toBeGreaterThan(0);
     expect(migrations.every((m) => m.state === "applied")).toBe(true);
 

@@ -10,28 +10,44 @@ import { BAD_CREDENTIALS_MESSAGE } from "../../app/services/auth/login.server";
 
 const t = useTestDatabase();
 
-type ActionData = { error: string | null; fieldErrors: Record<string, string>; values: { email: string } };
+type ActionData = {
+  error: string | null;
+  fieldErrors: Record<string, string>;
+  values: { email: string };
+};
 
 /** Remix actions either return `data()` (with init) or throw a redirect Response. */
 async function postLogin(form: Record<string, string>, ip = "10.0.0.1") {
   try {
-    const result = (await loginAction({ request: pageRequest("/login", { form }), params: {}, context: { ip } })) as unknown as {
+    const result = (await loginAction({
+      request: pageRequest("/login", { form }),
+      params: {},
+      context: { ip },
+    })) as unknown as {
       data: ActionData;
       init: { status: number; headers?: Record<string, string> };
     };
-    return { status: result.init.status, data: result.data, headers: new Headers(result.init.headers) };
+    return {
+      status: result.init.status,
+      data: result.data,
+      headers: new Headers(result.init.headers),
+    };
   } catch (thrown) {
-    if (thrown instanceof Response) return { status: thrown.status, data: null, headers: thrown.headers };
+    if (thrown instanceof Response)
+      return { status: thrown.status, data: null, headers: thrown.headers };
     throw thrown;
   }
 }
 
-async function statusOf(promise: Promise<unknown>): Promise<{ status: number; location: string | null }> {
+async function statusOf(
+  promise: Promise<unknown>,
+): Promise<{ status: number; location: string | null }> {
   try {
     await promise;
     return { status: 200, location: null };
   } catch (thrown) {
-    if (thrown instanceof Response) return { status: thrown.status, location: thrown.headers.get("Location") };
+    if (thrown instanceof Response)
+      return { status: thrown.status, location: thrown.headers.get("Location") };
     throw thrown;
   }
 }
@@ -53,7 +69,10 @@ describe("staff login", () => {
   it("gives the same 401 message for a wrong password and an unknown email", async () => {
     const { email } = await createStaffWithSession("finance");
     const wrong = await postLogin({ email, password: "not the password at all" }, "10.0.0.2");
-    const unknown = await postLogin({ email: "nobody@example.com", password: "whatever123456" }, "10.0.0.2");
+    const unknown = await postLogin(
+      { email: "nobody@example.com", password: "whatever123456" },
+      "10.0.0.2",
+    );
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     expect(wrong.data?.error).toBe(BAD_CREDENTIALS_MESSAGE);
@@ -87,23 +106,36 @@ describe("staff login", () => {
   });
 
   it("throttles after 5 failures from one IP across different emails", async () => {
-    for (let i = 0; i < 5; i++) await postLogin({ email: `probe${i}@example.com`, password: "guess-guess-guess" }, "10.9.9.9");
+    for (let i = 0; i < 5; i++)
+      await postLogin(
+        { email: `probe${i}@example.com`, password: "guess-guess-guess" },
+        "10.9.9.9",
+      );
     const { email, password } = await createStaffWithSession("support");
     expect((await postLogin({ email, password }, "10.9.9.9")).status).toBe(429);
     expect((await postLogin({ email, password }, "10.9.9.10")).status).toBe(302);
   });
 
   it("never stores or echoes the password", async () => {
-    const r = await postLogin({ email: "leak@example.com", password: "super-secret-password-xyz" }, "10.2.0.1");
+    const r = await postLogin(
+      { email: "leak@example.com", password: "super-secret-password-xyz" },
+      "10.2.0.1",
+    );
     expect(JSON.stringify(r.data)).not.toContain("super-secret-password-xyz");
-    const attempts = await t.db.prisma.loginAttempt.findMany({ where: { email: "leak@example.com" } });
-    expect(JSON.stringify(attempts, (_k, v) => (typeof v === "bigint" ? String(v) : v))).not.toContain("super-secret");
+    const attempts = await t.db.prisma.loginAttempt.findMany({
+      where: { email: "leak@example.com" },
+    });
+    expect(
+      JSON.stringify(attempts, (_k, v) => (typeof v === "bigint" ? String(v) : v)),
+    ).not.toContain("super-secret");
   });
 });
 
 describe("sessions and guards", () => {
   it("redirects anonymous visitors to /login?redirectTo=…", async () => {
-    const r = await statusOf(layoutLoader({ request: pageRequest("/purchases?x=1"), params: {}, context: {} }));
+    const r = await statusOf(
+      layoutLoader({ request: pageRequest("/purchases?x=1"), params: {}, context: {} }),
+    );
     expect(r.status).toBe(302);
     expect(r.location).toBe("/login?redirectTo=%2Fpurchases%3Fx%3D1");
   });
@@ -127,14 +159,19 @@ describe("sessions and guards", () => {
     } catch (thrown) {
       expect(thrown).toBeInstanceOf(Response);
       expect((thrown as Response).status).toBe(403);
-      expect(await (thrown as Response).text()).toMatch(/needs the finance or admin role; you are support/);
+      expect(await (thrown as Response).text()).toMatch(
+        /needs the finance or admin role; you are support/,
+      );
     }
   });
 
   it("expires a session idle for more than 12 hours", async () => {
     const { cookie, staff } = await createStaffWithSession("finance");
     const old = new Date(Date.now() - SESSION_IDLE_MS - 60_000);
-    await t.db.prisma.staffSession.updateMany({ where: { staffId: staff.id }, data: { lastSeenAt: old } });
+    await t.db.prisma.staffSession.updateMany({
+      where: { staffId: staff.id },
+      data: { lastSeenAt: old },
+    });
     const r = await statusOf(requireStaff(pageRequest("/", { cookie })));
     expect(r.status).toBe(302);
     expect(r.location).toContain("reason=expired");
@@ -143,7 +180,13 @@ describe("sessions and guards", () => {
 
   it("logs out: the session row is gone and the cookie no longer works", async () => {
     const { cookie, staff } = await createStaffWithSession("support");
-    const r = await statusOf(logoutAction({ request: pageRequest("/logout", { method: "POST", cookie }), params: {}, context: {} }));
+    const r = await statusOf(
+      logoutAction({
+        request: pageRequest("/logout", { method: "POST", cookie }),
+        params: {},
+        context: {},
+      }),
+    );
     expect(r.status).toBe(302);
     expect(r.location).toBe("/login");
     expect(await t.db.prisma.staffSession.count({ where: { staffId: staff.id } })).toBe(0);
@@ -156,7 +199,9 @@ describe("sessions and guards", () => {
     await disableStaff(staff.id, { type: "staff", id: admin.staff.id }, "left the company");
     const r = await statusOf(requireStaff(pageRequest("/", { cookie })));
     expect(r.status).toBe(302);
-    expect(await t.db.prisma.auditLog.count({ where: { action: "staff.disable", targetId: staff.id } })).toBe(1);
+    expect(
+      await t.db.prisma.auditLog.count({ where: { action: "staff.disable", targetId: staff.id } }),
+    ).toBe(1);
   });
 
   it("only redirects to same-site paths after login", async () => {

@@ -35,38 +35,65 @@ describe("CLI conventions", () => {
 
 describe("staff create", () => {
   it("reads the password from stdin and never prints it", async () => {
-    const r = await runCli(["staff", "create", "--email", "Ana@Example.com", "--role", "support", "--json"], {
-      stdin: "a-very-long-password-123\n",
-    });
+    const r = await runCli(
+      ["staff", "create", "--email", "Ana@Example.com", "--role", "support", "--json"],
+      {
+        stdin: "a-very-long-password-123\n",
+      },
+    );
     expect(r.code).toBe(0);
     const out = r.json<{ email: string; role: string; generatedPassword: string | null }>();
-    expect(out).toMatchObject({ email: "ana@example.com", role: "support", generatedPassword: null });
+    expect(out).toMatchObject({
+      email: "ana@example.com",
+      role: "support",
+      generatedPassword: null,
+    });
     expect(r.stdout + r.stderr).not.toContain("a-very-long-password-123");
-    const row = await t.db.prisma.staffUser.findUniqueOrThrow({ where: { email: "ana@example.com" } });
+    const row = await t.db.prisma.staffUser.findUniqueOrThrow({
+      where: { email: "ana@example.com" },
+    });
     expect(row.passwordHash).toMatch(/^scrypt\$/);
-    expect(await t.db.prisma.auditLog.count({ where: { action: "staff.create", targetId: row.id } })).toBe(1);
+    expect(
+      await t.db.prisma.auditLog.count({ where: { action: "staff.create", targetId: row.id } }),
+    ).toBe(1);
   });
 
   it("generates and prints a password once when stdin is a terminal", async () => {
-    const r = await runCli(["staff", "create", "--email", "gen@example.com", "--role", "admin"], { tty: true });
+    const r = await runCli(["staff", "create", "--email", "gen@example.com", "--role", "admin"], {
+      tty: true,
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Initial password \(shown once\): \S{5}-\S{5}-\S{5}-\S{5}/);
   });
 
   it("rejects a missing --email with exit 2, and a bad role or short password with exit 1", async () => {
     expect((await runCli(["staff", "create", "--role", "admin"], { tty: true })).code).toBe(2);
-    const badRole = await runCli(["staff", "create", "--email", "x@example.com", "--role", "root"], { tty: true });
+    const badRole = await runCli(
+      ["staff", "create", "--email", "x@example.com", "--role", "root"],
+      { tty: true },
+    );
     expect(badRole.code).toBe(1);
     expect(badRole.stderr).toContain("role must be admin, support or finance");
-    const short = await runCli(["staff", "create", "--email", "y@example.com", "--role", "admin"], { stdin: "short\n" });
+    const short = await runCli(["staff", "create", "--email", "y@example.com", "--role", "admin"], {
+      stdin: "short\n",
+    });
     expect(short.code).toBe(1);
     expect(short.stderr).toContain("password must be at least 12 characters");
-    expect(await t.db.prisma.staffUser.count({ where: { email: { in: ["x@example.com", "y@example.com"] } } })).toBe(0);
+    expect(
+      await t.db.prisma.staffUser.count({
+        where: { email: { in: ["x@example.com", "y@example.com"] } },
+      }),
+    ).toBe(0);
   });
 
   it("refuses a duplicate email", async () => {
-    await runCli(["staff", "create", "--email", "dup@example.com", "--role", "admin"], { tty: true });
-    const again = await runCli(["staff", "create", "--email", "DUP@example.com", "--role", "finance"], { tty: true });
+    await runCli(["staff", "create", "--email", "dup@example.com", "--role", "admin"], {
+      tty: true,
+    });
+    const again = await runCli(
+      ["staff", "create", "--email", "DUP@example.com", "--role", "finance"],
+      { tty: true },
+    );
     expect(again.code).toBe(1);
     expect(again.stderr).toContain("already exists");
   });
@@ -74,7 +101,9 @@ describe("staff create", () => {
 
 describe("ledger verify", () => {
   it("is clean on a consistent ledger and reports a corrupted balance cache with exit 1", async () => {
-    await t.db.prisma.user.create({ data: { id: "lv1", email: "lv1@example.com", emailNormalized: "lv1@example.com" } });
+    await t.db.prisma.user.create({
+      data: { id: "lv1", email: "lv1@example.com", emailNormalized: "lv1@example.com" },
+    });
     const { postLedgerEntry } = await import("../../app/services/ledger.server");
     await postLedgerEntry({ userId: "lv1", delta: 50, kind: "grant", idempotencyKey: "lv1-a" });
     await postLedgerEntry({ userId: "lv1", delta: -20, kind: "usage", idempotencyKey: "lv1-b" });

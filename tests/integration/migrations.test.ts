@@ -27,7 +27,10 @@ async function emptyDatabase(): Promise<Database> {
   const name = `m_${randomBytes(5).toString("hex")}`;
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  return openDatabase({ kind: "postgres", url: inject("postgresAdminUrl").replace(/\/[^/]*$/, `/${name}`) });
+  return openDatabase({
+    kind: "postgres",
+    url: inject("postgresAdminUrl").replace(/\/[^/]*$/, `/${name}`),
+  });
 }
 
 /** A copy of prisma/ to add a migration to, so the repository's own history is untouched. */
@@ -47,8 +50,16 @@ describe(`offline migrations (${testDbKind()})`, () => {
       expect(applied).toEqual(listMigrationDirs().map((m) => m.name));
       // Same table and columns prisma migrate deploy reads, with the sha256 checksum of the file.
       const rows = await db.prisma.$queryRawUnsafe<
-        { migration_name: string; checksum: string; finished_at: Date | null; applied_steps_count: number; logs: string | null }[]
-      >("SELECT id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name");
+        {
+          migration_name: string;
+          checksum: string;
+          finished_at: Date | null;
+          applied_steps_count: number;
+          logs: string | null;
+        }[]
+      >(
+        "SELECT id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name",
+      );
       expect(rows.map((r) => r.migration_name)).toEqual(applied);
       for (const m of listMigrationDirs()) {
         const row = rows.find((r) => r.migration_name === m.name)!;
@@ -62,7 +73,10 @@ describe(`offline migrations (${testDbKind()})`, () => {
       const triggers = await db.prisma.$queryRawUnsafe<{ tgname: string }[]>(
         "SELECT tgname FROM pg_trigger WHERE tgname LIKE '%append_only'",
       );
-      expect(triggers.map((r) => r.tgname).sort()).toEqual(["audit_logs_append_only", "ledger_entries_append_only"]);
+      expect(triggers.map((r) => r.tgname).sort()).toEqual([
+        "audit_logs_append_only",
+        "ledger_entries_append_only",
+      ]);
     } finally {
       await db.close();
     }
@@ -73,10 +87,14 @@ describe(`offline migrations (${testDbKind()})`, () => {
     const schemaPath = path.join(prismaDir, "schema.prisma");
     const schema = readFileSync(schemaPath, "utf8").replace(
       "  name             String?\n",
-      "  name             String?\n  locale           String?  @default(\"en\")\n",
+      '  name             String?\n  locale           String?  @default("en")\n',
     );
     writeFileSync(schemaPath, schema);
-    const created = await createMigration("add_user_locale", prismaDir, new Date("2030-01-01T00:00:00Z"));
+    const created = await createMigration(
+      "add_user_locale",
+      prismaDir,
+      new Date("2030-01-01T00:00:00Z"),
+    );
     expect(created).not.toBeNull();
     expect(path.basename(created!.dir)).toBe("20300101000000_add_user_locale");
     expect(created!.sql).toMatch(/ALTER TABLE "users" ADD COLUMN\s+"locale" TEXT DEFAULT 'en'/);
@@ -90,10 +108,16 @@ describe(`offline migrations (${testDbKind()})`, () => {
       await db.prisma.$executeRawUnsafe(
         "INSERT INTO users (id, email, email_normalized, updated_at) VALUES ('m1', 'm1@x.io', 'm1@x.io', now())",
       );
-      const rows = await db.prisma.$queryRawUnsafe<{ locale: string }[]>("SELECT locale FROM users WHERE id = 'm1'");
+      const rows = await db.prisma.$queryRawUnsafe<{ locale: string }[]>(
+        "SELECT locale FROM users WHERE id = 'm1'",
+      );
       expect(rows[0].locale).toBe("en");
       const status = await migrationStatus(db.prisma, prismaDir);
-      expect(status.map((s) => s.state)).toEqual(readdirSync(path.join(prismaDir, "migrations")).filter((d) => !d.endsWith(".toml")).map(() => "applied"));
+      expect(status.map((s) => s.state)).toEqual(
+        readdirSync(path.join(prismaDir, "migrations"))
+          .filter((d) => !d.endsWith(".toml"))
+          .map(() => "applied"),
+      );
     } finally {
       await db.close();
     }
@@ -105,7 +129,10 @@ describe(`offline migrations (${testDbKind()})`, () => {
     try {
       await applyMigrations(db.adapterFactory, prismaDir);
       const first = listMigrationDirs(prismaDir)[0];
-      writeFileSync(path.join(prismaDir, "migrations", first.name, "migration.sql"), first.sql + "\n-- edited\n");
+      writeFileSync(
+        path.join(prismaDir, "migrations", first.name, "migration.sql"),
+        first.sql + "\n-- edited\n",
+      );
       const status = await migrationStatus(db.prisma, prismaDir);
       expect(status.find((s) => s.name === first.name)?.state).toBe("modified");
     } finally {

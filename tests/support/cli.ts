@@ -14,15 +14,25 @@ export interface CliResult {
  * Run a CLI command in this process against the database the test installed. The runner opens
  * and closes its own database only for commands that need one, so tests pass `keepDatabase`.
  */
-export async function runCli(argv: string[], opts: { stdin?: string; tty?: boolean } = {}): Promise<CliResult> {
+export async function runCli(
+  argv: string[],
+  opts: { stdin?: string; tty?: boolean } = {},
+): Promise<CliResult> {
   const out = new PassThrough();
   const err = new PassThrough();
   let stdout = "";
   let stderr = "";
   out.on("data", (c) => (stdout += c));
   err.on("data", (c) => (stderr += c));
-  const stdin = Object.assign(Readable.from(opts.stdin !== undefined ? [opts.stdin] : []), { isTTY: opts.tty ?? opts.stdin === undefined });
-  const code = await run(argv, commands, { stdout: out, stderr: err, stdin }, { useOpenDatabase: true });
+  const stdin = Object.assign(Readable.from(opts.stdin !== undefined ? [opts.stdin] : []), {
+    isTTY: opts.tty ?? opts.stdin === undefined,
+  });
+  const code = await run(
+    argv,
+    commands,
+    { stdout: out, stderr: err, stdin },
+    { useOpenDatabase: true },
+  );
   return {
     code,
     stdout,

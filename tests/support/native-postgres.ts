@@ -52,7 +52,16 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   if (process.getuid?.() === 0) execFileSync("chown", ["postgres:postgres", dir]);
   const port = await freePort();
   const dataDir = path.join(dir, "data");
-  asPostgresUser(path.join(bin, "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
+  asPostgresUser(path.join(bin, "initdb"), [
+    "-D",
+    dataDir,
+    "-U",
+    "postgres",
+    "--auth=trust",
+    "-E",
+    "UTF8",
+    "--no-sync",
+  ]);
   asPostgresUser(path.join(bin, "pg_ctl"), [
     "-D",
     dataDir,

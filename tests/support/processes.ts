@@ -10,11 +10,22 @@ export interface RunningProcess {
 
 /** Environment for a child process without the test runner's own database settings. */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const { DATABASE_URL: _a, DATA_DIR: _b, CREDITDESK_TEST_DB: _c, STRIPE_SECRET_KEY: _d, NODE_ENV: _e, ...base } = process.env;
+  const {
+    DATABASE_URL: _a,
+    DATA_DIR: _b,
+    CREDITDESK_TEST_DB: _c,
+    STRIPE_SECRET_KEY: _d,
+    NODE_ENV: _e,
+    ...base
+  } = process.env;
   return { ...base, LOG_LEVEL: "warn", ...extra } as unknown as NodeJS.ProcessEnv;
 }
 
-export function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv): RunningProcess {
+export function startProcess(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): RunningProcess {
   const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout?.on("data", (c) => (out += c));
@@ -31,7 +42,11 @@ export function startProcess(command: string, args: string[], env: NodeJS.Proces
   };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -43,7 +58,9 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`Timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ""}`);
+  throw new Error(
+    `Timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ""}`,
+  );
 }
 
 export function runSync(command: string, args: string[], env: NodeJS.ProcessEnv, input?: string) {

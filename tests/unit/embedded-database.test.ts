@@ -47,7 +47,10 @@ describe("embedded PGlite directory", () => {
 
   it("takes over a lock left by a process that no longer exists", async () => {
     const dataDir = tempDir();
-    writeFileSync(path.join(dataDir, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 12345, startedAt: "2020-01-01" }));
+    writeFileSync(
+      path.join(dataDir, LOCK_FILE),
+      JSON.stringify({ pid: 2 ** 22 + 12345, startedAt: "2020-01-01" }),
+    );
     const db = await openDatabase({ kind: "pglite", dataDir });
     await db.close();
   });

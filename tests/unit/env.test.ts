@@ -17,7 +17,11 @@ describe("configuration", () => {
       /SESSION_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET/,
     );
     expect(() =>
-      parseEnv({ NODE_ENV: "production", SESSION_SECRET: "x".repeat(40), STRIPE_SECRET_KEY: "sk_live_abc" }),
+      parseEnv({
+        NODE_ENV: "production",
+        SESSION_SECRET: "x".repeat(40),
+        STRIPE_SECRET_KEY: "sk_live_abc",
+      }),
     ).toThrow(/: STRIPE_WEBHOOK_SECRET\. Set it/);
     const ok = parseEnv({
       NODE_ENV: "production",
@@ -40,7 +44,9 @@ describe("configuration", () => {
     } catch (e) {
       expect((e as Error).message).not.toContain("pk_test_publishable");
     }
-    expect(() => parseEnv({ STRIPE_WEBHOOK_SECRET: "not-a-secret" })).toThrow(/STRIPE_WEBHOOK_SECRET: must be one or more whsec_/);
+    expect(() => parseEnv({ STRIPE_WEBHOOK_SECRET: "not-a-secret" })).toThrow(
+      /STRIPE_WEBHOOK_SECRET: must be one or more whsec_/,
+    );
     expect(() => parseEnv({ CLAWBACK_POLICY: "sometimes" })).toThrow(/CLAWBACK_POLICY/);
   });
 
@@ -54,10 +60,15 @@ describe("configuration", () => {
       /DATABASE_URL has an unsupported form \(scheme "mysql"\)\. Accepted: unset .* or postgresql:\/\//,
     );
     expect(() => resolveDatabaseTarget({ DATABASE_URL: "file:./dev.db" })).toThrow(/DATABASE_URL/);
-    expect(() => resolveDatabaseTarget({ DATABASE_URL: "postgresql://" })).toThrow(/DATABASE_URL is not a valid URL/);
+    expect(() => resolveDatabaseTarget({ DATABASE_URL: "postgresql://" })).toThrow(
+      /DATABASE_URL is not a valid URL/,
+    );
   });
 
   it("uses DATA_DIR for the embedded database", () => {
-    expect(resolveDatabaseTarget({ DATA_DIR: "/tmp/x" })).toEqual({ kind: "pglite", dataDir: "/tmp/x" });
+    expect(resolveDatabaseTarget({ DATA_DIR: "/tmp/x" })).toEqual({
+      kind: "pglite",
+      dataDir: "/tmp/x",
+    });
   });
 });

@@ -24,11 +24,9 @@ const returnUrlSchema = (field: string) =>
     .pipe(z.url({ protocol: /^https?$/, error: `${field} must be an absolute http(s) URL` }));
 
 export const createCheckoutBodySchema = z.strictObject({
-  userId: z
-    .string({ error: required("userId", "a string") })
-    .regex(/^[A-Za-z0-9_.:@-]{1,128}$/, {
-      error: "userId must be 1–128 characters of letters, digits and _ . : @ -",
-    }),
+  userId: z.string({ error: required("userId", "a string") }).regex(/^[A-Za-z0-9_.:@-]{1,128}$/, {
+    error: "userId must be 1–128 characters of letters, digits and _ . : @ -",
+  }),
   priceId: z
     .string({ error: required("priceId", "a Stripe price id") })
     .regex(/^[A-Za-z0-9_]{1,255}$/, {
@@ -59,11 +57,9 @@ export const checkoutHeadersSchema = z.object({
 
 /** Checkout Session ids as Stripe issues them (cs_test_…, cs_live_…). */
 export const checkoutSessionPathSchema = z.object({
-  id: z
-    .string()
-    .regex(/^cs_[A-Za-z0-9_]{1,250}$/, {
-      error: "id must be a Checkout Session id such as cs_test_…",
-    }),
+  id: z.string().regex(/^cs_[A-Za-z0-9_]{1,250}$/, {
+    error: "id must be a Checkout Session id such as cs_test_…",
+  }),
 });
 
 /** Turn a Stripe failure into an API error that neither leaks credentials nor blames the caller for Stripe's outage. */

@@ -62,7 +62,10 @@ export type SessionLookup =
   | { state: "ok"; staff: StaffIdentity };
 
 /** Start a session for a staff member; returns the Set-Cookie header value. */
-export async function createStaffSession(staffId: string, meta: { ip?: string | null; userAgent?: string | null }) {
+export async function createStaffSession(
+  staffId: string,
+  meta: { ip?: string | null; userAgent?: string | null },
+) {
   const token = randomBytes(32).toString("base64url");
   const now = new Date();
   await getDb().staffSession.create({
@@ -88,7 +91,14 @@ export async function lookupSession(request: Request): Promise<SessionLookup> {
     where: { id: hashToken(token) },
     include: {
       staff: {
-        select: { id: true, email: true, name: true, role: true, disabledAt: true, mustChangePassword: true },
+        select: {
+          id: true,
+          email: true,
+          name: true,
+          role: true,
+          disabledAt: true,
+          mustChangePassword: true,
+        },
       },
     },
   });
@@ -130,7 +140,10 @@ export function loginRedirect(request: Request, reason?: keyof typeof invalidMes
   const url = new URL(request.url);
   const params = new URLSearchParams({ redirectTo: url.pathname + url.search });
   if (reason) params.set("reason", reason);
-  throw redirect(`/login?${params}`, reason ? { headers: { "Set-Cookie": clearCookieHeader() } } : undefined);
+  throw redirect(
+    `/login?${params}`,
+    reason ? { headers: { "Set-Cookie": clearCookieHeader() } } : undefined,
+  );
 }
 
 function clearCookieHeader() {
@@ -138,7 +151,9 @@ function clearCookieHeader() {
 }
 
 export function sessionInvalidMessage(reason: string | null): string | null {
-  return reason && reason in invalidMessages ? invalidMessages[reason as keyof typeof invalidMessages] : null;
+  return reason && reason in invalidMessages
+    ? invalidMessages[reason as keyof typeof invalidMessages]
+    : null;
 }
 
 export const CHANGE_PASSWORD_PATH = "/account/password";
@@ -162,10 +177,13 @@ export async function requireStaff(
     throw redirect(`${CHANGE_PASSWORD_PATH}?${params}`);
   }
   if (opts.roles && !opts.roles.includes(staff.role)) {
-    throw new Response(`Forbidden: this page needs the ${opts.roles.join(" or ")} role; you are ${staff.role}.`, {
-      status: 403,
-      statusText: "Forbidden",
-    });
+    throw new Response(
+      `Forbidden: this page needs the ${opts.roles.join(" or ")} role; you are ${staff.role}.`,
+      {
+        status: 403,
+        statusText: "Forbidden",
+      },
+    );
   }
   return staff;
 }
@@ -177,7 +195,12 @@ export async function getStaff(request: Request): Promise<StaffIdentity | null> 
 
 /** Safe post-login destination: only same-site absolute paths. */
 export function safeRedirectTo(value: unknown, fallback = "/"): string {
-  if (typeof value !== "string" || !value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) {
+  if (
+    typeof value !== "string" ||
+    !value.startsWith("/") ||
+    value.startsWith("//") ||
+    value.startsWith("/\\")
+  ) {
     return fallback;
   }
   return value;

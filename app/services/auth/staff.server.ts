@@ -16,7 +16,9 @@ export const passwordSchema = z
   .string()
   .min(MIN_PASSWORD_LENGTH, { message: `must be at least ${MIN_PASSWORD_LENGTH} characters` })
   .max(200, { message: "must be at most 200 characters" });
-export const staffRoleSchema = z.enum(STAFF_ROLES, { message: "must be admin, support or finance" });
+export const staffRoleSchema = z.enum(STAFF_ROLES, {
+  message: "must be admin, support or finance",
+});
 
 /** The staff fields that may be shown anywhere: never the password hash. */
 export const publicStaffSelect = {
@@ -33,7 +35,10 @@ export const publicStaffSelect = {
 export async function createStaff(
   input: { email: string; role: string; name?: string | null; password?: string | null },
   actor: Actor,
-): Promise<{ staff: { id: string; email: string; role: StaffRole }; generatedPassword: string | null }> {
+): Promise<{
+  staff: { id: string; email: string; role: StaffRole };
+  generatedPassword: string | null;
+}> {
   const email = staffEmailSchema.safeParse(input.email);
   if (!email.success) throw new ValidationError(`email ${email.error.issues[0].message}`, "email");
   const role = staffRoleSchema.safeParse(input.role);
@@ -45,13 +50,15 @@ export async function createStaff(
     password = generatedPassword;
   } else {
     const ok = passwordSchema.safeParse(password);
-    if (!ok.success) throw new ValidationError(`password ${ok.error.issues[0].message}`, "password");
+    if (!ok.success)
+      throw new ValidationError(`password ${ok.error.issues[0].message}`, "password");
   }
   const passwordHash = await hashPassword(password);
   const db = getDb();
   const staff = await db.$transaction(async (tx) => {
     const existing = await tx.staffUser.findUnique({ where: { email: email.data } });
-    if (existing) throw new ConflictError(`A staff member with email ${email.data} already exists.`, "email");
+    if (existing)
+      throw new ConflictError(`A staff member with email ${email.data} already exists.`, "email");
     const created = await tx.staffUser.create({
       data: {
         email: email.data,
@@ -63,7 +70,13 @@ export async function createStaff(
       select: { id: true, email: true, role: true },
     });
     await writeAudit(
-      { actor, action: "staff.create", targetType: "staff", targetId: created.id, after: { email: created.email, role: created.role } },
+      {
+        actor,
+        action: "staff.create",
+        targetType: "staff",
+        targetId: created.id,
+        after: { email: created.email, role: created.role },
+      },
       tx,
     );
     return created;
@@ -74,11 +87,29 @@ export async function createStaff(
 /** Disabling ends every session of the person at once. */
 export async function disableStaff(staffId: string, actor: Actor, reason?: string) {
   return getDb().$transaction(async (tx) => {
-    const staff = await tx.staffUser.findUnique({ where: { id: staffId }, select: publicStaffSelect });
+    const staff = await tx.staffUser.findUnique({
+      where: { id: staffId },
+      select: publicStaffSelect,
+    });
     if (!staff) throw new NotFoundError("Staff member", staffId);
-    const updated = await tx.staffUser.update({ where: { id: staffId }, data: { disabledAt: new Date() }, select: publicStaffSelect });
+    const updated = await tx.staffUser.update({
+      where: { id: staffId },
+      data: { disabledAt: new Date() },
+      select: publicStaffSelect,
+    });
     await tx.staffSession.deleteMany({ where: { staffId } });
-    await writeAudit({ actor, action: "staff.disable", targetType: "staff", targetId: staffId, reason, before: { disabled: !!staff.disabledAt }, after: { disabled: true } }, tx);
+    await writeAudit(
+      {
+        actor,
+        action: "staff.disable",
+        targetType: "staff",
+        targetId: staffId,
+        reason,
+        before: { disabled: !!staff.disabledAt },
+        after: { disabled: true },
+      },
+      tx,
+    );
     return updated;
   });
 }
