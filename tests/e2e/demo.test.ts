@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { createStripeClient, DEMO_SECRET_KEY } from "~/services/stripe-client.server";
 import { freePort } from "../support/native-postgres";
 import {
   cleanEnv,
@@ -220,12 +221,46 @@ describe("demo mode", () => {
     expect(printedLogin(restarted.output())).toEqual(login);
     expect(restarted.output()).not.toContain(SEEDING);
     await signIn(base, login);
+    // The endpoint's signing secret came back with the emulator's state: a new purchase is
+    // delivered, verified and credited by the restarted server.
+    const emulatorUrl = /Stripe emulator at (http:\/\/127\.0\.0\.1:\d+)/.exec(
+      restarted.output(),
+    )?.[1];
+    expect(emulatorUrl).toBeDefined();
+    const stripe = createStripeClient({ secretKey: DEMO_SECRET_KEY, apiBase: emulatorUrl });
+    const buyer = (
+      await stripe.checkout.sessions.list({ limit: 100, status: "complete" })
+    ).data.find((s) => s.client_reference_id)?.client_reference_id;
+    const price = (await stripe.prices.list({ limit: 100 })).data.find((p) => p.metadata.credits);
+    expect(buyer && price).toBeTruthy();
+    const session = await stripe.checkout.sessions.create({
+      mode: "payment",
+      line_items: [{ price: price!.id, quantity: 1 }],
+      client_reference_id: buyer!,
+      success_url: "https://app.example.com/billing/success",
+      cancel_url: "https://app.example.com/billing",
+    });
+    const pay = await fetch(`${emulatorUrl}/_emulator/sessions/${session.id}/pay`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: "{}",
+    });
+    expect(pay.status).toBe(200);
+    await waitFor("the new purchase's webhook", async () => {
+      const events = await stripe.events.list({ type: "checkout.session.completed", limit: 10 });
+      const event = events.data.find((e) => (e.data.object as { id: string }).id === session.id);
+      return event !== undefined && event.pending_webhooks === 0;
+    });
     // demo reset refuses while the server holds DATA_DIR.
     const refused = cli(["demo", "reset"], dataDir, port);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain("stop it first");
     expect(await restarted.stop("SIGTERM")).toBe(0);
-    expect(demoStatus(dataDir, port).counts).toEqual(afterRun.counts);
+    const afterRestart = demoStatus(dataDir, port);
+    expect(afterRestart.counts.users).toBe(afterRun.counts.users);
+    expect(afterRestart.counts.purchases).toBe(afterRun.counts.purchases + 1);
+    expect(afterRestart.counts.ledgerEntries).toBe(afterRun.counts.ledgerEntries + 1);
+    verifyLedger(dataDir, port);
 
     // demo reset deletes the demo state; the next start creates a new admin and seeds again.
     const reset = cli(["demo", "reset", "--json"], dataDir, port);

@@ -50,6 +50,11 @@ onStart("listening", "demo-seed", async ({ url }) => {
   const { loginBox } = await import("./admin.server");
   const login = loginBox(getEnv().appUrl, admin);
   say(login);
+  // Not a secret: the emulator accepts the public demo key, and its hosted checkout pages and
+  // control routes (/_emulator, docs/emulator.md) are how to play the customer by hand.
+  say(
+    `[demo] Stripe emulator at ${current.emulator.url} (control pages: ${current.emulator.url}/_emulator)`,
+  );
 
   const { readSeedState } = await import("./seed-state.server");
   const state = await readSeedState();
