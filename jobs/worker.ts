@@ -23,8 +23,8 @@ export async function startWorker(): Promise<RunningWorker> {
   const env = getEnv();
   if (env.demoMode) {
     throw new ConfigError(
-      "The jobs worker needs STRIPE_SECRET_KEY: in demo mode the Stripe emulator lives inside `npm start`, " +
-        "which runs the scheduler itself.",
+      "The jobs worker needs STRIPE_SECRET_KEY: in demo mode the Stripe emulator lives inside `npm start`. " +
+        "Start the demo with SCHEDULER=on to have it schedule reconciliation, or run `npm run cli -- reconcile`.",
     );
   }
   const db = await openAppDatabase(env);
