@@ -95,7 +95,8 @@ export default function Overview() {
             </div>
           </dl>
           <p className="muted small">
-            Issued counts purchases, grants and manual credits; consumed counts usage.
+            Issued counts purchases, grants and manual credits; consumed counts usage. Outstanding
+            as of <Time value={o.credits.outstandingAsOf} /> (refreshed at most once a minute).
           </p>
         </div>
 

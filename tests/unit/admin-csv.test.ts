@@ -6,6 +6,7 @@ import {
   exportFilename,
   neutralise,
 } from "../../app/services/admin/csv.server";
+import { prefetchPages } from "../../app/services/admin/keyset.server";
 import { minorToDecimal } from "../../app/services/admin/purchases-query.server";
 import { parseCsv } from "../support/csv-parse";
 
@@ -137,5 +138,39 @@ describe("CSV streaming", () => {
     expect(minorToDecimal(-5, "eur")).toBe("-0.05");
     expect(minorToDecimal(1500, "jpy")).toBe("1500");
     expect(minorToDecimal(1234, "kwd")).toBe("1.234");
+  });
+});
+
+describe("prefetchPages", () => {
+  const pages = [
+    { rows: [1, 2], next: "a", prev: null },
+    { rows: [3, 4], next: "b", prev: null },
+    { rows: [5], next: null, prev: null },
+  ];
+
+  it("yields every page in order, asking for page N+1 while page N is being used", async () => {
+    const asked: (string | undefined)[] = [];
+    const seen: number[][] = [];
+    for await (const rows of prefetchPages(async (after) => {
+      asked.push(after);
+      return pages[asked.length - 1];
+    })) {
+      seen.push(rows);
+      // One page ahead, never more.
+      expect(asked.length).toBe(Math.min(seen.length + 1, pages.length));
+    }
+    expect(seen).toEqual([[1, 2], [3, 4], [5]]);
+    expect(asked).toEqual([undefined, "a", "b"]);
+  });
+
+  it("stops fetching when the consumer stops", async () => {
+    let fetched = 0;
+    for await (const rows of prefetchPages(async () => {
+      fetched += 1;
+      return { rows: [fetched], next: "more", prev: null };
+    })) {
+      if (rows[0] === 2) break;
+    }
+    expect(fetched).toBe(3);
   });
 });

@@ -108,7 +108,8 @@ export function csvResponse(stream: ReadableStream<Uint8Array>, filename: string
     headers: {
       "Content-Type": "text/csv; charset=utf-8",
       "Content-Disposition": `attachment; filename="${filename}"`,
-      "Cache-Control": "no-store",
+      // no-transform: sent as is, not gzipped by the server's compression middleware (see docs/dashboard.md).
+      "Cache-Control": "no-store, no-transform",
       "X-Content-Type-Options": "nosniff",
     },
   });

@@ -14,6 +14,7 @@ import {
 import {
   finishPage,
   keysetQuery,
+  prefetchPages,
   type Page,
   type PageRequest,
   type SortSpec,
@@ -167,8 +168,7 @@ export async function* ledgerBatches(
 ): AsyncGenerator<LedgerExportRow[]> {
   const snapshot = new Date();
   const where = Prisma.sql`${conditions(filters)} AND e.created_at <= ${snapshot}`;
-  let after: string | undefined;
-  for (;;) {
+  yield* prefetchPages(async (after) => {
     const req: PageRequest = { after, limit: batchSize };
     const q = keysetQuery(OLDEST_FIRST, req);
     const [{ batch }] = await getDb().$queryRaw<{ batch: string | null }[]>`
@@ -204,11 +204,8 @@ export async function* ledgerBatches(
       apiKeyName: t[12],
       idempotencyKey: t[13],
     }));
-    const page = finishPage(rows, req, q, (r) => [r.createdAt, r.id]);
-    if (page.rows.length > 0) yield page.rows;
-    if (!page.next) return;
-    after = page.next;
-  }
+    return finishPage(rows, req, q, (r) => [r.createdAt, r.id]);
+  });
 }
 
 export const LEDGER_CSV_COLUMNS: CsvColumn<LedgerExportRow>[] = [

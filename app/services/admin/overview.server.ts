@@ -71,8 +71,7 @@ export async function getOverview(range: ChartRange = 30, now = new Date()) {
       SELECT to_char(day, 'YYYY-MM-DD') AS day, currency, revenue, refunded, purchases, refunds,
         credits_issued, credits_consumed
       FROM daily_rollups WHERE day >= ${since}::date ORDER BY day`,
-      db.$queryRaw<{ total: bigint | null; holders: bigint }[]>`
-      SELECT SUM(balance) AS total, COUNT(*) FILTER (WHERE balance > 0) AS holders FROM users`,
+      outstandingCredits(now),
       db.$queryRaw<{ hour: Date; outcome: string; n: bigint }[]>`
       SELECT date_trunc('hour', received_at) AS hour, outcome, COUNT(*) AS n
       FROM webhook_deliveries WHERE received_at >= ${hourStart}
@@ -197,8 +196,9 @@ export async function getOverview(range: ChartRange = 30, now = new Date()) {
     credits: {
       issued30: creditsIssued30,
       consumed30: creditsConsumed30,
-      outstanding: Number(outstanding[0]?.total ?? 0),
-      holders: Number(outstanding[0]?.holders ?? 0),
+      outstanding: outstanding.total,
+      holders: outstanding.holders,
+      outstandingAsOf: outstanding.at,
     },
     charts: {
       currencies,
@@ -218,6 +218,44 @@ export async function getOverview(range: ChartRange = 30, now = new Date()) {
     lastRun,
     installation: installationFacts(),
   };
+}
+
+/**
+ * Credits outstanding is the sum of every balance: the one figure no rollup holds, and a scan of
+ * the users table (about 100 ms at a million users). It is computed at most once a minute per
+ * process, concurrent requests share the computation, and the page says how old it is.
+ */
+export const OUTSTANDING_TTL_MS = 60_000;
+const outstandingHolder = globalThis as typeof globalThis & {
+  __creditdeskOutstanding?: {
+    at: Date;
+    value: Promise<{ total: number; holders: number }>;
+    db: unknown;
+  };
+};
+
+async function outstandingCredits(
+  now: Date,
+): Promise<{ total: number; holders: number; at: Date }> {
+  const db = getDb();
+  let cached = outstandingHolder.__creditdeskOutstanding;
+  if (!cached || cached.db !== db || now.getTime() - cached.at.getTime() > OUTSTANDING_TTL_MS) {
+    const value = db.$queryRaw<{ total: bigint | null; holders: bigint }[]>`
+      SELECT SUM(balance) AS total, COUNT(*) FILTER (WHERE balance > 0) AS holders FROM users`.then(
+      (rows) => ({
+        total: Number(rows[0]?.total ?? 0),
+        holders: Number(rows[0]?.holders ?? 0),
+      }),
+    );
+    cached = { at: now, value, db };
+    outstandingHolder.__creditdeskOutstanding = cached;
+    // A failed query is not remembered: the next request tries again.
+    value.catch(() => {
+      if (outstandingHolder.__creditdeskOutstanding === cached)
+        outstandingHolder.__creditdeskOutstanding = undefined;
+    });
+  }
+  return { ...(await cached.value), at: cached.at };
 }
 
 /** What an operator needs to know about this installation (no secrets, no table scans). */

@@ -15,6 +15,7 @@ import {
 import {
   finishPage,
   keysetQuery,
+  prefetchPages,
   type Page,
   type PageRequest,
   type SortSpec,
@@ -234,8 +235,7 @@ export async function* purchaseBatches(
   const snapshot = new Date();
   const where = Prisma.sql`${conditions(filters)} AND p.created_at <= ${snapshot}`;
   const iso = Prisma.raw(ISO_UTC);
-  let after: string | undefined;
-  for (;;) {
+  yield* prefetchPages(async (after) => {
     const req: PageRequest = { after, limit: batchSize };
     const q = keysetQuery(OLDEST_FIRST, req);
     const [{ batch }] = await getDb().$queryRaw<{ batch: string | null }[]>`
@@ -278,11 +278,8 @@ export async function* purchaseBatches(
       userResolvedBy: t[17],
       livemode: t[18],
     }));
-    const page = finishPage(rows, req, q, (r) => [r.createdAt, r.id]);
-    if (page.rows.length > 0) yield page.rows;
-    if (!page.next) return;
-    after = page.next;
-  }
+    return finishPage(rows, req, q, (r) => [r.createdAt, r.id]);
+  });
 }
 
 const digitsCache = new Map<string, number>();
