@@ -1,40 +1,35 @@
-import { useEffect, useState, type ReactNode } from "react";
-import {
-  Bar,
-  BarChart,
-  CartesianGrid,
-  Legend,
-  Line,
-  LineChart,
-  ResponsiveContainer,
-  Tooltip,
-  XAxis,
-  YAxis,
-} from "recharts";
-import { currencyDigits, formatCredits, formatMoney, toMajor } from "./format";
+import { lazy, Suspense, useEffect, useState, type ReactNode } from "react";
+import { formatCredits, formatMoney, toMajor } from "./format";
+
+const Drawings = {
+  Revenue: lazy(() =>
+    import("./charts-drawing.client").then((m) => ({ default: m.RevenueDrawing })),
+  ),
+  Credits: lazy(() =>
+    import("./charts-drawing.client").then((m) => ({ default: m.CreditsDrawing })),
+  ),
+  Webhook: lazy(() =>
+    import("./charts-drawing.client").then((m) => ({ default: m.WebhookDrawing })),
+  ),
+};
 
 /**
  * Charts render in the browser only: recharts measures the DOM, so the server (and the first
- * client render, for hydration) draws a same-sized "loading" box. Each chart also offers its numbers
+ * client render, for hydration) draws a same-sized "loading" box, and recharts itself is loaded
+ * after mount (charts-drawing.client.tsx, which the server build leaves empty). Each chart also offers its numbers
  * as a table for screen readers and for anyone who wants exact values.
  */
 
 const HEIGHT = 260;
-const PALETTE = [
-  "#2952cc",
-  "#067647",
-  "#b42318",
-  "#9a6700",
-  "#7a2ecc",
-  "#0e7490",
-  "#be185d",
-  "#4b5563",
-];
 
 function useMounted() {
   const [mounted, setMounted] = useState(false);
   useEffect(() => setMounted(true), []);
   return mounted;
+}
+
+function ChartLoading() {
+  return <div className="chart-loading">Loading chart…</div>;
 }
 
 function ChartFrame({
@@ -51,13 +46,7 @@ function ChartFrame({
     <figure className="chart">
       <figcaption>{title}</figcaption>
       <div className="chart-area" style={{ height: HEIGHT }} aria-hidden="true">
-        {mounted ? (
-          <ResponsiveContainer width="100%" height={HEIGHT}>
-            {children as React.ReactElement}
-          </ResponsiveContainer>
-        ) : (
-          <div className="chart-loading">Loading chart…</div>
-        )}
+        {mounted ? <Suspense fallback={<ChartLoading />}>{children}</Suspense> : <ChartLoading />}
       </div>
       <details className="chart-table">
         <summary>Show the numbers</summary>
@@ -67,7 +56,6 @@ function ChartFrame({
   );
 }
 
-const shortDay = (day: string) => day.slice(5);
 const shortHour = (iso: string) => `${iso.slice(11, 13)}:00`;
 
 export function RevenueChart({
@@ -112,32 +100,7 @@ export function RevenueChart({
         </table>
       }
     >
-      <LineChart data={points} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
-        <CartesianGrid strokeDasharray="3 3" />
-        <XAxis dataKey="day" tickFormatter={shortDay} minTickGap={16} />
-        <YAxis width={64} />
-        <Tooltip
-          formatter={(value, name) => {
-            const currency = String(name);
-            return [
-              formatMoney(Math.round(Number(value) * 10 ** currencyDigits(currency)), currency),
-              currency.toUpperCase(),
-            ];
-          }}
-        />
-        <Legend />
-        {currencies.map((c, i) => (
-          <Line
-            key={c}
-            type="monotone"
-            dataKey={c}
-            name={c}
-            stroke={PALETTE[i % PALETTE.length]}
-            dot={false}
-            isAnimationActive={false}
-          />
-        ))}
-      </LineChart>
+      <Drawings.Revenue points={points} currencies={currencies} />
     </ChartFrame>
   );
 }
@@ -175,29 +138,10 @@ export function CreditsChart({
         </table>
       }
     >
-      <BarChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
-        <CartesianGrid strokeDasharray="3 3" />
-        <XAxis dataKey="day" tickFormatter={shortDay} minTickGap={16} />
-        <YAxis width={64} tickFormatter={(v: number) => formatCredits(v)} />
-        <Tooltip formatter={(value) => formatCredits(Number(value))} />
-        <Legend />
-        <Bar dataKey="issued" name="Issued" fill={PALETTE[0]} isAnimationActive={false} />
-        <Bar dataKey="consumed" name="Consumed" fill={PALETTE[3]} isAnimationActive={false} />
-      </BarChart>
+      <Drawings.Credits data={data} />
     </ChartFrame>
   );
 }
-
-const OUTCOME_COLORS: Record<string, string> = {
-  processed: "#067647",
-  duplicate: "#4b5563",
-  ignored: "#9ca3af",
-  needs_attention: "#9a6700",
-  failed: "#b42318",
-  invalid_signature: "#be185d",
-  stale: "#7a2ecc",
-  livemode_mismatch: "#0e7490",
-};
 
 export function WebhookChart({
   data,
@@ -236,26 +180,7 @@ export function WebhookChart({
         </table>
       }
     >
-      <BarChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
-        <CartesianGrid strokeDasharray="3 3" />
-        <XAxis dataKey="hour" tickFormatter={shortHour} minTickGap={12} />
-        <YAxis width={48} allowDecimals={false} />
-        <Tooltip
-          labelFormatter={(label) =>
-            `${String(label).slice(0, 10)} ${shortHour(String(label))} UTC`
-          }
-        />
-        <Legend />
-        {outcomes.map((o, i) => (
-          <Bar
-            key={o}
-            dataKey={o}
-            stackId="deliveries"
-            fill={OUTCOME_COLORS[o] ?? PALETTE[i % PALETTE.length]}
-            isAnimationActive={false}
-          />
-        ))}
-      </BarChart>
+      <Drawings.Webhook data={data} outcomes={outcomes} />
     </ChartFrame>
   );
 }

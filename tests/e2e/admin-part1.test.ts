@@ -147,16 +147,16 @@ describe("dashboard part 1 in the browser", () => {
       page.waitForURL(/q=JANE\.D/),
       page.getByRole("button", { name: "Search" }).click(),
     ]);
+    // Wait for the search results (the list of every user is on screen until they arrive).
+    await page.waitForFunction(() => document.querySelectorAll("table tbody tr").length === 1);
     const rows = page.locator("table tbody tr");
-    await expect(rows.count()).resolves.toBe(1);
     await expect(rows.first().textContent()).resolves.toContain(users.jane.email);
     await screenshot(page, "users-search");
 
     await page.getByRole("link", { name: users.jane.email }).click();
     await page.waitForURL(`**/users/${users.jane.id}`);
-    await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe(
-      users.jane.email,
-    );
+    // The URL can change before the new page has rendered: wait for the page itself.
+    await page.getByRole("heading", { level: 1, name: users.jane.email }).waitFor();
     await expect(page.getByTestId("balance").textContent()).resolves.toBe("2,500");
     expect(problems).toEqual([]);
     await context.close();
