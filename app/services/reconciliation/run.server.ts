@@ -80,8 +80,11 @@ export interface RunProgress extends RunCounters {
   windowUntil: Date;
   checkpoint: Date | null;
   startedAt: Date;
-  /** Present when a page of sessions was just finished. */
-  lastPage?: { sessions: number; dbMs: number; totalMs: number };
+  /**
+   * Present when pages of sessions were just recorded (usually one; several when they finished
+   * together): their sessions, database time per page, and time from listing to recording.
+   */
+  lastPage?: { pages: number; sessions: number; dbMs: number; totalMs: number };
 }
 
 export type FinishedStatus = Exclude<RunStatus, "running">;
@@ -135,6 +138,28 @@ export interface StartedRun {
 
 type ItemRow = Prisma.ReconciliationItemCreateManyInput;
 type Session = Stripe.Checkout.Session;
+
+/**
+ * What a run keeps of a listed session. The SDK's full objects are dropped as soon as they arrive,
+ * so they die young instead of being carried through a page's database round trips.
+ */
+interface SessionRow {
+  id: string;
+  created: number;
+  amountTotal: number | null;
+  currency: string | null;
+  paymentStatus: string;
+}
+
+function sessionRow(s: Session): SessionRow {
+  return {
+    id: s.id,
+    created: s.created,
+    amountTotal: s.amount_total ?? null,
+    currency: s.currency ? s.currency.toLowerCase() : null,
+    paymentStatus: s.payment_status,
+  };
+}
 
 class RunAborted extends Error {
   constructor() {
@@ -198,17 +223,41 @@ class Slots {
   }
 }
 
-interface InFlightPage {
-  page: Session[];
+interface PageResult {
   items: ItemRow[];
+  fatal: unknown;
   lookupMs: number;
+}
+
+interface InFlightPage {
+  page: SessionRow[];
   started: number;
   settled: boolean;
-  work: Promise<{ items: ItemRow[]; fatal: unknown }>;
+  work: Promise<PageResult>;
 }
 
 /** Pages whose fulfilment may run behind the listing; bounds memory and the gap to the checkpoint. */
 const MAX_PAGES_IN_FLIGHT = 8;
+/** Pages gathered into one write at most before the listing waits for the database. */
+const MAX_BATCH_PAGES = 10;
+
+interface WriteBatch {
+  items: ItemRow[];
+  snap: Snapshot;
+  pages: number;
+  sessions: number;
+  lookupMs: number;
+  started: number;
+}
+
+/** Counters and checkpoint as of some recorded pages, written (and reported) together. */
+interface Snapshot {
+  c: RunCounters;
+  checkpoint: Date | null;
+}
+
+/** Pages whose lookup query runs at once (the pool also serves fulfilment and the lock). */
+const LOOKUP_CONCURRENCY = 2;
 /**
  * Start a run: take the lock (or throw ReconciliationLockedError), plan the window, record the
  * run row, and carry on in the background. `done` resolves with the summary.
@@ -335,6 +384,11 @@ class RunExecution {
   /** The first run-ending error a page's fulfilment hit. */
   private pageFailure: unknown = null;
   private readonly fulfilSlots: Slots;
+  private readonly lookupSlots = new Slots(LOOKUP_CONCURRENCY);
+  /** Recorded pages waiting to be written, and the write under way. */
+  private batch: WriteBatch | null = null;
+  private writer: Promise<void> | null = null;
+  private writeError: unknown = null;
   private phase: RunPhase = "starting";
   private doctor: DoctorReport | null = null;
   private readonly startedAt = new Date();
@@ -500,7 +554,7 @@ class RunExecution {
     this.emit();
   }
 
-  private emit(lastPage?: RunProgress["lastPage"]) {
+  private emit(lastPage?: RunProgress["lastPage"], snap: Snapshot = this.snapshot()) {
     if (!this.opts.onProgress) return;
     try {
       this.opts.onProgress({
@@ -510,14 +564,18 @@ class RunExecution {
         phase: this.phase,
         windowSince: this.window.since,
         windowUntil: this.window.until,
-        checkpoint: this.checkpoint,
+        checkpoint: snap.checkpoint,
         startedAt: this.startedAt,
-        ...this.c,
+        ...snap.c,
         ...(lastPage ? { lastPage } : {}),
       });
     } catch (e) {
       logger.warn({ err: errorText(e) }, "reconciliation progress listener threw");
     }
+  }
+
+  private snapshot(): Snapshot {
+    return { c: { ...this.c }, checkpoint: this.checkpoint };
   }
 
   private checkAbort() {
@@ -547,9 +605,10 @@ class RunExecution {
    * while this page's database work runs (the run then takes about as long as paging alone).
    * A 429 while turning a page is waited out and the list restarted after the last processed page.
    */
-  private async paged<T extends { id: string }>(
+  private async paged<T extends { id: string }, R extends { id: string } = T>(
     list: (startingAfter: string | undefined) => Stripe.ApiListPromise<T>,
-    onPage: (page: T[], startingAfter: string | undefined) => Promise<void>,
+    onPage: (page: R[], startingAfter: string | undefined) => Promise<void>,
+    keep: (item: T) => R = (item) => item as unknown as R,
   ): Promise<void> {
     const size = this.tuning.pageSize;
     let cursor: string | undefined;
@@ -565,7 +624,7 @@ class RunExecution {
         return next;
       };
       let pending = pull();
-      let page: T[] = [];
+      let page: R[] = [];
       let restart = false;
       for (;;) {
         let next: IteratorResult<T>;
@@ -582,7 +641,7 @@ class RunExecution {
           break;
         }
         if (next.done) break;
-        page.push(next.value);
+        page.push(keep(next.value));
         if (page.length < size) {
           pending = pull();
           continue;
@@ -602,9 +661,55 @@ class RunExecution {
     }
   }
 
+  private queueWrite(part: WriteBatch) {
+    const b = this.batch;
+    if (b) {
+      for (const item of part.items) b.items.push(item);
+      b.snap = part.snap;
+      b.pages += part.pages;
+      b.sessions += part.sessions;
+      b.lookupMs += part.lookupMs;
+    } else {
+      this.batch = part;
+    }
+    this.writer ??= this.runWriter();
+  }
+
+  private async runWriter(): Promise<void> {
+    try {
+      while (this.batch) {
+        const b = this.batch;
+        this.batch = null;
+        const started = performance.now();
+        await this.writePage(b.items, b.snap);
+        const writeMs = performance.now() - started;
+        this.emit(
+          {
+            pages: b.pages,
+            sessions: b.sessions,
+            dbMs: (b.lookupMs + writeMs) / b.pages,
+            totalMs: performance.now() - b.started,
+          },
+          b.snap,
+        );
+      }
+    } catch (error) {
+      this.writeError ??= error;
+      this.batch = null;
+    } finally {
+      this.writer = null;
+    }
+  }
+
+  /** Wait until every recorded page is written; throws the first write error. */
+  private async flushWrites() {
+    while (this.writer) await this.writer;
+    if (this.writeError !== null) throw this.writeError;
+  }
+
   /** A page's items and the run's counters, written in one round trip (the per-page hot path). */
-  private async writePage(items: ItemRow[]) {
-    const c = this.c;
+  private async writePage(items: ItemRow[], snap: Snapshot) {
+    const { c, checkpoint } = snap;
     const column = <K extends keyof ItemRow>(key: K) => items.map((i) => i[key] ?? null);
     const created = items.map((i) => new Date(i.sessionCreatedAt).toISOString());
     await this.db.$executeRaw`
@@ -621,7 +726,7 @@ class RunExecution {
       UPDATE reconciliation_runs SET pages = ${c.pages}, scanned = ${c.scanned},
         credited_now = ${c.creditedNow}, already_credited = ${c.alreadyCredited},
         needs_attention = ${c.needsAttention}, undelivered_events = ${c.undeliveredEvents},
-        errors = ${c.errors}, stripe_requests = ${c.stripeRequests}, checkpoint = ${this.checkpoint}
+        errors = ${c.errors}, stripe_requests = ${c.stripeRequests}, checkpoint = ${checkpoint}
       WHERE id = ${this.run.id}`;
   }
 
@@ -646,13 +751,19 @@ class RunExecution {
             ...(after ? { starting_after: after } : {}),
           }),
         (page, after) => this.sessionPage(page, after, params),
+        sessionRow,
       );
     } catch (error) {
       failure = error;
     }
     // Pages still being fulfilled are finished and recorded, even when the listing failed.
     try {
-      while (this.inFlight.length > 0) await this.finishOldestPage();
+      await this.recordPages(0);
+    } catch (error) {
+      failure ??= error;
+    }
+    try {
+      await this.flushWrites();
     } catch (error) {
       failure ??= error;
     }
@@ -663,30 +774,55 @@ class RunExecution {
     await this.saveProgress();
   }
 
-  private sessionItem(s: Session, outcome: ItemOutcome, extra: Partial<ItemRow> = {}): ItemRow {
+  private sessionItem(s: SessionRow, outcome: ItemOutcome, extra: Partial<ItemRow> = {}): ItemRow {
     return {
       runId: this.run.id,
       checkoutSessionId: s.id,
       outcome,
-      amountTotal: s.amount_total ?? null,
-      currency: s.currency ? s.currency.toLowerCase() : null,
+      amountTotal: s.amountTotal,
+      currency: s.currency,
       sessionCreatedAt: new Date(s.created * 1000),
       ...extra,
     };
   }
 
   /**
-   * One page: the lookup and the items for credited / unpaid sessions right away; fulfilment of
-   * the uncredited ones in the background (bounded), so paging goes on meanwhile. Pages are
-   * finished strictly in order, so the checkpoint only ever covers fully processed pages.
+   * One page: its lookup (at most two pages' at once) and the fulfilment of its uncredited
+   * sessions run in the background, so paging goes on meanwhile. Pages are recorded strictly in
+   * order, so the checkpoint only ever covers fully processed pages.
    */
   private async sessionPage(
-    page: Session[],
+    page: SessionRow[],
     startingAfter: string | undefined,
     params: Stripe.Checkout.SessionListParams,
   ) {
-    const pageStarted = performance.now();
-    // The one query per page: which of these sessions are credited already?
+    const entry: InFlightPage = {
+      page,
+      started: performance.now(),
+      settled: false,
+      work: Promise.resolve({ items: [], fatal: null, lookupMs: 0 }),
+    };
+    entry.work = (async (): Promise<PageResult> => {
+      try {
+        const looked = await this.lookupSlots.run(() => this.lookupPage(page));
+        if (looked.uncredited.length === 0)
+          return { items: looked.items, fatal: null, lookupMs: looked.ms };
+        const done = await this.fulfilPage(looked.uncredited, startingAfter, params);
+        return { items: looked.items.concat(done.items), fatal: done.fatal, lookupMs: looked.ms };
+      } catch (error) {
+        return { items: [], fatal: error, lookupMs: 0 };
+      }
+    })().finally(() => {
+      entry.settled = true;
+    });
+    this.inFlight.push(entry);
+    await this.recordPages(MAX_PAGES_IN_FLIGHT);
+    if (this.pageFailure !== null) throw this.pageFailure;
+  }
+
+  /** The one query per page (which sessions are credited already?) and the items it decides. */
+  private async lookupPage(page: SessionRow[]) {
+    const started = performance.now();
     // (findMany measured faster here than $queryRaw with an array parameter.)
     const purchases = await this.db.purchase.findMany({
       where: { checkoutSessionId: { in: page.map((s) => s.id) } },
@@ -698,15 +834,15 @@ class RunExecution {
         currency: true,
       },
     });
-    const lookupMs = performance.now() - pageStarted;
+    const ms = performance.now() - started;
     const credited = new Map(purchases.map((p) => [p.checkoutSessionId, p]));
     const items: ItemRow[] = [];
-    const uncredited: Session[] = [];
+    const uncredited: SessionRow[] = [];
     for (const s of page) {
       const purchase = credited.get(s.id);
       if (purchase) {
-        const total = s.amount_total ?? 0;
-        const currency = (s.currency ?? "").toLowerCase();
+        const total = s.amountTotal ?? 0;
+        const currency = s.currency ?? "";
         if (purchase.amountTotal === total && purchase.currency === currency) {
           items.push(
             this.sessionItem(s, "already_credited", {
@@ -742,43 +878,21 @@ class RunExecution {
             detail,
           }),
         );
-      } else if (!PAID.has(s.payment_status)) {
+      } else if (!PAID.has(s.paymentStatus)) {
         items.push(
           this.sessionItem(s, "not_paid", {
-            detail: `payment_status is ${s.payment_status}: waiting for the payment to settle.`,
+            detail: `payment_status is ${s.paymentStatus}: waiting for the payment to settle.`,
           }),
         );
       } else {
         uncredited.push(s);
       }
     }
-
-    const entry: InFlightPage = {
-      page,
-      items,
-      lookupMs,
-      started: pageStarted,
-      settled: uncredited.length === 0,
-      work: Promise.resolve({ items: [], fatal: null }),
-    };
-    if (uncredited.length > 0) {
-      entry.work = this.fulfilPage(uncredited, startingAfter, params).finally(() => {
-        entry.settled = true;
-      });
-    }
-    this.inFlight.push(entry);
-    // Record what is finished (in order); wait only when too many pages are in flight.
-    while (
-      this.inFlight.length > 0 &&
-      (this.inFlight[0].settled || this.inFlight.length > MAX_PAGES_IN_FLIGHT)
-    ) {
-      await this.finishOldestPage();
-    }
-    if (this.pageFailure !== null) throw this.pageFailure;
+    return { items, uncredited, ms };
   }
 
   private async fulfilPage(
-    uncredited: Session[],
+    uncredited: SessionRow[],
     startingAfter: string | undefined,
     params: Stripe.Checkout.SessionListParams,
   ): Promise<{ items: ItemRow[]; fatal: unknown }> {
@@ -794,7 +908,8 @@ class RunExecution {
             expand: ["data.line_items"],
           }),
         );
-        for (const s of relisted.data) expanded.set(s.id, s);
+        const wanted = new Set(uncredited.map((s) => s.id));
+        for (const s of relisted.data) if (wanted.has(s.id)) expanded.set(s.id, s);
       } catch (error) {
         if (isRunFatal(error)) return { items: [], fatal: error };
         // Otherwise each session is retrieved on its own by fulfillment.
@@ -812,39 +927,66 @@ class RunExecution {
     return { items, fatal };
   }
 
-  /** Record the oldest page in flight: items, counters, checkpoint, in one write. */
-  private async finishOldestPage() {
-    const entry = this.inFlight.shift();
-    if (!entry) return;
-    const done = await entry.work;
-    const items = entry.items.concat(done.items);
-    const writeStarted = performance.now();
-    this.tally(items);
-    if (done.fatal) {
-      this.c.scanned += items.length;
-      this.pageFailure ??= done.fatal;
-    } else {
-      this.c.scanned += entry.page.length;
-      this.c.pages += 1;
-      // Only while every earlier page was complete: the checkpoint must not skip a gap.
-      if (this.pageFailure === null) {
-        const oldest = new Date(Math.min(...entry.page.map((s) => s.created)) * 1000);
-        if (!this.checkpoint || oldest < this.checkpoint) this.checkpoint = oldest;
+  /**
+   * Record the finished pages at the head of the queue — items, counters and checkpoint in one
+   * write — until at most `keep` pages are in flight (0: all of them, waiting as needed).
+   */
+  private async recordPages(keep: number) {
+    for (;;) {
+      const ready: InFlightPage[] = [];
+      while (this.inFlight.length > 0 && this.inFlight[0].settled)
+        ready.push(this.inFlight.shift()!);
+      if (ready.length === 0) {
+        if (this.inFlight.length <= keep) return;
+        await this.inFlight[0].work;
+        continue;
       }
+      const results: PageResult[] = [];
+      for (const entry of ready) results.push(await entry.work);
+      const items: ItemRow[] = [];
+      for (let k = 0; k < ready.length; k++) {
+        const { page } = ready[k];
+        const done = results[k];
+        items.push(...done.items);
+        this.tally(done.items);
+        if (done.fatal) {
+          this.c.scanned += done.items.length;
+          this.pageFailure ??= done.fatal;
+          continue;
+        }
+        this.c.scanned += page.length;
+        this.c.pages += 1;
+        // Only while every earlier page was complete: the checkpoint must not skip a gap.
+        if (this.pageFailure === null) {
+          const oldest = new Date(Math.min(...page.map((s) => s.created)) * 1000);
+          if (!this.checkpoint || oldest < this.checkpoint) this.checkpoint = oldest;
+        }
+      }
+      // Written in the background, in order, with the counters as of these pages. While a write is
+      // under way the next pages gather into one batch, so a slow database gets fewer, larger writes.
+      this.queueWrite({
+        items,
+        snap: this.snapshot(),
+        pages: ready.length,
+        sessions: ready.reduce((sum, e) => sum + e.page.length, 0),
+        lookupMs: results.reduce((sum, r) => sum + r.lookupMs, 0),
+        started: ready[0].started,
+      });
+      if (this.batch && this.batch.pages >= MAX_BATCH_PAGES) await this.writer;
+      if (this.writeError !== null) throw this.writeError;
+      if (this.inFlight.length <= keep) return;
     }
-    await this.writePage(items);
-    const dbMs = entry.lookupMs + (performance.now() - writeStarted);
-    this.emit({ sessions: entry.page.length, dbMs, totalMs: performance.now() - entry.started });
   }
 
   private async fulfil(
-    s: Session,
+    s: SessionRow,
     expanded: Session | undefined,
   ): Promise<{ item: ItemRow } | { fatal: unknown }> {
     try {
       const result = await this.gate.call(() =>
         fulfillCheckoutSession(s.id, "reconciliation", {
-          session: expanded ?? s,
+          // Without line items fulfillment retrieves the session itself.
+          ...(expanded ? { session: expanded } : {}),
           dryRun: this.dryRun,
         }),
       );
@@ -874,7 +1016,7 @@ class RunExecution {
     );
   }
 
-  private fromFulfillment(s: Session, r: FulfillResult): ItemRow {
+  private fromFulfillment(s: SessionRow, r: FulfillResult): ItemRow {
     switch (r.outcome) {
       case "credited":
         return this.sessionItem(s, "credited_now", {
