@@ -42,15 +42,17 @@ function ChartFrame({
   table: ReactNode;
 }) {
   const mounted = useMounted();
+  const [showTable, setShowTable] = useState(false);
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>
       <div className="chart-area" style={{ height: HEIGHT }} aria-hidden="true">
         {mounted ? <Suspense fallback={<ChartLoading />}>{children}</Suspense> : <ChartLoading />}
       </div>
-      <details className="chart-table">
+      {/* The table is rendered when opened: a 90-day range would otherwise add 180 hidden rows. */}
+      <details className="chart-table" onToggle={(e) => setShowTable(e.currentTarget.open)}>
         <summary>Show the numbers</summary>
-        <div className="table-wrap">{table}</div>
+        {showTable ? <div className="table-wrap">{table}</div> : null}
       </details>
     </figure>
   );

@@ -341,6 +341,8 @@ describe("dashboard part 1 in the browser", () => {
           () => document.documentElement.scrollWidth - window.innerWidth,
         );
         expect(overflow, `${path} at ${width}px scrolls sideways`).toBeLessThanOrEqual(0);
+        const rows = await page.evaluate(() => document.querySelectorAll("tbody tr").length);
+        expect(rows, `${path} renders ${rows} rows`).toBeLessThanOrEqual(100);
         await screenshot(page, `${name}-${width}`);
       }
       for (const s of sessions.values()) {

@@ -343,7 +343,10 @@ export async function listPackOptions() {
   });
 }
 
-/** A purchase with everything finance and support ask about it. */
+/**
+ * A purchase with everything finance and support ask about it. Each list is capped (40 entries,
+ * 20 events, 10 refunds / disputes / attention items) so the page stays under 100 rows.
+ */
 export async function getPurchaseDetail(id: string) {
   const db = getDb();
   const purchase = await db.purchase.findUnique({
@@ -360,8 +363,8 @@ export async function getPurchaseDetail(id: string) {
           currency: true,
         },
       },
-      refunds: { orderBy: { stripeCreated: "asc" } },
-      disputes: { orderBy: { openedAt: "asc" } },
+      refunds: { orderBy: { stripeCreated: "asc" }, take: 10 },
+      disputes: { orderBy: { openedAt: "asc" }, take: 10 },
     },
   });
   if (!purchase) throw new NotFoundError("Purchase", id);
@@ -374,7 +377,7 @@ export async function getPurchaseDetail(id: string) {
     db.ledgerEntry.findMany({
       where: { purchaseId: id },
       orderBy: { id: "asc" },
-      take: 100,
+      take: 40,
       select: {
         id: true,
         seq: true,
@@ -390,7 +393,7 @@ export async function getPurchaseDetail(id: string) {
     db.stripeEvent.findMany({
       where: { OR: [{ purchaseId: id }, { objectId: { in: objectIds } }] },
       orderBy: { receivedAt: "asc" },
-      take: 50,
+      take: 20,
       select: {
         id: true,
         type: true,
@@ -403,7 +406,7 @@ export async function getPurchaseDetail(id: string) {
     db.attentionItem.findMany({
       where: { OR: [{ purchaseId: id }, { checkoutSessionId: purchase.checkoutSessionId }] },
       orderBy: { createdAt: "desc" },
-      take: 20,
+      take: 10,
       select: {
         id: true,
         kind: true,

@@ -3,7 +3,8 @@ import { getDb } from "../db.server";
 import { NotFoundError } from "../errors.server";
 
 export const USER_LEDGER_PAGE_SIZE = 50;
-export const USER_SECTION_LIMIT = 20;
+/** Newest rows per side section: with 50 ledger rows, a page never shows more than 100 rows. */
+export const USER_SECTION_LIMIT = 10;
 
 const seqParam = z.preprocess(
   (v) => (typeof v === "string" && v.trim() !== "" ? v : undefined),
