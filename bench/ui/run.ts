@@ -13,6 +13,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -180,7 +181,11 @@ async function main() {
 
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  server = spawn(process.execPath, ["--import", "tsx", "server.ts"], {
+  // BENCH_CPU_PROF_DIR=dir writes a V8 CPU profile of the server (on exit) for a closer look.
+  const profile = process.env.BENCH_CPU_PROF_DIR
+    ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF_DIR]
+    : [];
+  server = spawn(process.execPath, [...profile, "--import", "tsx", "server.ts"], {
     cwd: root,
     stdio: ["ignore", "ignore", "pipe"],
     env: {
@@ -262,26 +267,39 @@ async function main() {
     }
   }, 50);
   const t0 = performance.now();
-  const res = await fetch(`${base}/purchases/export.csv?from=`, { headers: { Cookie: cookie } });
-  if (res.status !== 200 || !res.body) throw new Error(`export answered ${res.status}`);
   let lines = 0;
   let bytes = 0;
   let nextMark = 200_000;
   const marks: [number, number][] = [];
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    bytes += value.byteLength;
-    // Count line ends natively: a byte-by-byte loop here would make the client the bottleneck.
-    const chunk = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
-    // Resident memory as the export progresses: flat if nothing accumulates.
-    if (lines >= nextMark) {
-      marks.push([nextMark, rssMb(server.pid!).rss]);
-      nextMark += 200_000;
-    }
-  }
+  // node:http rather than fetch: the client shares the 2 cores with the server, and undici's web
+  // streams cost several times more per chunk than a plain socket read.
+  await new Promise<void>((resolve, reject) => {
+    const req = http.get(
+      `${base}/purchases/export.csv?from=`,
+      { headers: { Cookie: cookie } },
+      (res) => {
+        if (res.statusCode !== 200) {
+          reject(new Error(`export answered ${res.statusCode}`));
+          res.resume();
+          return;
+        }
+        if (res.headers["content-encoding"])
+          reject(new Error(`export was ${res.headers["content-encoding"]}-encoded`));
+        res.on("data", (chunk: Buffer) => {
+          bytes += chunk.length;
+          for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
+          // Resident memory as the export progresses: flat if nothing accumulates.
+          if (lines >= nextMark) {
+            marks.push([nextMark, rssMb(server!.pid!).rss]);
+            nextMark += 200_000;
+          }
+        });
+        res.on("end", () => resolve());
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+  });
   const exportSeconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
   const rows = lines - 1;
@@ -382,6 +400,27 @@ function docsSection(s: Summary): string {
     `${ok(e.peakRssMb < TARGET_RSS_MB)}); while it ran: ${e.marks.map(([r, mb]) => `${n(mb)} MB at ${n(r / 1000)}k rows`).join(", ")}.`,
     `The process's lifetime peak (start-up and sign-in included) was ${n(e.lifetimePeakRssMb)} MB. The export holds at most two`,
     "keyset batches of 1,000 rows (one being written, the next being fetched), so memory does not grow with the row count.",
+    "",
+    "### Reading the export numbers",
+    "",
+    "- Where the time goes: each batch is one query in which Postgres also renders the 1,000 rows as one JSON",
+    "  array (about 4 ms for the rows and 8–12 ms for the JSON on this machine; measured with the same SQL",
+    "  in isolation). Node parses the array and writes the CSV while Postgres prepares the next batch. A V8",
+    "  CPU profile of the server over a 200,000-row run (`BENCH_CPU_PROF_DIR=… npx tsx bench/ui/run.ts",
+    "  --users 200000`) shows the server process idle most of the time: the export waits on Postgres, and",
+    "  Postgres, the server, this client and the other work on the machine share 2 cores. Measured inside one",
+    "  process (no HTTP) at load 2.5–4 the same code streamed 46,000–62,000 rows/s; over HTTP at load ≈ 3,",
+    "  47,000 rows/s (200,000 rows). The target is met only on a machine that is otherwise quiet.",
+    "- Memory: the server process starts at about 280 MB (tsx, the Prisma client, React and the route",
+    "  modules, measured before any request) and sign-in adds about 30 MB (scrypt), so it is above the",
+    "  300 MB target before any export. During the export V8 lets short-lived garbage accumulate between",
+    "  major collections; the samples above rise and fall rather than grow with the row count, which is the",
+    "  property the design guarantees. Running the server from a compiled build instead of through tsx is",
+    "  the lever for the baseline (it is not part of the dashboard).",
+    "- Exports are sent without gzip (`Cache-Control: no-transform`): Remix 2's Express adapter writes a",
+    "  streamed body without waiting for the socket to drain, so with compression in the path the",
+    "  compressor's queue held the difference (an earlier run with gzip peaked at 521 MB and ran at 11,000",
+    "  rows/s).",
     "",
     `Whole run: ${n(s.totalSeconds)} s.`,
     "",
