@@ -16,11 +16,20 @@ const MB = 1024 * 1024;
 
 let peak = 0;
 let peakHeap = 0;
+// With BENCH_LIVE_HEAP=1, collect garbage every second to see what is actually live.
+let liveHeap = 0;
+if (process.env.BENCH_LIVE_HEAP) {
+  setInterval(() => {
+    global.gc?.();
+    liveHeap = Math.max(liveHeap, process.memoryUsage().heapUsed);
+  }, 1000).unref();
+}
+// process.memoryUsage() walks the heap spaces and is not free: RSS (cheap) often, the heap less.
+let ticks = 0;
 const sampler = setInterval(() => {
-  const m = process.memoryUsage();
-  peak = Math.max(peak, m.rss);
-  peakHeap = Math.max(peakHeap, m.heapUsed);
-}, 20);
+  peak = Math.max(peak, process.memoryUsage.rss());
+  if (++ticks % 10 === 0) peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+}, 25);
 
 function phasePeak<T>(
   fn: () => Promise<T>,
@@ -176,6 +185,7 @@ console.log(
     pacedLiveSteadyRun: runView(pacedRun),
     importedRssMb,
     baselineRssMb,
+    ...(process.env.BENCH_LIVE_HEAP ? { liveHeapMb: Math.round(liveHeap / MB) } : {}),
     processPeakRssMb: Math.round((process.resourceUsage().maxRSS * 1024) / MB),
     purchasesAfter: purchases,
     ledgerOk: ledger.ok,
