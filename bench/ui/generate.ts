@@ -70,9 +70,12 @@ export async function generate(
   const k = `(CASE WHEN i = 1 THEN ${o.heavyEntries} ELSE ${base} + (CASE WHEN i - 2 < ${extra} THEN 1 ELSE 0 END) END)`;
   const credits = `((ARRAY[500, 1000, 2000])[i % 3 + 1])`;
   const balanceAfter = (j: string) => `(${credits} + 50 * ((${j} - 1) / 2) - 20 * (${j} / 2))`;
-  // Purchase time: spread over 365 days; the heavy user bought 60 days ago so its entries fit.
+  // Purchase time: spread evenly over the 365 days before "now", user by user, so the tables are in
+  // time order on disk as an append-only system writes them (user N bought most recently). The
+  // heavy user bought 60 days ago so its 10,000 entries fit before now.
+  const step = (365 * 86400) / o.users;
   const boughtAt = `(CASE WHEN i = 1 THEN timestamptz '${now}' - interval '60 days'
-    ELSE timestamptz '${now}' - ((i::bigint * 7919) % (365 * 86400)) * interval '1 second' - interval '10 minutes' END)`;
+    ELSE timestamptz '${now}' - ((${o.users} - i) * ${step}) * interval '1 second' - interval '10 minutes' END)`;
 
   await timed("packs", () =>
     client.query(`

