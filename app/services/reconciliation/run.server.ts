@@ -108,7 +108,7 @@ export interface RunSummary extends RunCounters {
 }
 
 export interface RunTuning extends PacingOptions {
-  /** Sessions fulfilled at once within a page (fulfillment is safe concurrently). */
+  /** Sessions fulfilled at once, across the pages in flight (fulfillment is safe concurrently). */
   fulfillConcurrency: number;
   /** Stripe's maximum list page; smaller only in tests. */
   pageSize: number;
@@ -238,6 +238,8 @@ interface InFlightPage {
 
 /** Pages whose fulfilment may run behind the listing; bounds memory and the gap to the checkpoint. */
 const MAX_PAGES_IN_FLIGHT = 8;
+/** Pages whose lookup query runs at once (the pool also serves fulfilment and the lock). */
+const LOOKUP_CONCURRENCY = 2;
 /** Pages gathered into one write at most before the listing waits for the database. */
 const MAX_BATCH_PAGES = 10;
 
@@ -256,8 +258,6 @@ interface Snapshot {
   checkpoint: Date | null;
 }
 
-/** Pages whose lookup query runs at once (the pool also serves fulfilment and the lock). */
-const LOOKUP_CONCURRENCY = 2;
 /**
  * Start a run: take the lock (or throw ReconciliationLockedError), plan the window, record the
  * run row, and carry on in the background. `done` resolves with the summary.
