@@ -5,6 +5,7 @@ import { formatCredits, formatDelta, formatMoney, humanize } from "~/components/
 import { StatusBadge } from "~/components/status-badge";
 import { Time } from "~/components/time";
 import { orHttpError } from "~/services/admin/http.server";
+import { canOps } from "~/services/admin/ops-permissions";
 import { ACCESS, can } from "~/services/admin/permissions";
 import { getPurchaseDetail } from "~/services/admin/purchases-query.server";
 import { requireStaff } from "~/services/auth/session.server";
@@ -20,6 +21,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     ...detail,
     canOpenUsers: can(staff.role, "users"),
     canListPurchases: can(staff.role, "purchases"),
+    canOpenEvents: canOps(staff.role, "webhooks"),
   };
 }
 
@@ -46,6 +48,7 @@ export default function PurchaseDetail() {
     attention,
     canOpenUsers,
     canListPurchases,
+    canOpenEvents,
   } = useLoaderData<typeof loader>();
   const lines = linesOf(p.lines);
   return (
@@ -193,7 +196,15 @@ export default function PurchaseDetail() {
                   </td>
                   <td className="num">{formatCredits(e.balanceAfter)}</td>
                   <td className="reason">{e.reason ?? "–"}</td>
-                  <td className="mono small">{e.stripeEventId ?? "–"}</td>
+                  <td className="mono small">
+                    {e.stripeEventId && canOpenEvents ? (
+                      <Link to={`/webhooks/events/${encodeURIComponent(e.stripeEventId)}`}>
+                        {e.stripeEventId}
+                      </Link>
+                    ) : (
+                      (e.stripeEventId ?? "–")
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -305,7 +316,13 @@ export default function PurchaseDetail() {
                   <td>
                     <Time value={ev.receivedAt} />
                   </td>
-                  <td className="mono">{ev.id}</td>
+                  <td className="mono">
+                    {canOpenEvents ? (
+                      <Link to={`/webhooks/events/${encodeURIComponent(ev.id)}`}>{ev.id}</Link>
+                    ) : (
+                      ev.id
+                    )}
+                  </td>
                   <td>{ev.type}</td>
                   <td>{humanize(ev.source)}</td>
                   <td>

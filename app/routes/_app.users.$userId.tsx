@@ -24,6 +24,7 @@ import {
   type FormValues,
 } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";
+import { canOps } from "~/services/admin/ops-permissions";
 import { ACCESS, can } from "~/services/admin/permissions";
 import {
   changeTier,
@@ -53,6 +54,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     nonce: randomUUID(),
     canAct: can(staff.role, "userActions"),
     canOpenPurchases: can(staff.role, "purchaseDetail"),
+    canOpenEvents: canOps(staff.role, "webhooks"),
   };
 }
 
@@ -135,7 +137,8 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 }
 
 export default function UserDetailPage() {
-  const { detail, threshold, nonce, canAct, canOpenPurchases } = useLoaderData<typeof loader>();
+  const { detail, threshold, nonce, canAct, canOpenPurchases, canOpenEvents } =
+    useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const { user, ledger } = detail;
   const eventIds = new Set(detail.events.map((e) => e.id));
@@ -283,7 +286,11 @@ export default function UserDetailPage() {
                           )
                         ) : null}
                         {e.stripeEventId ? (
-                          eventIds.has(e.stripeEventId) ? (
+                          canOpenEvents ? (
+                            <Link to={`/webhooks/events/${encodeURIComponent(e.stripeEventId)}`}>
+                              event
+                            </Link>
+                          ) : eventIds.has(e.stripeEventId) ? (
                             <a href={`#event-${e.stripeEventId}`}>event</a>
                           ) : (
                             <span className="mono small" title="Stripe event">
@@ -455,7 +462,13 @@ export default function UserDetailPage() {
                     <td>
                       <Time value={ev.receivedAt} />
                     </td>
-                    <td className="mono">{ev.id}</td>
+                    <td className="mono">
+                      {canOpenEvents ? (
+                        <Link to={`/webhooks/events/${encodeURIComponent(ev.id)}`}>{ev.id}</Link>
+                      ) : (
+                        ev.id
+                      )}
+                    </td>
                     <td>{ev.type}</td>
                     <td>
                       <StatusBadge status={ev.status} />

@@ -199,6 +199,17 @@ describe("purchases page", () => {
     );
     expect(r.data!.purchase.id).toBe(p.id);
     expect(r.data!.entries.map((e) => e.delta)).toEqual([p.credits]);
+    // Event ids link to the webhooks event page only for roles that may open it.
+    const forSupport = await callLoader<{ canOpenEvents: boolean }>(
+      purchaseLoader,
+      `/purchases/${p.id}`,
+      {
+        cookie: support,
+        params: { purchaseId: p.id },
+      },
+    );
+    expect(forSupport.data!.canOpenEvents).toBe(true);
+    expect((r.data as unknown as { canOpenEvents: boolean }).canOpenEvents).toBe(false);
     const missing = await callLoader(purchaseLoader, "/purchases/nope", {
       cookie: finance,
       params: { purchaseId: "nope" },
