@@ -8,8 +8,11 @@ import type { ServerBuild } from "@remix-run/node";
 import { ConfigError, getEnv } from "./app/services/env.server";
 import { openAppDatabase } from "./app/services/bootstrap.server";
 import { getDatabase } from "./app/services/db.server";
+import { mountExportRoutes } from "./app/services/exports/express-routes.server";
 import { logger, scrubSecrets } from "./app/services/logger.server";
-import { startHooks, stopHooks } from "./app/services/lifecycle.server";
+import { onStop, startHooks, stopHooks } from "./app/services/lifecycle.server";
+import { stripeWebhookEndpoint } from "./app/services/webhooks/http-endpoint.server";
+import { startWebhookWorker, stopWebhookWorker } from "./app/services/webhooks/queue.server";
 import "./jobs/start-scheduler";
 import "./app/services/demo/register.server";
 
@@ -38,7 +41,12 @@ export async function createApp(build: ServerBuild) {
     }
   });
 
-  // The webhook route needs the untouched body for signature checks: never compress or parse it.
+  // CSV exports, streamed by Express with backpressure (Remix's adapter ignores it); never compressed.
+  mountExportRoutes(app);
+
+  // Stripe webhooks, ahead of everything else: the untouched body for the signature check, and
+  // no compression or Remix pipeline on the hottest endpoint.
+  app.all("/webhooks/stripe", (req, res) => void stripeWebhookEndpoint(req, res));
   app.use((req, res, next) =>
     req.path.startsWith("/webhooks/") ? next() : compression()(req, res, next),
   );
@@ -69,6 +77,9 @@ export async function startServer(
   const db = await openAppDatabase(env);
   logger.info({ database: db.description }, "database ready");
   await startHooks("after-database");
+  // Webhook events are acted on by this queue worker, moments after the endpoint stores them.
+  startWebhookWorker();
+  onStop("webhook-queue", () => stopWebhookWorker());
   const app = await createApp(build);
   const port = opts.port ?? env.PORT;
   const host = opts.host ?? env.HOST;

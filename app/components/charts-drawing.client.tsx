@@ -34,7 +34,8 @@ const shortDay = (day: string) => day.slice(5);
 export const shortHour = (iso: string) => `${iso.slice(11, 13)}:00`;
 
 const OUTCOME_COLORS: Record<string, string> = {
-  processed: "#067647",
+  accepted: "#067647",
+  processed: "#15803d",
   duplicate: "#4b5563",
   ignored: "#9ca3af",
   needs_attention: "#9a6700",

@@ -2,7 +2,9 @@ import { humanize } from "./format";
 
 const tone: Record<string, "ok" | "warn" | "danger" | undefined> = {
   paid: "ok",
+  accepted: "ok",
   processed: "ok",
+  received: "warn",
   approved: "ok",
   completed: "ok",
   resolved: "ok",

@@ -160,6 +160,12 @@ export default function Overview() {
                 "never"
               )}
             </dd>
+            <dt>Event queue</dt>
+            <dd data-testid="event-queue">
+              {o.webhooks.queue.waiting === 0
+                ? "empty: every stored event has been acted on"
+                : `${o.webhooks.queue.waiting} event${o.webhooks.queue.waiting === 1 ? "" : "s"} waiting, oldest received ${o.webhooks.queue.oldestSeconds ?? 0} s ago`}
+            </dd>
             <dt>Open attention items</dt>
             <dd>
               {o.webhooks.openAttentionTotal === 0

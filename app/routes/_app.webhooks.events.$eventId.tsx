@@ -118,6 +118,14 @@ export default function EventDetailPage() {
             <dd>
               <Time value={event.processedAt} />
             </dd>
+            {event.nextAttemptAt ? (
+              <>
+                <dt>Queued</dt>
+                <dd data-testid="next-attempt">
+                  next attempt <Time value={event.nextAttemptAt} />
+                </dd>
+              </>
+            ) : null}
             <dt>Mode</dt>
             <dd>{event.livemode ? "Live" : "Test"}</dd>
             <dt>API version</dt>

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "~/generated/prisma/client";
 import { ConfigError } from "./env.server";
@@ -49,6 +50,14 @@ export interface Database {
   adapterFactory: PrismaPGlite | PrismaPg;
   /** Present for PGlite: the raw client (migrations, tests). */
   pglite?: PGlite;
+  /**
+   * One parameterised statement outside any transaction, for the few hot paths where Prisma's
+   * per-statement cost matters (webhook ingestion, the event queue): on Postgres it goes through
+   * a small `pg` pool of its own (≈ 0.1 ms of CPU instead of ≈ 0.4 ms); on PGlite, which has one
+   * connection, through Prisma so it queues behind open transactions like everything else.
+   * Results: use text/int/bool columns only, the two drivers convert other types differently.
+   */
+  query<T>(text: string, params: unknown[]): Promise<T[]>;
   /** Human description without credentials, for logs. */
   description: string;
   close(): Promise<void>;
@@ -63,12 +72,19 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.kind === "postgres") {
     const adapterFactory = new PrismaPg({ connectionString: target.url, max: 10 });
     const prisma = new PrismaClient({ adapter: adapterFactory });
+    const pool = new pg.Pool({ connectionString: target.url, max: 4 });
+    // An idle connection that dies (server restart) must not crash the process.
+    pool.on("error", () => undefined);
     return {
       kind: "postgres",
       prisma,
       adapterFactory,
       description: describePostgres(target.url),
-      close: () => prisma.$disconnect(),
+      query: async <T>(text: string, params: unknown[]) =>
+        (await pool.query(text, params)).rows as T[],
+      async close() {
+        await Promise.all([prisma.$disconnect(), pool.end()]);
+      },
     };
   }
   let lock: DirectoryLock | undefined;
@@ -93,6 +109,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     prisma,
     adapterFactory,
     pglite,
+    query: <T>(text: string, params: unknown[]) => prisma.$queryRawUnsafe<T[]>(text, ...params),
     description:
       target.dataDir === "memory://"
         ? "embedded PGlite (in memory)"

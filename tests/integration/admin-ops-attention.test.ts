@@ -70,7 +70,7 @@ async function unmatchedSession() {
     email: `stranger-${uid()}@nowhere.example`,
   });
   const event = await eventOf(mp.ctx.stripe, session.id, "checkout.session.completed");
-  expect((await deliver(mp.ctx, event)).body.outcome).toBe("needs_attention");
+  expect((await deliver(mp.ctx, event)).outcome).toBe("needs_attention");
   const item = await getDb().attentionItem.findFirstOrThrow({
     where: { checkoutSessionId: session.id, kind: "unmatched_user" },
   });
@@ -210,7 +210,7 @@ describe("attention queue: unknown prices and failed events", () => {
           mp.ctx,
           await eventOf(mp.ctx.stripe, session.id, "checkout.session.completed"),
         )
-      ).body.outcome,
+      ).outcome,
     ).toBe("needs_attention");
     const item = await getDb().attentionItem.findFirstOrThrow({
       where: { checkoutSessionId: session.id, kind: "unknown_price" },
@@ -252,7 +252,7 @@ describe("attention queue: unknown prices and failed events", () => {
       api_version: "2026-10-28.endive",
       data: { object: { id: "cs_test_vanished", object: "checkout.session" } },
     };
-    expect((await deliver(mp.ctx, JSON.stringify(fake))).body.outcome).toBe("failed");
+    expect((await deliver(mp.ctx, JSON.stringify(fake))).outcome).toBe("failed");
     const item = await getDb().attentionItem.findFirstOrThrow({
       where: { stripeEventId: fake.id, kind: "failed_event" },
     });

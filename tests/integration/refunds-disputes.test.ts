@@ -44,7 +44,7 @@ async function creditedPurchase(price = priceId) {
   const user = await createUser();
   const session = await paidSession(mp.ctx, { priceId: price, clientReferenceId: user.id });
   const [completed] = await eventsFor(mp.ctx.stripe, session.id, "checkout.session.completed");
-  expect((await deliver(mp.ctx, completed)).body.outcome).toBe("processed");
+  expect((await deliver(mp.ctx, completed)).outcome).toBe("processed");
   const purchase = await getDb().purchase.findUniqueOrThrow({
     where: { checkoutSessionId: session.id },
   });
@@ -59,7 +59,7 @@ async function deliverLatest(objectId: string, type: string) {
   if (!event) throw new Error(`no ${type} for ${objectId}`);
   const res = await deliver(mp.ctx, event);
   expect(res.status).toBe(200);
-  return { event, outcome: res.body.outcome };
+  return { event, outcome: res.outcome };
 }
 
 describe("cumulative rounding", () => {
@@ -126,7 +126,7 @@ describe("refunds", () => {
     expect(purchase).toMatchObject({ status: "refunded", creditsClawedBack: 100 });
     expect(await balanceOf(user.id)).toBe(0);
     const [completed] = await eventsFor(mp.ctx.stripe, session.id, "checkout.session.completed");
-    expect((await deliver(mp.ctx, completed)).body.outcome).toBe("processed");
+    expect((await deliver(mp.ctx, completed)).outcome).toBe("processed");
     expect(await balanceOf(user.id)).toBe(0);
     expect(await getDb().ledgerEntry.count({ where: { userId: user.id } })).toBe(2);
     await expectLedgerClean();

@@ -61,7 +61,7 @@ let lastSessionId = "";
 async function deliverAll(objectId: string, type: string) {
   const outcomes: unknown[] = [];
   for (const event of await eventsFor(mp.ctx.stripe, objectId, type))
-    outcomes.push((await deliver(mp.ctx, event)).body.outcome);
+    outcomes.push((await deliver(mp.ctx, event)).outcome);
   return outcomes;
 }
 

@@ -2,10 +2,11 @@ import { randomBytes } from "node:crypto";
 import Stripe from "stripe";
 import { afterAll, beforeAll } from "vitest";
 import { startEmulator, type EmulatorHandle } from "../../emulator/index";
-import { action as webhookAction } from "../../app/routes/webhooks.stripe";
 import { getDb } from "../../app/services/db.server";
 import { parseEnv, setEnv, type Env } from "../../app/services/env.server";
 import { createStripeClient, setStripe } from "../../app/services/stripe-client.server";
+import { readLimitedBody, receiveStripeWebhook } from "../../app/services/webhooks/ingest.server";
+import { drainWebhookQueue } from "../../app/services/webhooks/queue.server";
 
 /**
  * Money-path test kit: an emulator per test file, the app's Stripe client and env pointed at it,
@@ -196,34 +197,56 @@ export function signedRequest(
   });
 }
 
-/** POST a signed body to the webhook route's action, as Stripe would. */
+/**
+ * Deliver a signed event as Stripe would, then let the event queue act on it. `body` is what
+ * the endpoint answered (`accepted`, `duplicate`, …); `outcome` is what became of the event:
+ * its status once processed (`processed`, `needs_attention`, `ignored`, `failed`), or the
+ * answer itself when nothing was queued.
+ */
 export async function deliver(
   mp: MoneyPath,
   event: Stripe.Event | string,
   opts: { secret?: string; timestamp?: number } = {},
 ) {
   const payload = typeof event === "string" ? event : JSON.stringify(event);
-  const response = await webhookAction({
-    request: signedRequest(payload, {
-      secret: opts.secret ?? mp.secret,
-      timestamp: opts.timestamp,
-    }),
-    context: { ip: "127.0.0.1" },
-    params: {},
-  });
-  const res = response as Response;
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  const res = await sendRaw(
+    signedRequest(payload, { secret: opts.secret ?? mp.secret, timestamp: opts.timestamp }),
+  );
+  const body = res.body as Record<string, unknown>;
+  let outcome = body.outcome as string | undefined;
+  if (outcome === "accepted" && typeof body.eventId === "string") {
+    const eventId = body.eventId;
+    // Concurrent deliveries drain concurrently: another caller's drain may hold this event.
+    for (let i = 0; i < 250; i++) {
+      await drainWebhookQueue();
+      const row = await getDb().stripeEvent.findUniqueOrThrow({ where: { id: eventId } });
+      outcome = row.status;
+      const retryLater = row.lastError?.startsWith("transient") ?? false;
+      if (row.status !== "received" || retryLater) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  return { status: res.status, body, outcome };
 }
 
+/** Hand a request to the webhook receiver exactly as the HTTP endpoint does (no queue drain). */
 export async function sendRaw(request: Request) {
-  const res = (await webhookAction({
-    request,
-    context: { ip: "127.0.0.1" },
-    params: {},
-  })) as Response;
+  const declared = request.headers.get("content-length");
+  const res = await receiveStripeWebhook({
+    body: await readLimitedBody(
+      request.body as AsyncIterable<Uint8Array> | null,
+      declared === null ? null : Number(declared),
+    ),
+    signature: request.headers.get("stripe-signature"),
+    ip: "127.0.0.1",
+  });
   return {
     status: res.status,
-    body: (await res.json()) as { error?: { code: string; message: string }; outcome?: string },
+    body: res.body as {
+      error?: { code: string; message: string };
+      outcome?: string;
+      eventId?: string;
+    },
   };
 }
 

@@ -1,11 +1,12 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll } from "vitest";
 import { getDb } from "../../app/services/db.server";
 import { syncPacks } from "../../app/services/packs.server";
 import type { RunOptions, RunSummary } from "../../app/services/reconciliation/run.server";
 import { runReconciliation } from "../../app/services/reconciliation/run.server";
-import { handleStripeWebhook } from "../../app/services/webhooks/ingest.server";
+import { readLimitedBody, receiveStripeWebhook } from "../../app/services/webhooks/ingest.server";
+import { drainWebhookQueue } from "../../app/services/webhooks/queue.server";
 import { randomBytes } from "node:crypto";
 import { startEmulator } from "../../emulator/index";
 import { parseEnv, setEnv, type Env } from "../../app/services/env.server";
@@ -24,22 +25,11 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-async function toRequest(req: IncomingMessage, base: string): Promise<Request> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (typeof value === "string") headers.set(name, value);
-    else if (Array.isArray(value)) headers.set(name, value.join(", "));
-  }
-  return new Request(new URL(req.url ?? "/", base), {
-    method: req.method,
-    headers,
-    body: Buffer.concat(chunks),
-  });
-}
-
-/** An HTTP server answering POST /webhooks/stripe with the app's handler (what the Remix route calls). */
+/**
+ * An HTTP server answering POST /webhooks/stripe with the app's receiver, then draining the
+ * event queue before it answers, so that "the emulator delivered the webhook" also means "the
+ * app acted on it" (the server's queue worker does that moments later; tests need it settled).
+ */
 export async function startWebhookReceiver(): Promise<Receiver> {
   let base = "";
   const state = { requests: 0 };
@@ -47,9 +37,16 @@ export async function startWebhookReceiver(): Promise<Receiver> {
     state.requests += 1;
     void (async () => {
       try {
-        const response = await handleStripeWebhook(await toRequest(req, base), { ip: "127.0.0.1" });
-        res.writeHead(response.status, Object.fromEntries(response.headers));
-        res.end(Buffer.from(await response.arrayBuffer()));
+        const declared = req.headers["content-length"];
+        const signature = req.headers["stripe-signature"];
+        const response = await receiveStripeWebhook({
+          body: await readLimitedBody(req, declared === undefined ? null : Number(declared)),
+          signature: typeof signature === "string" ? signature : null,
+          ip: "127.0.0.1",
+        });
+        await drainWebhookQueue();
+        res.writeHead(response.status, { "Content-Type": "application/json" });
+        res.end(JSON.stringify(response.body));
       } catch (error) {
         res.writeHead(500);
         res.end(String(error));

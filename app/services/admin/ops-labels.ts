@@ -4,6 +4,7 @@
  */
 
 export const DELIVERY_OUTCOMES = [
+  "accepted",
   "processed",
   "duplicate",
   "ignored",
@@ -18,13 +19,15 @@ export const DELIVERY_OUTCOMES = [
 
 /** What each outcome means for whoever reads the list. */
 export const OUTCOME_HELP: Record<(typeof DELIVERY_OUTCOMES)[number], string> = {
-  processed: "Verified and acted on.",
-  duplicate: "Verified; the event had already been processed, so nothing was done again.",
+  accepted:
+    "Verified and stored; the event queue acts on it moments later (its status is shown beside it).",
+  processed: "Verified and acted on (deliveries recorded before the event queue existed).",
+  duplicate:
+    "Verified; the event was already stored (processed or queued), so nothing was done again.",
   ignored: "Verified; the event type is not one creditdesk acts on.",
   needs_attention:
     "Verified; it could not be acted on automatically and is in the attention queue.",
-  failed:
-    "Verified, but processing failed (5xx asks Stripe to retry; 200 means an attention item was raised).",
+  failed: "Not stored: the database was unavailable, so the 5xx asks Stripe to retry.",
   invalid_signature:
     "Refused: the Stripe-Signature header did not match any configured signing secret.",
   stale:

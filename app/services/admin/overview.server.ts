@@ -3,6 +3,7 @@ import { getDatabase, getDb } from "../db.server";
 import { getEnv } from "../env.server";
 import { CREDITS_ROW } from "../rollups.server";
 import { stripeMode } from "../system-status.server";
+import { queueBacklog } from "../webhooks/queue.server";
 
 /**
  * The finance overview. Money and credit totals come from `daily_rollups` (a few hundred rows,
@@ -65,7 +66,7 @@ export async function getOverview(range: ChartRange = 30, now = new Date()) {
   const since = daysBack(today, Math.max(range, 30) - 1);
   const hourStart = new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 - 23 * 3_600_000);
 
-  const [rollups, outstanding, deliveries, lastValid, lastDelivery, attention, lastRun] =
+  const [rollups, outstanding, deliveries, lastValid, lastDelivery, attention, lastRun, queue] =
     await Promise.all([
       db.$queryRaw<RollupRow[]>`
       SELECT to_char(day, 'YYYY-MM-DD') AS day, currency, revenue, refunded, purchases, refunds,
@@ -106,6 +107,7 @@ export async function getOverview(range: ChartRange = 30, now = new Date()) {
           finishedAt: true,
         },
       }),
+      queueBacklog(),
     ]);
 
   // Money per currency over today / 7 / 30 days.
@@ -212,6 +214,7 @@ export async function getOverview(range: ChartRange = 30, now = new Date()) {
       total24h: Object.values(byOutcome).reduce((a, b) => a + b, 0),
       lastValid,
       lastDelivery,
+      queue,
       openAttention,
       openAttentionTotal: openAttention.reduce((a, b) => a + b.count, 0),
     },

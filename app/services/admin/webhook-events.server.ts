@@ -187,6 +187,8 @@ export async function getEventDetail(eventId: string) {
       stripeCreatedAt: event.stripeCreatedAt,
       receivedAt: event.receivedAt,
       processedAt: event.processedAt,
+      /** Set while the event waits in the queue (status received): when it is next tried. */
+      nextAttemptAt: event.status === "received" ? event.availableAt : null,
       payload: JSON.stringify(event.payload, null, 2),
     },
     deliveries: deliveryRows.slice(0, EVENT_DELIVERIES_LIMIT).map(toDeliveryRow),

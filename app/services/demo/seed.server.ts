@@ -17,6 +17,7 @@ import {
 } from "./seed-plan.server";
 import { writeSeedState, type SeedExpectations } from "./seed-state.server";
 import type { DemoStripe } from "./stripe.server";
+import { settleWebhookQueue } from "../webhooks/queue.server";
 
 /**
  * First-start demo data, made the way real data is made: products and prices are created in
@@ -313,6 +314,7 @@ export async function seedDemo(opts: SeedOptions): Promise<SeedSummary> {
     }
     // Let the day's webhooks land before time moves on (and before customers spend the credits).
     await control.waitForDeliveries({ timeoutMs: 60_000 });
+    await settleWebhookQueue();
     await check();
     await spend(day);
     if ((day + 1) % 15 === 0 || day === DEMO_DAYS - 1) {
@@ -327,6 +329,7 @@ export async function seedDemo(opts: SeedOptions): Promise<SeedSummary> {
   // Back to real time, and deliver anything still waiting for a retry.
   await control.advanceClock(Math.max(0, (Date.now() - demo.clock.nowMs()) / 1000));
   await control.flushDeliveries({ timeoutMs: 60_000 });
+  await settleWebhookQueue();
   await demo.persist();
   const purchasesAtEnd = await getDb().purchase.count();
   const durationMs = Date.now() - started;

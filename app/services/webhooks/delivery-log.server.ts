@@ -1,6 +1,5 @@
-import { Prisma } from "~/generated/prisma/client";
 import type { SignatureStatus } from "~/generated/prisma/enums";
-import { getDb } from "../db.server";
+import { getDatabase } from "../db.server";
 import { logger, scrubSecrets } from "../logger.server";
 
 /** What one HTTP request to the webhook endpoint looked like and how it was answered. */
@@ -17,21 +16,63 @@ export interface DeliveryRecord {
   startedAt: number;
 }
 
-/** The INSERT for one delivery row, to run alone or as the last part of a larger statement. */
-export function deliveryInsertSql(r: DeliveryRecord): Prisma.Sql {
+export const DELIVERY_COLUMNS =
+  "signature_status, outcome, event_id, event_type, response_status, duration_ms, error, body_sha256, body_size, remote_ip";
+const COLUMN_TYPES = [
+  '"SignatureStatus"',
+  "text",
+  "text",
+  "text",
+  "int",
+  "int",
+  "text",
+  "text",
+  "int",
+  "text",
+];
+
+/**
+ * Parameters and `$n::type` placeholders (from parameter `from` on) for one delivery row in
+ * DELIVERY_COLUMNS order. `outcomeSql` puts an SQL expression in place of the outcome, for a
+ * statement that decides the outcome itself (the enqueue statement).
+ */
+export function deliveryInsertParts(
+  r: Omit<DeliveryRecord, "outcome"> & { outcome?: string },
+  from: number,
+  outcomeSql?: string,
+): { placeholders: string; values: unknown[] } {
   const durationMs = Math.max(0, Math.round(performance.now() - r.startedAt));
   const error = r.error ? scrubSecrets(r.error).slice(0, 2000) : null;
-  return Prisma.sql`
-    INSERT INTO webhook_deliveries (signature_status, outcome, event_id, event_type, response_status, duration_ms,
-      error, body_sha256, body_size, remote_ip)
-    VALUES (${r.signatureStatus}::"SignatureStatus", ${r.outcome}, ${r.eventId ?? null}, ${r.eventType ?? null},
-      ${r.responseStatus}, ${durationMs}, ${error}, ${r.bodySha256}, ${r.bodySize}, ${r.remoteIp})`;
+  const values: unknown[] = [
+    r.signatureStatus,
+    r.outcome ?? null,
+    r.eventId ?? null,
+    r.eventType ?? null,
+    r.responseStatus,
+    durationMs,
+    error,
+    r.bodySha256,
+    r.bodySize,
+    r.remoteIp,
+  ];
+  const placeholders: string[] = [];
+  const used: unknown[] = [];
+  values.forEach((value, i) => {
+    if (i === 1 && outcomeSql) return void placeholders.push(outcomeSql);
+    used.push(value);
+    placeholders.push(`$${from + used.length - 1}::${COLUMN_TYPES[i]}`);
+  });
+  return { placeholders: placeholders.join(", "), values: used };
 }
 
 /** Record a delivery on its own; never throws (the database may be what is down). */
 export async function recordDelivery(r: DeliveryRecord): Promise<void> {
   try {
-    await getDb().$executeRaw(deliveryInsertSql(r));
+    const row = deliveryInsertParts(r, 1);
+    await getDatabase().query(
+      `INSERT INTO webhook_deliveries (${DELIVERY_COLUMNS}) VALUES (${row.placeholders})`,
+      row.values,
+    );
   } catch (error) {
     logger.error(
       { err: scrubSecrets((error as Error).message), outcome: r.outcome },

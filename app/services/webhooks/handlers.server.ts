@@ -1,8 +1,7 @@
 import type Stripe from "stripe";
-import { Prisma } from "~/generated/prisma/client";
 import type { EventSource } from "~/generated/prisma/enums";
 import { attentionKeys, raiseAttention } from "../attention.server";
-import { getDb } from "../db.server";
+import { getDatabase, getDb } from "../db.server";
 import { applyDispute } from "../disputes.server";
 import { NotFoundError } from "../errors.server";
 import { fulfillCheckoutSession, type FulfillResult, type FulfillVia } from "../fulfillment.server";
@@ -10,7 +9,6 @@ import { logger, scrubSecrets } from "../logger.server";
 import { applyChargeRefunds } from "../refunds.server";
 import { applySubscription } from "../subscriptions.server";
 import { isTransientError } from "../transient.server";
-import { deliveryInsertSql, type DeliveryRecord } from "./delivery-log.server";
 
 /**
  * processStripeEvent is the single place a Stripe event is acted on: the webhook endpoint, the
@@ -177,41 +175,40 @@ export async function storeEvent(
   return rows[0];
 }
 
-/** Write the event's status; with a delivery, the delivery row goes in the same statement (one round trip). */
+/** Write the event's outcome (and take it off the webhook queue). */
 async function recordStatus(
   eventId: string,
   o: HandlerOutcome,
   error: string | null,
-  delivery?: DeliveryRecord | null,
 ): Promise<void> {
-  const update = Prisma.sql`
-    UPDATE stripe_events SET status = ${o.status}::"StripeEventStatus", last_error = ${error ?? (o.status === "processed" ? null : o.detail)},
-      processed_at = now(), user_id = COALESCE(${o.userId ?? null}, user_id), purchase_id = COALESCE(${o.purchaseId ?? null}, purchase_id)
-    WHERE id = ${eventId}`;
-  if (!delivery) {
-    await getDb().$executeRaw(update);
-    return;
-  }
-  await getDb().$executeRaw`WITH status_update AS (${update}) ${deliveryInsertSql(delivery)}`;
+  await getDatabase().query(
+    `UPDATE stripe_events SET status = $2::"StripeEventStatus", last_error = $3, processed_at = now(),
+       available_at = NULL, user_id = COALESCE($4, user_id), purchase_id = COALESCE($5, purchase_id)
+     WHERE id = $1`,
+    [
+      eventId,
+      o.status,
+      error ?? (o.status === "processed" ? null : o.detail),
+      o.userId ?? null,
+      o.purchaseId ?? null,
+    ],
+  );
 }
 
 export const DONE_STATUSES = new Set(["processed", "ignored"]);
 
 /**
- * Act on one event. `input` is an event object (webhook, reconciliation) or the id of a stored
- * event (replay). Unless `opts.stored` says the caller already stored it, the event row is
- * created or its attempts counted here. A transient failure (database or Stripe unreachable) is
- * recorded and re-thrown so the caller can ask for a retry; any other failure is recorded as
- * `failed` with a `failed_event` attention item and returned.
+ * Act on one event. `input` is an event object (webhook queue, reconciliation) or the id of a
+ * stored event (replay). Unless `opts.stored` says the caller already stored it, the event row
+ * is created or its attempts counted here. A transient failure (database or Stripe unreachable)
+ * is re-thrown so the caller can retry — recorded as `failed` first, unless `opts.queued` says
+ * the webhook queue will schedule the retry itself; any other failure is recorded as `failed`
+ * with a `failed_event` attention item and returned.
  */
 export async function processStripeEvent(
   input: string | Stripe.Event,
   source: EventSource,
-  opts: {
-    stored?: boolean;
-    /** The webhook's delivery row for this result, written with the final status in one statement. */
-    delivery?: (result: ProcessResult) => DeliveryRecord;
-  } = {},
+  opts: { stored?: boolean; queued?: boolean } = {},
 ): Promise<ProcessResult> {
   let event: Stripe.Event;
   if (typeof input === "string") {
@@ -248,6 +245,7 @@ export async function processStripeEvent(
     const message = scrubSecrets((error as Error)?.message ?? String(error)).slice(0, 2000);
     const failed: HandlerOutcome = { status: "failed", detail: message };
     if (isTransientError(error)) {
+      if (opts.queued) throw error;
       // Best effort: the database may be the thing that is down.
       await recordStatus(event.id, failed, `transient: ${message}`).catch(() => undefined);
       logger.warn(
@@ -275,7 +273,7 @@ export async function processStripeEvent(
       purchaseId: null,
       error: message,
     };
-    await recordStatus(event.id, failed, message, opts.delivery?.(result));
+    await recordStatus(event.id, failed, message);
     return result;
   }
   const result: ProcessResult = {
@@ -286,6 +284,6 @@ export async function processStripeEvent(
     userId: outcome.userId ?? null,
     purchaseId: outcome.purchaseId ?? null,
   };
-  await recordStatus(event.id, outcome, null, opts.delivery?.(result));
+  await recordStatus(event.id, outcome, null);
   return result;
 }

@@ -1,0 +1,233 @@
+import type Stripe from "stripe";
+import { attentionKeys, raiseAttention } from "../attention.server";
+import { getDatabase } from "../db.server";
+import { logger, scrubSecrets } from "../logger.server";
+import { processStripeEvent } from "./handlers.server";
+
+/**
+ * The webhook event queue. The endpoint stores each verified event as `received` with
+ * `available_at = now()`; workers claim due events with FOR UPDATE SKIP LOCKED (so any number of
+ * processes can work the same table), push `available_at` forward by a lease while they hold
+ * one, and act on it through processStripeEvent — the same code reconciliation and replay use.
+ *
+ * - A process that dies mid-event leaves it `received`; it is due again when the lease ends.
+ * - A transient failure (Stripe or the database unreachable) keeps it `received` and due again
+ *   after a backoff; after MAX_ATTEMPTS it becomes `failed` with an attention item.
+ * - Any other failure: `failed` + attention item at once (processStripeEvent does that).
+ */
+
+export const LEASE_SECONDS = 300;
+export const MAX_ATTEMPTS = 10;
+const CLAIM_BATCH = 16;
+const DEFAULT_CONCURRENCY = 4;
+/** How often an idle worker looks for events it was not woken for (retries, other processes). */
+const POLL_MS = 2_000;
+
+/** Backoff after the n-th failed attempt: 10 s, 20 s, 40 s … capped at one hour. */
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(3600, 10 * 2 ** Math.max(0, attempts - 1));
+}
+
+interface ClaimedEvent {
+  id: string;
+  payload: string;
+  attempts: number;
+}
+
+async function claimDueEvents(limit: number): Promise<ClaimedEvent[]> {
+  return getDatabase().query<ClaimedEvent>(
+    `UPDATE stripe_events e
+        SET available_at = now() + make_interval(secs => $2), attempts = e.attempts + 1
+       FROM (SELECT id FROM stripe_events
+              WHERE status = 'received' AND available_at <= now()
+              ORDER BY available_at, id
+              LIMIT $1
+              FOR UPDATE SKIP LOCKED) due
+      WHERE e.id = due.id
+      RETURNING e.id, e.payload::text AS payload, e.attempts`,
+    [limit, LEASE_SECONDS],
+  );
+}
+
+export type QueueOutcome = "processed" | "ignored" | "needs_attention" | "failed" | "retry";
+
+/** Act on one claimed event; never throws. */
+async function processClaimed(claimed: ClaimedEvent): Promise<QueueOutcome> {
+  const event = JSON.parse(claimed.payload) as Stripe.Event;
+  try {
+    const result = await processStripeEvent(event, "webhook", { stored: true, queued: true });
+    return result.status === "duplicate" ? "processed" : result.status;
+  } catch (error) {
+    // processStripeEvent only throws transient failures in queued mode.
+    const message = scrubSecrets((error as Error)?.message ?? String(error)).slice(0, 2000);
+    if (claimed.attempts >= MAX_ATTEMPTS) {
+      await giveUp(event, claimed.attempts, message).catch((e: Error) =>
+        logger.error({ eventId: event.id, err: scrubSecrets(e.message) }, "could not fail event"),
+      );
+      return "failed";
+    }
+    const delay = retryDelaySeconds(claimed.attempts);
+    logger.warn(
+      {
+        eventId: event.id,
+        type: event.type,
+        attempt: claimed.attempts,
+        retryInSeconds: delay,
+        err: message,
+      },
+      "event processing failed transiently; will retry",
+    );
+    // If this fails too (database down), the lease runs out and the event is due again anyway.
+    await getDatabase()
+      .query(
+        `UPDATE stripe_events SET available_at = now() + make_interval(secs => $2), last_error = $3
+          WHERE id = $1 AND status = 'received'`,
+        [event.id, delay, `transient (attempt ${claimed.attempts}): ${message}`],
+      )
+      .catch(() => undefined);
+    return "retry";
+  }
+}
+
+async function giveUp(event: Stripe.Event, attempts: number, message: string): Promise<void> {
+  const detail = `Failed ${attempts} times with temporary errors; the last: ${message}`;
+  await raiseAttention({
+    kind: "failed_event",
+    dedupeKey: attentionKeys.failedEvent(event.id),
+    title: `Stripe event ${event.id} (${event.type}) failed`,
+    detail: `${detail} Fix the cause, then replay the event.`,
+    stripeEventId: event.id,
+    checkoutSessionId: event.type.startsWith("checkout.session.")
+      ? ((event.data?.object as { id?: string })?.id ?? null)
+      : null,
+    data: { type: event.type, source: "webhook" },
+  });
+  await getDatabase().query(
+    `UPDATE stripe_events SET status = 'failed', available_at = NULL, processed_at = now(), last_error = $2
+      WHERE id = $1 AND status = 'received'`,
+    [event.id, detail.slice(0, 2000)],
+  );
+  logger.error({ eventId: event.id, type: event.type, attempts }, "event failed permanently");
+}
+
+async function runPool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>) {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  });
+  await Promise.all(lanes);
+}
+
+export interface DrainSummary {
+  claimed: number;
+  outcomes: Partial<Record<QueueOutcome, number>>;
+}
+
+/**
+ * Process due events until none is left (events scheduled for a later retry are not waited
+ * for). The worker runs this when woken; tests and the CLI call it directly.
+ */
+export async function drainWebhookQueue(
+  opts: { concurrency?: number; shouldStop?: () => boolean } = {},
+): Promise<DrainSummary> {
+  const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
+  const summary: DrainSummary = { claimed: 0, outcomes: {} };
+  while (!opts.shouldStop?.()) {
+    const batch = await claimDueEvents(Math.max(CLAIM_BATCH, concurrency * 2));
+    if (batch.length === 0) break;
+    summary.claimed += batch.length;
+    await runPool(batch, concurrency, async (claimed) => {
+      const outcome = await processClaimed(claimed);
+      summary.outcomes[outcome] = (summary.outcomes[outcome] ?? 0) + 1;
+    });
+  }
+  return summary;
+}
+
+/**
+ * Wait until this process has acted on every due event: whatever its worker holds, then
+ * anything still due. For in-process callers that need webhooks settled before they go on
+ * (demo seeding, a reconciliation run). Events waiting for a retry later are not waited for.
+ */
+export async function settleWebhookQueue(): Promise<void> {
+  for (let round = 0; round < 100; round++) {
+    await holder.__creditdeskWebhookWorker?.draining;
+    if ((await drainWebhookQueue()).claimed === 0 && !holder.__creditdeskWebhookWorker?.draining)
+      return;
+  }
+}
+
+/** Events waiting to be processed, and how long the oldest has waited (for status pages). */
+export async function queueBacklog(): Promise<{ waiting: number; oldestSeconds: number | null }> {
+  const rows = await getDatabase().query<{ waiting: number; oldest_seconds: number | null }>(
+    `SELECT count(*)::int AS waiting,
+            floor(extract(epoch FROM now() - min(received_at)))::int AS oldest_seconds
+       FROM stripe_events WHERE status = 'received' AND available_at IS NOT NULL`,
+    [],
+  );
+  return { waiting: rows[0]?.waiting ?? 0, oldestSeconds: rows[0]?.oldest_seconds ?? null };
+}
+
+// The process's worker. Kept on globalThis: the server (tsx) and the Remix build load separate
+// copies of this module, and the endpoint in either must wake the one worker.
+interface Worker {
+  concurrency: number;
+  draining: Promise<void> | null;
+  again: boolean;
+  stopped: boolean;
+  timer: NodeJS.Timeout;
+}
+const holder = globalThis as typeof globalThis & { __creditdeskWebhookWorker?: Worker };
+
+function runDrain(worker: Worker): void {
+  if (worker.stopped) return;
+  if (worker.draining) {
+    worker.again = true;
+    return;
+  }
+  worker.again = false;
+  worker.draining = drainWebhookQueue({
+    concurrency: worker.concurrency,
+    shouldStop: () => worker.stopped,
+  })
+    .then(
+      () => undefined,
+      (error: Error) =>
+        logger.error({ err: scrubSecrets(error.message) }, "webhook queue: could not claim events"),
+    )
+    .finally(() => {
+      worker.draining = null;
+      if (worker.again) runDrain(worker);
+    });
+}
+
+/** Start this process's worker (idempotent). */
+export function startWebhookWorker(opts: { concurrency?: number } = {}): void {
+  if (holder.__creditdeskWebhookWorker && !holder.__creditdeskWebhookWorker.stopped) return;
+  const worker: Worker = {
+    concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY,
+    draining: null,
+    again: false,
+    stopped: false,
+    timer: setInterval(() => runDrain(worker), POLL_MS),
+  };
+  worker.timer.unref();
+  holder.__creditdeskWebhookWorker = worker;
+  runDrain(worker);
+}
+
+/** Ask the worker (if this process runs one) to look for due events now. */
+export function wakeWebhookWorker(): void {
+  const worker = holder.__creditdeskWebhookWorker;
+  if (worker) runDrain(worker);
+}
+
+/** Stop claiming and wait for the events in hand; unfinished ones are due again after the lease. */
+export async function stopWebhookWorker(): Promise<void> {
+  const worker = holder.__creditdeskWebhookWorker;
+  if (!worker) return;
+  worker.stopped = true;
+  clearInterval(worker.timer);
+  await worker.draining;
+  holder.__creditdeskWebhookWorker = undefined;
+}
