@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { LedgerEntry, Prisma } from "~/generated/prisma/client";
+import { Prisma, type LedgerEntry } from "~/generated/prisma/client";
 import type { LedgerKind } from "~/generated/prisma/enums";
 import { getDb, type Tx } from "./db.server";
 import {
@@ -8,16 +8,15 @@ import {
   NotFoundError,
   ValidationError,
 } from "./errors.server";
-import { bumpRollup, CREDITS_ROW } from "./rollups.server";
+import { CREDITS_ROW, rollupUpsertSql, type RollupBump } from "./rollups.server";
 
 /**
  * The ledger service is the only code that changes a balance. Each change is one new
  * LedgerEntry (append-only, enforced by a trigger) plus the balance cache, in one transaction.
  *
- * Idempotency: the entry's key is UNIQUE in the database. Under the user's row lock we look for
- * an entry with the key (an exact retry returns it), otherwise INSERT … ON CONFLICT DO NOTHING;
- * a conflict there (same key used concurrently for another user) is resolved the same way. No
- * path relies on a SELECT alone for uniqueness.
+ * Idempotency: the entry's key is UNIQUE in the database. Under the user's row lock the entry is
+ * inserted with ON CONFLICT DO NOTHING; when the key is taken, a fresh read returns the original
+ * entry for an exact retry or refuses the reused key. No path relies on a SELECT for uniqueness.
  */
 
 export const LEDGER_KINDS = [
@@ -85,8 +84,8 @@ function validate(input: PostEntryInput): void {
   }
 }
 
-async function findByKey(tx: Tx, key: string) {
-  return tx.ledgerEntry.findUnique({ where: { idempotencyKey: key } });
+async function findByKey(client: Pick<Tx, "ledgerEntry">, key: string) {
+  return client.ledgerEntry.findUnique({ where: { idempotencyKey: key } });
 }
 
 function replayOrConflict(
@@ -99,52 +98,152 @@ function replayOrConflict(
   return { entry: existing, created: false, balance };
 }
 
-/** Post one entry inside the caller's transaction. */
-export async function postLedgerEntryInTx(tx: Tx, input: PostEntryInput): Promise<PostEntryResult> {
-  validate(input);
-  const hash = ledgerPayloadHash(input);
-  const locked = await tx.$queryRaw<{ balance: number; last_seq: number }[]>`
-    SELECT balance, last_seq FROM users WHERE id = ${input.userId} FOR UPDATE`;
-  const user = locked[0];
-  if (!user) throw new NotFoundError("User", input.userId, "userId");
-
-  const existing = await findByKey(tx, input.idempotencyKey);
-  if (existing) return replayOrConflict(existing, input, hash, user.balance);
-
-  const balanceAfter = user.balance + input.delta;
-  if (input.delta < 0 && NON_NEGATIVE_KINDS.has(input.kind) && balanceAfter < 0) {
-    throw new InsufficientCreditsError(user.balance, -input.delta);
-  }
-  const seq = user.last_seq + 1;
-  const at = input.at ?? new Date();
-  const inserted = await tx.$queryRaw<{ id: bigint }[]>`
-    INSERT INTO ledger_entries (user_id, seq, delta, balance_after, kind, idempotency_key, payload_hash,
-      purchase_id, staff_id, api_key_id, stripe_event_id, reverses_id, reason, metadata, created_at)
-    VALUES (${input.userId}, ${seq}, ${input.delta}, ${balanceAfter}, ${input.kind}::"LedgerKind",
-      ${input.idempotencyKey}, ${hash}, ${input.purchaseId ?? null}, ${input.staffId ?? null},
-      ${input.apiKeyId ?? null}, ${input.stripeEventId ?? null}, ${input.reversesId ?? null},
-      ${input.reason ?? null}, ${input.metadata === undefined ? null : JSON.stringify(input.metadata)}::jsonb, ${at})
-    ON CONFLICT (idempotency_key) DO NOTHING
-    RETURNING id`;
-  if (inserted.length === 0) {
-    const winner = await findByKey(tx, input.idempotencyKey);
-    if (!winner)
-      throw new Error(`ledger key ${input.idempotencyKey} conflicted but is not visible`);
-    return replayOrConflict(winner, input, hash, user.balance);
-  }
-  await tx.$executeRaw`UPDATE users SET balance = ${balanceAfter}, last_seq = ${seq}, updated_at = now() WHERE id = ${input.userId}`;
-  if (input.kind === "purchase" || input.kind === "grant" || input.kind === "manual_credit") {
-    await bumpRollup(tx, at, CREDITS_ROW, { creditsIssued: input.delta });
-  } else if (input.kind === "usage") {
-    await bumpRollup(tx, at, CREDITS_ROW, { creditsConsumed: -input.delta });
-  }
-  const entry = await tx.ledgerEntry.findUniqueOrThrow({ where: { id: inserted[0].id } });
-  return { entry, created: true, balance: balanceAfter };
+/** A `ledger_entries` row as raw SQL returns it (snake_case), or all nulls from a LEFT JOIN miss. */
+interface EntryRow {
+  id: bigint | null;
+  user_id: string;
+  seq: number;
+  delta: number;
+  balance_after: number;
+  kind: LedgerKind;
+  idempotency_key: string;
+  payload_hash: string;
+  purchase_id: string | null;
+  staff_id: string | null;
+  api_key_id: string | null;
+  stripe_event_id: string | null;
+  reverses_id: bigint | null;
+  reason: string | null;
+  metadata: Prisma.JsonValue | null;
+  created_at: Date;
 }
 
-/** Post one entry in its own transaction. */
-export async function postLedgerEntry(input: PostEntryInput): Promise<PostEntryResult> {
-  return getDb().$transaction((tx) => postLedgerEntryInTx(tx, input));
+const ENTRY_COLUMNS = Prisma.raw(
+  "e.id, e.user_id, e.seq, e.delta, e.balance_after, e.kind, e.idempotency_key, e.payload_hash, " +
+    "e.purchase_id, e.staff_id, e.api_key_id, e.stripe_event_id, e.reverses_id, e.reason, e.metadata, e.created_at",
+);
+
+function toEntry(r: EntryRow): LedgerEntry {
+  return {
+    id: BigInt(r.id!),
+    userId: r.user_id,
+    seq: Number(r.seq),
+    delta: Number(r.delta),
+    balanceAfter: Number(r.balance_after),
+    kind: r.kind,
+    idempotencyKey: r.idempotency_key,
+    payloadHash: r.payload_hash,
+    purchaseId: r.purchase_id,
+    staffId: r.staff_id,
+    apiKeyId: r.api_key_id,
+    stripeEventId: r.stripe_event_id,
+    reversesId: r.reverses_id === null ? null : BigInt(r.reverses_id),
+    reason: r.reason,
+    metadata: r.metadata,
+    createdAt: new Date(r.created_at),
+  };
+}
+
+/** Writes that belong to the entry, made in the entry's own statement (one round trip). */
+export interface PostEntryExtras {
+  /**
+   * Further common table expressions (without `WITH`, comma-separated) of the statement that
+   * posts the entry, e.g. the purchase the entry credits. They may read `ledger_entry` (the new
+   * entry's row; empty when none was inserted) and must write nothing when it is empty — make every
+   * write select from it or test `EXISTS (SELECT 1 FROM ledger_entry)`. An error in them (a unique
+   * violation) fails the whole statement, entry included. Names must not start with `ledger_`.
+   */
+  with?: Prisma.Sql;
+  /** Further daily rollup rows to bump in the same statement, only if the entry is created. */
+  rollups?: RollupBump[];
+}
+
+type LedgerClient = Pick<Tx, "$queryRaw" | "ledgerEntry">;
+
+/**
+ * Post one entry in ONE statement (so in one transaction even without an enclosing one): lock
+ * the user's row, insert the entry with the next seq and balance (ON CONFLICT on the unique
+ * key: the database, not a lookup, decides who gets a key), update the balance cache, bump the
+ * day's rollups and the caller's extra writes, all gated on the insert. Nothing is written when
+ * the entry is not inserted; a second statement then tells a replay, a reused key and an
+ * overdraft apart. The rollup rows are shared by every transaction of the day and locked last.
+ */
+async function post(
+  client: LedgerClient,
+  input: PostEntryInput,
+  extras: PostEntryExtras,
+): Promise<PostEntryResult> {
+  validate(input);
+  const hash = ledgerPayloadHash(input);
+  const at = input.at ?? new Date();
+  const nonNegative = input.delta < 0 && NON_NEGATIVE_KINDS.has(input.kind);
+  const rollups: RollupBump[] = [];
+  if (input.kind === "purchase" || input.kind === "grant" || input.kind === "manual_credit") {
+    rollups.push({ at, currency: CREDITS_ROW, delta: { creditsIssued: input.delta } });
+  } else if (input.kind === "usage") {
+    rollups.push({ at, currency: CREDITS_ROW, delta: { creditsConsumed: -input.delta } });
+  }
+  rollups.push(...(extras.rollups ?? []));
+  const ctes: Prisma.Sql[] = [
+    Prisma.sql`ledger_user AS (
+      SELECT id, balance, last_seq FROM users WHERE id = ${input.userId} FOR UPDATE)`,
+    Prisma.sql`ledger_entry AS (
+      INSERT INTO ledger_entries AS e (user_id, seq, delta, balance_after, kind, idempotency_key, payload_hash,
+        purchase_id, staff_id, api_key_id, stripe_event_id, reverses_id, reason, metadata, created_at)
+      SELECT u.id, u.last_seq + 1, ${input.delta}::int, u.balance + ${input.delta}::int, ${input.kind}::"LedgerKind",
+        ${input.idempotencyKey}, ${hash}, ${input.purchaseId ?? null}, ${input.staffId ?? null},
+        ${input.apiKeyId ?? null}, ${input.stripeEventId ?? null}, ${input.reversesId ?? null}::bigint,
+        ${input.reason ?? null}, ${input.metadata === undefined ? null : JSON.stringify(input.metadata)}::jsonb, ${at}
+      FROM ledger_user u
+      ${nonNegative ? Prisma.sql`WHERE u.balance + ${input.delta}::int >= 0` : Prisma.empty}
+      ON CONFLICT (idempotency_key) DO NOTHING
+      RETURNING ${ENTRY_COLUMNS})`,
+    Prisma.sql`ledger_balance AS (
+      UPDATE users SET balance = ledger_entry.balance_after, last_seq = ledger_entry.seq, updated_at = now()
+      FROM ledger_entry WHERE users.id = ledger_entry.user_id)`,
+  ];
+  if (rollups.length > 0) {
+    ctes.push(Prisma.sql`ledger_rollup AS (
+      ${rollupUpsertSql(rollups, Prisma.sql`EXISTS (SELECT 1 FROM ledger_entry)`)})`);
+  }
+  if (extras.with) ctes.push(extras.with);
+  const rows = await client.$queryRaw<(EntryRow & { user_balance: number })[]>`
+    WITH ${Prisma.join(ctes, ",\n")}
+    SELECT u.balance AS user_balance, e.* FROM ledger_user u LEFT JOIN ledger_entry e ON true`;
+  const row = rows[0];
+  if (!row) throw new NotFoundError("User", input.userId, "userId");
+  const balance = Number(row.user_balance);
+  if (row.id !== null)
+    return { entry: toEntry(row), created: true, balance: balance + input.delta };
+
+  // Not inserted: the key is taken (a retry, or the key reused), or the entry would overdraw.
+  // This new statement sees whoever holds the key, even if they committed while we waited.
+  const existing = await findByKey(client, input.idempotencyKey);
+  if (existing) return replayOrConflict(existing, input, hash, balance);
+  if (nonNegative && balance + input.delta < 0) {
+    throw new InsufficientCreditsError(balance, -input.delta);
+  }
+  throw new Error(`ledger key ${input.idempotencyKey} conflicted but is not visible`);
+}
+
+/** Post one entry inside the caller's transaction (one statement; see `post`). */
+export async function postLedgerEntryInTx(
+  tx: Tx,
+  input: PostEntryInput,
+  extras: PostEntryExtras = {},
+): Promise<PostEntryResult> {
+  return post(tx, input, extras);
+}
+
+/**
+ * Post one entry in its own transaction: the single statement is one (no BEGIN/COMMIT round
+ * trips, and the day's rollup rows stay locked only while it commits).
+ */
+export async function postLedgerEntry(
+  input: PostEntryInput,
+  extras: PostEntryExtras = {},
+): Promise<PostEntryResult> {
+  return post(getDb(), input, extras);
 }
 
 export async function getBalance(userId: string): Promise<number> {

@@ -1,3 +1,4 @@
+import { Prisma } from "~/generated/prisma/client";
 import type { Tx } from "./db.server";
 
 /** Currency key used for rows that only count credits (credits have no currency). */
@@ -12,6 +13,41 @@ export interface RollupDelta {
   creditsConsumed?: number;
 }
 
+export interface RollupBump {
+  at: Date;
+  currency: string;
+  delta: RollupDelta;
+}
+
+/**
+ * One `INSERT … ON CONFLICT DO UPDATE` bumping several day rows, usable as a CTE of a larger
+ * statement (`when` gates it on another CTE's rows). Bumps of the same row are summed first (a
+ * statement may not update a row twice), and rows are locked in one fixed order — the credits
+ * row first, then by day and currency — so two transactions never wait for each other in a cycle.
+ */
+export function rollupUpsertSql(bumps: RollupBump[], when: Prisma.Sql = Prisma.sql`TRUE`) {
+  const rows = bumps.map(
+    ({ at, currency, delta: d }) =>
+      Prisma.sql`(${at.toISOString().slice(0, 10)}::date, ${currency}::text, ${d.revenue ?? 0}::int,
+        ${d.refunded ?? 0}::int, ${d.purchases ?? 0}::int, ${d.refunds ?? 0}::int,
+        ${d.creditsIssued ?? 0}::int, ${d.creditsConsumed ?? 0}::int)`,
+  );
+  return Prisma.sql`
+    INSERT INTO daily_rollups (day, currency, revenue, refunded, purchases, refunds, credits_issued, credits_consumed)
+    SELECT day, currency, sum(revenue), sum(refunded), sum(purchases), sum(refunds), sum(credits_issued), sum(credits_consumed)
+    FROM (VALUES ${Prisma.join(rows)}) AS v(day, currency, revenue, refunded, purchases, refunds, credits_issued, credits_consumed)
+    WHERE ${when}
+    GROUP BY day, currency
+    ORDER BY currency <> ${CREDITS_ROW}, day, currency
+    ON CONFLICT (day, currency) DO UPDATE SET
+      revenue = daily_rollups.revenue + EXCLUDED.revenue,
+      refunded = daily_rollups.refunded + EXCLUDED.refunded,
+      purchases = daily_rollups.purchases + EXCLUDED.purchases,
+      refunds = daily_rollups.refunds + EXCLUDED.refunds,
+      credits_issued = daily_rollups.credits_issued + EXCLUDED.credits_issued,
+      credits_consumed = daily_rollups.credits_consumed + EXCLUDED.credits_consumed`;
+}
+
 /**
  * Keep the per-day aggregates current in the same transaction as the write they summarise,
  * so the overview reads a few hundred rows instead of scanning the ledger.
@@ -22,16 +58,5 @@ export async function bumpRollup(
   currency: string,
   d: RollupDelta,
 ): Promise<void> {
-  const day = at.toISOString().slice(0, 10);
-  await tx.$executeRaw`
-    INSERT INTO daily_rollups (day, currency, revenue, refunded, purchases, refunds, credits_issued, credits_consumed)
-    VALUES (${day}::date, ${currency}, ${d.revenue ?? 0}, ${d.refunded ?? 0}, ${d.purchases ?? 0},
-            ${d.refunds ?? 0}, ${d.creditsIssued ?? 0}, ${d.creditsConsumed ?? 0})
-    ON CONFLICT (day, currency) DO UPDATE SET
-      revenue = daily_rollups.revenue + EXCLUDED.revenue,
-      refunded = daily_rollups.refunded + EXCLUDED.refunded,
-      purchases = daily_rollups.purchases + EXCLUDED.purchases,
-      refunds = daily_rollups.refunds + EXCLUDED.refunds,
-      credits_issued = daily_rollups.credits_issued + EXCLUDED.credits_issued,
-      credits_consumed = daily_rollups.credits_consumed + EXCLUDED.credits_consumed`;
+  await tx.$executeRaw(rollupUpsertSql([{ at, currency, delta: d }]));
 }
