@@ -1,15 +1,24 @@
 import { randomUUID } from "node:crypto";
 import Stripe from "stripe";
-import type { CreditPack, LedgerEntry, Prisma, Purchase } from "~/generated/prisma/client";
+import {
+  Prisma,
+  type CreditPack,
+  type LedgerEntry,
+  type Purchase,
+} from "~/generated/prisma/client";
 import type { CreditedVia, UserResolvedBy } from "~/generated/prisma/enums";
 import { attentionKeys, raiseAttention } from "./attention.server";
 import type { Actor } from "./audit.server";
 import { getDb } from "./db.server";
-import { isUniqueViolation, NotFoundError, ValidationError } from "./errors.server";
-import { postLedgerEntryInTx } from "./ledger.server";
+import {
+  IdempotencyConflictError,
+  isUniqueViolation,
+  NotFoundError,
+  ValidationError,
+} from "./errors.server";
+import { postLedgerEntry, postLedgerEntryInTx } from "./ledger.server";
 import { logger, scrubSecrets } from "./logger.server";
 import { findPacksByPriceIds, parseCreditsMetadata, syncPacks } from "./packs.server";
-import { bumpRollup } from "./rollups.server";
 import { getStripe } from "./stripe-client.server";
 import { raiseUserTier } from "./tiers.server";
 
@@ -541,107 +550,122 @@ export async function fulfillCheckoutSession(
     ? { type: "staff", id: opts.staffId }
     : { type: "system", label: `fulfillment:${via}` };
   const grantTier = mapping.packs.find((p) => p.grantsTier)?.grantsTier ?? null;
-  let result: { purchase: Purchase; entry: LedgerEntry };
+  const purchaseId = randomUUID();
+  // One clock for the purchase and its ledger entry (the entry's time decides its rollup day).
+  const at = new Date();
+  const auditAfter = {
+    checkoutSessionId: sessionId,
+    userId: user.userId,
+    credits,
+    amountTotal: facts.amountTotal,
+    currency: facts.currency,
+    via,
+    resolvedBy: user.resolvedBy,
+  };
+  const openKeys = [
+    attentionKeys.unmatchedUser(sessionId),
+    attentionKeys.unknownPrice(sessionId),
+    attentionKeys.amountMismatch(sessionId),
+  ];
+  // The purchase, its audit record and the closing of the session's open attention items are
+  // written by the ledger entry's own statement, only if the entry is inserted, with the revenue
+  // rollup beside the credits rollup: every purchase runs this, so round trips count. A concurrent
+  // fulfiller of the same session waits on the entry's unique key (`checkout:<session id>`) until
+  // we commit, then finds it taken; the unique checkout_session_id stands behind it.
+  const purchaseCtes = Prisma.sql`
+    fulfil_purchase AS (
+      INSERT INTO purchases (id, checkout_session_id, payment_intent_id, stripe_customer_id, user_id, pack_id, quantity,
+        credits, amount_total, currency, status, credited_via, user_resolved_by, livemode, lines, stripe_created_at,
+        created_at, updated_at)
+      SELECT ${purchaseId}, ${sessionId}, ${facts.paymentIntentId}, ${facts.customerId}, ${user.userId},
+        ${mapping.lines[0].packId}, ${quantity}, ${credits}, ${facts.amountTotal}, ${facts.currency}, 'paid',
+        ${via}::"CreditedVia", ${user.resolvedBy}::"UserResolvedBy", ${facts.livemode},
+        ${JSON.stringify(mapping.lines)}::jsonb, ${facts.createdAt}, ${at}, ${at}
+      FROM ledger_entry
+      RETURNING id),
+    fulfil_audit AS (
+      INSERT INTO audit_logs (actor_type, actor_id, actor_label, action, target_type, target_id, after)
+      SELECT ${actor.type}, ${"id" in actor ? actor.id : null}, ${actor.label ?? null}, 'purchase.credited', 'purchase', p.id,
+        ${JSON.stringify(auditAfter)}::jsonb
+      FROM fulfil_purchase p),
+    fulfil_resolved AS (
+      UPDATE attention_items SET status = 'resolved', open_key = NULL, resolved_at = now(),
+        resolved_by_id = ${opts.staffId ?? null}, resolution = ${`Credited via ${via} to user ${user.userId}.`}, updated_at = now()
+      WHERE open_key = ANY(${openKeys}::text[]) AND EXISTS (SELECT 1 FROM fulfil_purchase))`;
+  const entryInput = {
+    userId: user.userId,
+    delta: credits,
+    kind: "purchase" as const,
+    idempotencyKey: `checkout:${sessionId}`,
+    purchaseId,
+    staffId: opts.staffId ?? null,
+    stripeEventId: opts.stripeEventId ?? null,
+    reason: `Checkout Session ${sessionId}`,
+    metadata: { via, resolvedBy: user.resolvedBy },
+    at,
+  };
+  const entryExtras = {
+    with: purchaseCtes,
+    rollups: [
+      {
+        at: facts.createdAt,
+        currency: facts.currency || "-",
+        delta: { revenue: facts.amountTotal, purchases: 1 },
+      },
+    ],
+  };
+  let entry: LedgerEntry;
   try {
-    result = await db.$transaction(async (tx) => {
-      // Inserted first: a concurrent fulfiller blocks on the unique index here until we commit.
-      // One statement writes the purchase, its audit record and closes the session's open
-      // attention items: this runs for every purchase, so round trips count.
-      const purchaseId = randomUUID();
-      const auditAfter = {
-        checkoutSessionId: sessionId,
-        userId: user.userId,
-        credits,
-        amountTotal: facts.amountTotal,
-        currency: facts.currency,
-        via,
-        resolvedBy: user.resolvedBy,
-      };
-      const openKeys = [
-        attentionKeys.unmatchedUser(sessionId),
-        attentionKeys.unknownPrice(sessionId),
-        attentionKeys.amountMismatch(sessionId),
-      ];
-      const inserted = await tx.$queryRaw<{ created_at: Date }[]>`
-        WITH p AS (
-          INSERT INTO purchases (id, checkout_session_id, payment_intent_id, stripe_customer_id, user_id, pack_id, quantity,
-            credits, amount_total, currency, status, credited_via, user_resolved_by, livemode, lines, stripe_created_at,
-            created_at, updated_at)
-          VALUES (${purchaseId}, ${sessionId}, ${facts.paymentIntentId}, ${facts.customerId}, ${user.userId},
-            ${mapping.lines[0].packId}, ${quantity}, ${credits}, ${facts.amountTotal}, ${facts.currency}, 'paid',
-            ${via}::"CreditedVia", ${user.resolvedBy}::"UserResolvedBy", ${facts.livemode},
-            ${JSON.stringify(mapping.lines)}::jsonb, ${facts.createdAt}, now(), now())
-          RETURNING id, created_at),
-        audit AS (
-          INSERT INTO audit_logs (actor_type, actor_id, actor_label, action, target_type, target_id, after)
-          SELECT ${actor.type}, ${"id" in actor ? actor.id : null}, ${actor.label ?? null}, 'purchase.credited', 'purchase', p.id,
-            ${JSON.stringify(auditAfter)}::jsonb
-          FROM p),
-        resolved AS (
-          UPDATE attention_items SET status = 'resolved', open_key = NULL, resolved_at = now(),
-            resolved_by_id = ${opts.staffId ?? null}, resolution = ${`Credited via ${via} to user ${user.userId}.`}, updated_at = now()
-          WHERE open_key = ANY(${openKeys}::text[]) AND EXISTS (SELECT 1 FROM p))
-        SELECT created_at FROM p`;
-      const purchase: Purchase = {
-        id: purchaseId,
-        checkoutSessionId: sessionId,
-        paymentIntentId: facts.paymentIntentId,
-        chargeId: null,
-        stripeCustomerId: facts.customerId,
-        userId: user.userId,
-        packId: mapping.lines[0].packId,
-        quantity,
-        credits,
-        amountTotal: facts.amountTotal,
-        currency: facts.currency,
-        status: "paid",
-        creditedVia: via,
-        userResolvedBy: user.resolvedBy,
-        livemode: facts.livemode,
-        amountRefunded: 0,
-        creditsClawedBack: 0,
-        creditsUnrecovered: 0,
-        creditsHeld: 0,
-        lines: mapping.lines as unknown as Prisma.JsonValue,
-        stripeCreatedAt: facts.createdAt,
-        createdAt: inserted[0].created_at,
-        updatedAt: inserted[0].created_at,
-      };
-      if (grantTier) {
-        await raiseUserTier(tx, user.userId, grantTier, {
-          source: "purchase",
-          sourceRef: purchase.id,
-          staffId: opts.staffId ?? null,
-          reason: `Bought ${sessionId}`,
-        });
-      }
-      // The ledger entry and the day's rollups come last: every purchase of the day updates the
-      // same rollup rows, so their row locks are held only for the last statements before commit.
-      const posted = await postLedgerEntryInTx(tx, {
-        userId: user.userId,
-        delta: credits,
-        kind: "purchase",
-        idempotencyKey: `checkout:${sessionId}`,
-        purchaseId: purchase.id,
-        staffId: opts.staffId ?? null,
-        stripeEventId: opts.stripeEventId ?? null,
-        reason: `Checkout Session ${sessionId}`,
-        metadata: { via, resolvedBy: user.resolvedBy },
-      });
-      await bumpRollup(tx, facts.createdAt, facts.currency || "-", {
-        revenue: facts.amountTotal,
-        purchases: 1,
-      });
-      return { purchase, entry: posted.entry };
-    }, TX_OPTIONS);
+    // Without a tier to grant, the ledger's single statement is the whole transaction.
+    const posted = grantTier
+      ? await db.$transaction(async (tx) => {
+          await raiseUserTier(tx, user.userId, grantTier, {
+            source: "purchase",
+            sourceRef: purchaseId,
+            staffId: opts.staffId ?? null,
+            reason: `Bought ${sessionId}`,
+          });
+          return postLedgerEntryInTx(tx, entryInput, entryExtras);
+        }, TX_OPTIONS)
+      : await postLedgerEntry(entryInput, entryExtras);
+    // The key names a new purchase id, so an existing entry is never a replay of this request.
+    if (!posted.created) throw new IdempotencyConflictError(entryInput.idempotencyKey);
+    entry = posted.entry;
   } catch (error) {
-    // On Postgres the loser's whole transaction is aborted, so the re-read happens outside it.
-    if (isUniqueViolation(error)) {
+    // Someone else credited the session: the entry's key is taken (or, behind it, the purchase's
+    // unique session id). Read the winner outside the failed transaction.
+    if (isUniqueViolation(error) || error instanceof IdempotencyConflictError) {
       const winner = await findPurchase(sessionId);
       if (winner) return { outcome: "already_credited", purchase: winner, session: facts };
     }
     throw error;
   }
+  // The row as inserted above (no read back: it is exactly what we wrote).
+  const purchase: Purchase = {
+    id: purchaseId,
+    checkoutSessionId: sessionId,
+    paymentIntentId: facts.paymentIntentId,
+    chargeId: null,
+    stripeCustomerId: facts.customerId,
+    userId: user.userId,
+    packId: mapping.lines[0].packId,
+    quantity,
+    credits,
+    amountTotal: facts.amountTotal,
+    currency: facts.currency,
+    status: "paid",
+    creditedVia: via,
+    userResolvedBy: user.resolvedBy,
+    livemode: facts.livemode,
+    amountRefunded: 0,
+    creditsClawedBack: 0,
+    creditsUnrecovered: 0,
+    creditsHeld: 0,
+    lines: mapping.lines as unknown as Prisma.JsonValue,
+    stripeCreatedAt: facts.createdAt,
+    createdAt: at,
+    updatedAt: at,
+  };
   await rememberCustomer(user, facts.customerId);
   logger.info(
     { sessionId, userId: user.userId, credits, via, resolvedBy: user.resolvedBy },
@@ -650,8 +674,8 @@ export async function fulfillCheckoutSession(
   return {
     outcome: "credited",
     dryRun: false,
-    purchase: result.purchase,
-    entry: result.entry,
+    purchase,
+    entry,
     resolvedBy: user.resolvedBy,
     userId: user.userId,
     credits,
