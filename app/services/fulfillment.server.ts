@@ -42,6 +42,11 @@ export interface FulfillOptions {
   session?: Stripe.Checkout.Session;
   /** The event that triggered this run, linked from the ledger entry and attention items. */
   stripeEventId?: string;
+  /**
+   * The caller has just looked and found no purchase for the session (reconciliation's page
+   * lookup): skip the cheap exit. The user-resolution query still sees a purchase made since.
+   */
+  checkedUncredited?: boolean;
 }
 
 export interface SessionFacts {
@@ -428,7 +433,7 @@ export async function fulfillCheckoutSession(
   // Cheap exit for the common repeat (success page after the webhook, staff, reconciliation)
   // before any Stripe call. A webhook is usually the first caller, so it asks in the
   // user-resolution query instead and saves a round trip.
-  if (via !== "webhook" || assigned) {
+  if ((via !== "webhook" && !opts.checkedUncredited) || assigned) {
     const existing = await findPurchase(sessionId);
     if (existing)
       return {
