@@ -78,7 +78,8 @@ export async function startServer(
   logger.info({ database: db.description }, "database ready");
   await startHooks("after-database");
   // Webhook events are acted on by this queue worker, moments after the endpoint stores them.
-  startWebhookWorker();
+  if (env.WEBHOOK_WORKER_CONCURRENCY > 0)
+    startWebhookWorker({ concurrency: env.WEBHOOK_WORKER_CONCURRENCY });
   onStop("webhook-queue", () => stopWebhookWorker());
   const app = await createApp(build);
   const port = opts.port ?? env.PORT;

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { openAppDatabase } from "../app/services/bootstrap.server";
 import { ConfigError, getEnv } from "../app/services/env.server";
 import { logger, scrubSecrets } from "../app/services/logger.server";
+import { startWebhookWorker, stopWebhookWorker } from "../app/services/webhooks/queue.server";
 import {
   createReconcileScheduler,
   schedulerOptionsFromEnv,
@@ -32,6 +33,8 @@ export async function startWorker(): Promise<RunningWorker> {
   try {
     scheduler = createReconcileScheduler(schedulerOptionsFromEnv(env));
     await scheduler.start();
+    // Also work the webhook event queue (web servers may run with WEBHOOK_WORKER_CONCURRENCY=0).
+    startWebhookWorker({ concurrency: Math.max(1, env.WEBHOOK_WORKER_CONCURRENCY) });
   } catch (error) {
     await db.close();
     throw error;
@@ -51,7 +54,7 @@ export async function startWorker(): Promise<RunningWorker> {
     stop() {
       // Let a run in progress finish its page and record itself, then release the database.
       stopping ??= (async () => {
-        await scheduler.stop();
+        await Promise.all([scheduler.stop(), stopWebhookWorker()]);
         await db.close();
       })();
       return stopping;

@@ -50,6 +50,7 @@ export const envSchema = z.object({
   ),
 
   SCHEDULER: z.preprocess(emptyToUndefined, z.enum(["on", "off"]).default("on")),
+  WEBHOOK_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(32).default(2),
   RECONCILE_CRON: z.preprocess(emptyToUndefined, z.string().default("0 3 * * *")),
   RECONCILE_TZ: z.preprocess(emptyToUndefined, z.string().default("UTC")),
   RECONCILE_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(30).default(3),
