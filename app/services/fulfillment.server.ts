@@ -9,7 +9,7 @@ import {
 import type { CreditedVia, UserResolvedBy } from "~/generated/prisma/enums";
 import { attentionKeys, raiseAttention } from "./attention.server";
 import type { Actor } from "./audit.server";
-import { getDb } from "./db.server";
+import { getDatabase, getDb } from "./db.server";
 import {
   IdempotencyConflictError,
   isUniqueViolation,
@@ -192,14 +192,18 @@ async function resolveUser(s: Stripe.Checkout.Session, facts: SessionFacts): Pro
   const email = facts.email?.trim().toLowerCase() || null;
   // Rule 0 is not a user: it says the session is already credited (the webhook path skips the
   // separate check before the Stripe call and asks here, in the same round trip).
-  const rows = await getDb().$queryRaw<
-    { id: string; stripe_customer_id: string | null; rule: number }[]
-  >`
-    (SELECT id, NULL AS stripe_customer_id, 0 AS rule FROM purchases WHERE checkout_session_id = ${s.id})
+  // Every fulfilment runs this: through the raw pool on Postgres (text/int columns only).
+  const query = Prisma.sql`
+    (SELECT id, NULL::text AS stripe_customer_id, 0 AS rule FROM purchases WHERE checkout_session_id = ${s.id})
     UNION ALL (SELECT id, stripe_customer_id, 1 AS rule FROM users WHERE id = ${clientRef})
     UNION ALL (SELECT id, stripe_customer_id, 2 AS rule FROM users WHERE id = ${metaUser})
     UNION ALL (SELECT id, stripe_customer_id, 3 AS rule FROM users WHERE stripe_customer_id = ${facts.customerId})
     UNION ALL (SELECT id, stripe_customer_id, 4 AS rule FROM users WHERE email_normalized = ${email} LIMIT 2)`;
+  const rows = await getDatabase().query<{
+    id: string;
+    stripe_customer_id: string | null;
+    rule: number;
+  }>(query.text, query.values);
   const byRule = (rule: number) => rows.filter((r) => Number(r.rule) === rule);
   const credited = byRule(0)[0];
   if (credited) return { ok: "credited", purchaseId: credited.id };
