@@ -9,7 +9,7 @@
  * Prints the measurements and writes them to bench/results/reconcile.json.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -188,10 +188,21 @@ try {
   );
   await db.close();
 
-  // Measure in a fresh process.
+  // Measure in a fresh process, with the heap flags `npm run jobs` starts the worker with (the
+  // process the nightly run lives in); BENCH_UNCAPPED=1 measures without them.
+  const jobsScript = (
+    JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    }
+  ).scripts.jobs;
+  const heapFlags = process.env.BENCH_UNCAPPED
+    ? []
+    : (jobsScript.match(/--max-(old|semi)-space-size=\d+/g) ?? []);
+  log(`measuring with node ${heapFlags.join(" ") || "(no heap flags)"}`);
   const measured = spawnSync(
     process.execPath,
     [
+      ...heapFlags,
       // e.g. BENCH_NODE_ARGS=--cpu-prof to profile the measured process
       ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
       "--expose-gc",
@@ -220,6 +231,7 @@ try {
       node: process.version,
       postgres: pgVersion,
     },
+    nodeFlags: heapFlags,
     sessions: total,
     alreadyCredited: sessions.length,
     ...result,
