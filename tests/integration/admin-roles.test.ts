@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StaffRole } from "../../app/generated/prisma/enums";
 import { loader as layoutLoader } from "../../app/routes/_app";
 import { loader as overviewLoader } from "../../app/routes/_app._index";
@@ -8,10 +8,8 @@ import {
   loader as approvalsLoader,
 } from "../../app/routes/_app.approvals";
 import { loader as ledgerLoader } from "../../app/routes/_app.ledger._index";
-import { loader as ledgerExportLoader } from "../../app/routes/_app.ledger.export[.]csv";
 import { loader as purchaseLoader } from "../../app/routes/_app.purchases.$purchaseId";
 import { loader as purchasesLoader } from "../../app/routes/_app.purchases._index";
-import { loader as purchasesExportLoader } from "../../app/routes/_app.purchases.export[.]csv";
 import { action as userAction, loader as userLoader } from "../../app/routes/_app.users.$userId";
 import { loader as usersLoader } from "../../app/routes/_app.users._index";
 import {
@@ -47,6 +45,7 @@ import { raiseAttention } from "../../app/services/attention.server";
 import { navFor } from "../../app/components/nav-items";
 import { getDb } from "../../app/services/db.server";
 import { callAction, callLoader, makeUser, seedPurchases } from "../support/admin";
+import { startExportApp, type ExportApp } from "../support/export-app";
 import { createStaffWithSession } from "../support/staff";
 import { useTestDatabase } from "../support/test-database";
 
@@ -73,6 +72,16 @@ interface RouteCase {
 let userId = "";
 let purchaseId = "";
 const cookies: Partial<Record<StaffRole, string>> = {};
+
+// The CSV exports are Express routes (server.ts mounts them): they are asked over HTTP.
+let exportApp: ExportApp;
+beforeAll(async () => {
+  exportApp = await startExportApp();
+});
+afterAll(async () => {
+  await exportApp?.close();
+});
+const viaExport = (args: LoaderFunctionArgs) => exportApp.loader(args);
 
 beforeAll(async () => {
   const user = await makeUser({ email: "matrix@example.com" });
@@ -201,14 +210,14 @@ const ROUTES: RouteCase[] = [
   {
     name: "purchases export",
     path: () => "/purchases/export.csv?from=",
-    loader: purchasesExportLoader,
+    loader: viaExport,
     expect: { anonymous: 302, support: 403, finance: 200, admin: 200 },
   },
   { name: "ledger", path: () => "/ledger", loader: ledgerLoader, expect: ALL_STAFF },
   {
     name: "ledger export",
     path: () => "/ledger/export.csv",
-    loader: ledgerExportLoader,
+    loader: viaExport,
     expect: { anonymous: 302, support: 403, finance: 200, admin: 200 },
   }, // Part 2: operations pages.
   {

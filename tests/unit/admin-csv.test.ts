@@ -2,11 +2,10 @@ import { describe, expect, it } from "vitest";
 import {
   csvCell,
   csvLine,
-  csvStream,
+  csvText,
   exportFilename,
   neutralise,
 } from "../../app/services/admin/csv.server";
-import { prefetchPages } from "../../app/services/admin/keyset.server";
 import { minorToDecimal } from "../../app/services/admin/purchases-query.server";
 import { parseCsv } from "../support/csv-parse";
 
@@ -61,71 +60,31 @@ describe("CSV cells (RFC 4180)", () => {
   });
 });
 
-describe("CSV streaming", () => {
-  async function* batches(n: number, size: number) {
-    for (let i = 0; i < n; i += size)
-      yield Array.from({ length: Math.min(size, n - i) }, (_, k) => ({
-        id: i + k,
-        note: k % 2 ? "=x" : "ok",
-      }));
-  }
-  const columns = [
-    { header: "id", value: (r: { id: number }) => r.id },
-    { header: "note", value: (r: { note: string }) => r.note },
-  ];
-
-  it("writes the header then every row, pulling one batch at a time", async () => {
-    let pulled = 0;
-    async function* counting() {
-      for await (const b of batches(2500, 1000)) {
-        pulled += 1;
-        yield b;
-      }
-    }
-    const stream = csvStream(columns, counting());
-    const reader = stream.getReader();
-    const first = await reader.read();
-    expect(new TextDecoder().decode(first.value)).toBe("id,note\r\n");
-    expect(pulled).toBeLessThanOrEqual(1);
-    let text = new TextDecoder().decode(first.value);
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
-    const rows = parseCsv(text);
-    expect(rows).toHaveLength(2501);
-    expect(rows[2500]).toEqual(["2499", "'=x"]);
-    expect(pulled).toBe(3);
+describe("csvText (the exports' text cells)", () => {
+  it("matches csvCell on every kind of text, fast path or not", () => {
+    const samples = [
+      "plain",
+      "",
+      "a,b",
+      'say "hi"',
+      "two\nlines",
+      "cr\rhere",
+      "=1+1",
+      "+49 30 1234",
+      "-500",
+      "@SUM(A1)",
+      "\tindent",
+      '=HYPERLINK("http://evil","x")',
+      "ünïcødé ✓",
+      "a=b",
+    ];
+    for (const text of samples) expect(csvText(text)).toBe(csvCell(text));
+    expect(csvText(null)).toBe("");
+    expect(csvText(undefined)).toBe("");
   });
+});
 
-  it("adds a UTF-8 byte-order mark only when asked", async () => {
-    const withBom = new Uint8Array(
-      await new Response(csvStream(columns, batches(1, 1), { bom: true })).arrayBuffer(),
-    );
-    expect([...withBom.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
-    const without = new Uint8Array(
-      await new Response(csvStream(columns, batches(1, 1))).arrayBuffer(),
-    );
-    expect(without[0]).toBe("i".charCodeAt(0));
-  });
-
-  it("stops reading the source when the client cancels", async () => {
-    let finished = false;
-    async function* endless() {
-      try {
-        for (let i = 0; ; i++) yield [{ id: i, note: "ok" }];
-      } finally {
-        finished = true;
-      }
-    }
-    const reader = csvStream(columns, endless()).getReader();
-    await reader.read();
-    await reader.read();
-    await reader.cancel();
-    expect(finished).toBe(true);
-  });
-
+describe("export files", () => {
   it("names files with a UTC stamp", () => {
     expect(exportFilename("purchases", new Date("2026-11-22T08:12:59Z"))).toBe(
       "purchases-2026-11-22T0812Z.csv",
@@ -138,39 +97,5 @@ describe("CSV streaming", () => {
     expect(minorToDecimal(-5, "eur")).toBe("-0.05");
     expect(minorToDecimal(1500, "jpy")).toBe("1500");
     expect(minorToDecimal(1234, "kwd")).toBe("1.234");
-  });
-});
-
-describe("prefetchPages", () => {
-  const pages = [
-    { rows: [1, 2], next: "a", prev: null },
-    { rows: [3, 4], next: "b", prev: null },
-    { rows: [5], next: null, prev: null },
-  ];
-
-  it("yields every page in order, asking for page N+1 while page N is being used", async () => {
-    const asked: (string | undefined)[] = [];
-    const seen: number[][] = [];
-    for await (const rows of prefetchPages(async (after) => {
-      asked.push(after);
-      return pages[asked.length - 1];
-    })) {
-      seen.push(rows);
-      // One page ahead, never more.
-      expect(asked.length).toBe(Math.min(seen.length + 1, pages.length));
-    }
-    expect(seen).toEqual([[1, 2], [3, 4], [5]]);
-    expect(asked).toEqual([undefined, "a", "b"]);
-  });
-
-  it("stops fetching when the consumer stops", async () => {
-    let fetched = 0;
-    for await (const rows of prefetchPages(async () => {
-      fetched += 1;
-      return { rows: [fetched], next: "more", prev: null };
-    })) {
-      if (rows[0] === 2) break;
-    }
-    expect(fetched).toBe(3);
   });
 });

@@ -7,23 +7,16 @@
  * spreadsheets show as text. Integer columns are exempt: their values come from the database as
  * numbers (never from what a user typed), so "-500" stays a number a spreadsheet can sum.
  *
- * Streaming: rows come from an async iterator that reads the database in keyset-paged batches; the
- * stream pulls the next batch only when the client has taken the previous one, so memory stays
- * constant however many rows match.
+ * Streaming lives in app/services/exports/ (Express routes that write keyset-paged batches to the
+ * socket as fast as the client reads them); this module is the format.
  */
-
-/** Rows per database round trip while exporting: large enough to be fast, small enough to stay flat. */
-export const EXPORT_BATCH_SIZE = 1000;
 
 export type CsvCell = string | number | bigint | boolean | Date | null | undefined;
 
-export interface CsvColumn<T> {
-  header: string;
-  value: (row: T) => CsvCell;
-}
-
 const FORMULA_START = /^[=+\-@\t\r]/;
 const NEEDS_QUOTES = /[",\r\n]/;
+/** Either of the two above: most cells match neither and are written as they are. */
+const NEEDS_WORK = /^[=+\-@\t\r]|[",\r\n]/;
 
 /** Neutralise a text cell that a spreadsheet would evaluate. */
 export function neutralise(text: string): string {
@@ -49,52 +42,18 @@ export function csvCell(value: CsvCell): string {
   return NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+/** `csvCell` for a text column (null → empty), with one regex test for the usual plain value. */
+export function csvText(value: string | null | undefined): string {
+  if (value === null || value === undefined) return "";
+  return NEEDS_WORK.test(value) ? csvCell(value) : value;
+}
+
 export function csvLine(cells: CsvCell[]): string {
   return `${cells.map(csvCell).join(",")}\r\n`;
 }
 
-const BOM = "\uFEFF";
-
-/** A byte stream of the CSV: header line, then one line per row, pulling batches on demand. */
-export function csvStream<T>(
-  columns: CsvColumn<T>[],
-  batches: AsyncIterable<T[]>,
-  opts: { bom?: boolean } = {},
-): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  const iterator = batches[Symbol.asyncIterator]();
-  let headerSent = false;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          if (!headerSent) {
-            headerSent = true;
-            controller.enqueue(
-              encoder.encode((opts.bom ? BOM : "") + csvLine(columns.map((c) => c.header))),
-            );
-            return;
-          }
-          const next = await iterator.next();
-          if (next.done) {
-            controller.close();
-            return;
-          }
-          let chunk = "";
-          for (const row of next.value) chunk += csvLine(columns.map((c) => c.value(row)));
-          controller.enqueue(encoder.encode(chunk));
-        } catch (error) {
-          controller.error(error);
-        }
-      },
-      async cancel() {
-        // The client went away: stop reading the database.
-        await iterator.return?.();
-      },
-    },
-    { highWaterMark: 1 },
-  );
-}
+/** UTF-8 byte-order mark, on request, so Excel detects UTF-8. */
+export const BOM = "\uFEFF";
 
 /** Filename-safe stamp, e.g. purchases-2026-11-22T0812Z.csv */
 export function exportFilename(kind: string, now = new Date()): string {
@@ -102,15 +61,13 @@ export function exportFilename(kind: string, now = new Date()): string {
   return `${kind}-${stamp}Z.csv`;
 }
 
-export function csvResponse(stream: ReadableStream<Uint8Array>, filename: string): Response {
-  return new Response(stream, {
-    status: 200,
-    headers: {
-      "Content-Type": "text/csv; charset=utf-8",
-      "Content-Disposition": `attachment; filename="${filename}"`,
-      // no-transform: sent as is, not gzipped by the server's compression middleware (see docs/dashboard.md).
-      "Cache-Control": "no-store, no-transform",
-      "X-Content-Type-Options": "nosniff",
-    },
-  });
+/** Response headers of every CSV export. */
+export function csvHeaders(filename: string): Record<string, string> {
+  return {
+    "Content-Type": "text/csv; charset=utf-8",
+    "Content-Disposition": `attachment; filename="${filename}"`,
+    // no-transform: sent as is, never gzipped by a compression layer (see docs/dashboard.md).
+    "Cache-Control": "no-store, no-transform",
+    "X-Content-Type-Options": "nosniff",
+  };
 }

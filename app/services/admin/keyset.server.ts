@@ -142,24 +142,3 @@ export function finishPage<T>(
     prev: cameFromCursor && page.length ? encodeCursor(keyOf(page[0])) : null,
   };
 }
-
-/**
- * Walk every page of a keyset query, fetching page N+1 while the caller still works on page N (so
- * the database and the caller run side by side). At most two pages are held at once, so memory
- * stays flat however many rows there are.
- */
-export async function* prefetchPages<T>(
-  fetchPage: (after: string | undefined) => Promise<Page<T>>,
-): AsyncGenerator<T[]> {
-  let pending: Promise<Page<T>> | null = fetchPage(undefined);
-  try {
-    while (pending) {
-      const page: Page<T> = await pending;
-      pending = page.next ? fetchPage(page.next) : null;
-      if (page.rows.length > 0) yield page.rows;
-    }
-  } finally {
-    // Stopped early (client went away): let an in-flight fetch finish quietly.
-    pending?.catch(() => {});
-  }
-}

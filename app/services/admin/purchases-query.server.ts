@@ -3,7 +3,6 @@ import { Prisma } from "~/generated/prisma/client";
 import type { CreditedVia, PurchaseStatus } from "~/generated/prisma/enums";
 import { getDb } from "../db.server";
 import { NotFoundError } from "../errors.server";
-import { EXPORT_BATCH_SIZE, type CsvColumn } from "./csv.server";
 import {
   cursorParam,
   dayAfter,
@@ -15,7 +14,6 @@ import {
 import {
   finishPage,
   keysetQuery,
-  prefetchPages,
   type Page,
   type PageRequest,
   type SortSpec,
@@ -60,7 +58,8 @@ export function defaultFrom(now = new Date()): string {
   return new Date(now.getTime() - (DEFAULT_RANGE_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
 }
 
-function conditions(f: PurchaseFilters): Prisma.Sql {
+/** The WHERE clause of the purchases page, its totals and its CSV export (alias `p`). */
+export function purchaseConditions(f: PurchaseFilters): Prisma.Sql {
   const c: Prisma.Sql[] = [Prisma.sql`TRUE`];
   if (f.from) c.push(Prisma.sql`p.created_at >= ${dayStart(f.from)}`);
   if (f.to) c.push(Prisma.sql`p.created_at < ${dayAfter(f.to)}`);
@@ -84,7 +83,6 @@ const NEWEST_FIRST: SortSpec = {
     { sql: Prisma.sql`p.id`, cast: "text" },
   ],
 };
-const OLDEST_FIRST: SortSpec = { ...NEWEST_FIRST, direction: "asc" };
 
 export interface PurchaseRow {
   id: string;
@@ -135,7 +133,7 @@ export async function listPurchases(
 ): Promise<Page<PurchaseRow>> {
   const req: PageRequest = { ...page, limit: PURCHASES_PAGE_SIZE };
   const q = keysetQuery(NEWEST_FIRST, req);
-  const rows = await selectPurchases(conditions(filters), q.boundary, q.orderBy, q.take);
+  const rows = await selectPurchases(purchaseConditions(filters), q.boundary, q.orderBy, q.take);
   return finishPage(rows, req, q, (r) => [r.createdAt, r.id]);
 }
 
@@ -161,7 +159,7 @@ export async function purchaseTotals(filters: PurchaseFilters): Promise<Currency
     SELECT p.currency, COUNT(*) AS purchases, COALESCE(SUM(p.amount_total), 0) AS amount_total,
       COALESCE(SUM(p.amount_refunded), 0) AS amount_refunded, COALESCE(SUM(p.credits), 0) AS credits
     FROM purchases p
-    WHERE ${conditions(filters)}
+    WHERE ${purchaseConditions(filters)}
     GROUP BY p.currency
     ORDER BY p.currency`;
   return rows.map((r) => ({
@@ -171,115 +169,6 @@ export async function purchaseTotals(filters: PurchaseFilters): Promise<Currency
     amountRefunded: Number(r.amount_refunded),
     credits: Number(r.credits),
   }));
-}
-
-/** One exported purchase, with times already as ISO-8601 UTC text (see `purchaseBatches`). */
-export interface PurchaseExportRow {
-  id: string;
-  createdAt: string;
-  stripeCreatedAt: string;
-  checkoutSessionId: string;
-  paymentIntentId: string | null;
-  chargeId: string | null;
-  userId: string;
-  userEmail: string;
-  packName: string | null;
-  quantity: number;
-  credits: number;
-  currency: string;
-  amountTotal: number;
-  amountRefunded: number;
-  creditsClawedBack: number;
-  status: string;
-  creditedVia: string;
-  userResolvedBy: string;
-  livemode: boolean;
-}
-
-type ExportTuple = [
-  string,
-  string,
-  string,
-  string,
-  string | null,
-  string | null,
-  string,
-  string,
-  string | null,
-  number,
-  number,
-  string,
-  number,
-  number,
-  number,
-  string,
-  string,
-  string,
-  boolean,
-];
-
-const ISO_UTC = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
-
-/**
- * Every matching purchase, oldest first, in keyset batches. Rows created after the export started
- * are left out, so a long export is a consistent list rather than a moving target.
- *
- * Each batch comes back from Postgres as one JSON array of arrays: turning 1,000 rows of 19
- * columns into JavaScript values through the query engine row by row costs several times more
- * than one JSON.parse, and the export is all about rows per second.
- */
-export async function* purchaseBatches(
-  filters: PurchaseFilters,
-  batchSize = EXPORT_BATCH_SIZE,
-): AsyncGenerator<PurchaseExportRow[]> {
-  const snapshot = new Date();
-  const where = Prisma.sql`${conditions(filters)} AND p.created_at <= ${snapshot}`;
-  const iso = Prisma.raw(ISO_UTC);
-  yield* prefetchPages(async (after) => {
-    const req: PageRequest = { after, limit: batchSize };
-    const q = keysetQuery(OLDEST_FIRST, req);
-    const [{ batch }] = await getDb().$queryRaw<{ batch: string | null }[]>`
-      SELECT json_agg(json_build_array(q.id, to_char(q.created_at AT TIME ZONE 'UTC', ${iso}),
-          to_char(q.stripe_created_at AT TIME ZONE 'UTC', ${iso}), q.checkout_session_id, q.payment_intent_id,
-          q.charge_id, q.user_id, q.email, q.pack, q.quantity, q.credits, q.currency, q.amount_total,
-          q.amount_refunded, q.credits_clawed_back, q.status, q.credited_via, q.user_resolved_by, q.livemode)
-        ORDER BY q.created_at, q.id)::text AS batch
-      FROM (
-        SELECT p.id, p.created_at, p.stripe_created_at, p.checkout_session_id, p.payment_intent_id, p.charge_id,
-          p.user_id, u.email, cp.name AS pack, p.quantity, p.credits, p.currency, p.amount_total, p.amount_refunded,
-          p.credits_clawed_back, p.status::text AS status, p.credited_via::text AS credited_via,
-          p.user_resolved_by::text AS user_resolved_by, p.livemode
-        FROM purchases p
-        JOIN users u ON u.id = p.user_id
-        LEFT JOIN credit_packs cp ON cp.id = p.pack_id
-        WHERE ${where}${q.boundary}
-        ORDER BY ${q.orderBy}
-        LIMIT ${q.take}
-      ) q`;
-    const tuples = batch ? (JSON.parse(batch) as ExportTuple[]) : [];
-    const rows = tuples.map((t) => ({
-      id: t[0],
-      createdAt: t[1],
-      stripeCreatedAt: t[2],
-      checkoutSessionId: t[3],
-      paymentIntentId: t[4],
-      chargeId: t[5],
-      userId: t[6],
-      userEmail: t[7],
-      packName: t[8],
-      quantity: t[9],
-      credits: t[10],
-      currency: t[11],
-      amountTotal: t[12],
-      amountRefunded: t[13],
-      creditsClawedBack: t[14],
-      status: t[15],
-      creditedVia: t[16],
-      userResolvedBy: t[17],
-      livemode: t[18],
-    }));
-    return finishPage(rows, req, q, (r) => [r.createdAt, r.id]);
-  });
 }
 
 const digitsCache = new Map<string, number>();
@@ -311,29 +200,6 @@ export function minorToDecimal(minor: number, currency: string): string {
     .padStart(digits + 1, "0");
   return `${sign}${abs.slice(0, -digits)}.${abs.slice(-digits)}`;
 }
-
-export const PURCHASE_CSV_COLUMNS: CsvColumn<PurchaseExportRow>[] = [
-  { header: "purchase_id", value: (r) => r.id },
-  { header: "created_at_utc", value: (r) => r.createdAt },
-  { header: "stripe_created_at_utc", value: (r) => r.stripeCreatedAt },
-  { header: "checkout_session_id", value: (r) => r.checkoutSessionId },
-  { header: "payment_intent_id", value: (r) => r.paymentIntentId },
-  { header: "charge_id", value: (r) => r.chargeId },
-  { header: "user_id", value: (r) => r.userId },
-  { header: "user_email", value: (r) => r.userEmail },
-  { header: "pack", value: (r) => r.packName },
-  { header: "quantity", value: (r) => r.quantity },
-  { header: "credits", value: (r) => r.credits },
-  { header: "currency", value: (r) => r.currency },
-  { header: "amount_total_minor", value: (r) => r.amountTotal },
-  { header: "amount_total", value: (r) => minorToDecimal(r.amountTotal, r.currency) },
-  { header: "amount_refunded_minor", value: (r) => r.amountRefunded },
-  { header: "credits_clawed_back", value: (r) => r.creditsClawedBack },
-  { header: "status", value: (r) => r.status },
-  { header: "credited_via", value: (r) => r.creditedVia },
-  { header: "user_resolved_by", value: (r) => r.userResolvedBy },
-  { header: "livemode", value: (r) => r.livemode },
-];
 
 export async function listPackOptions() {
   return getDb().creditPack.findMany({

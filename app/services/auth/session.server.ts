@@ -18,7 +18,8 @@ export const SESSION_COOKIE = "cd_session";
 function sessionSecret(): string {
   const env = getEnv();
   if (env.SESSION_SECRET) return env.SESSION_SECRET;
-  if (env.DATABASE_URL) return (processSecret ??= randomBytes(32).toString("hex"));
+  if (env.DATABASE_URL)
+    return (secretHolder.__creditdeskSessionSecret ??= randomBytes(32).toString("hex"));
   const file = path.resolve(env.DATA_DIR, "session-secret");
   try {
     if (existsSync(file)) return readFileSync(file, "utf8").trim();
@@ -27,10 +28,13 @@ function sessionSecret(): string {
     writeFileSync(file, secret, { mode: 0o600 });
     return secret;
   } catch {
-    return (processSecret ??= randomBytes(32).toString("hex"));
+    return (secretHolder.__creditdeskSessionSecret ??= randomBytes(32).toString("hex"));
   }
 }
-let processSecret: string | undefined;
+// A generated per-process secret lives on globalThis: server.ts (the CSV exports, see
+// app/services/exports/) and the Remix build each load their own copy of this module, and a cookie
+// signed by one must verify in the other.
+const secretHolder = globalThis as typeof globalThis & { __creditdeskSessionSecret?: string };
 
 let cookie: ReturnType<typeof createCookie> | undefined;
 function sessionCookie() {

@@ -1,0 +1,170 @@
+import type { Express, Request as ExpressRequest, Response as ExpressResponse } from "express";
+import type { z } from "zod";
+import { BOM, csvHeaders, exportFilename } from "../admin/csv.server";
+import { parseValues, toValues } from "../admin/forms.server";
+import { ledgerFiltersSchema } from "../admin/ledger-query.server";
+import { ACCESS } from "../admin/permissions";
+import { purchaseFiltersSchema } from "../admin/purchases-query.server";
+import { writeAudit } from "../audit.server";
+import { requireStaff } from "../auth/session.server";
+import { logger } from "../logger.server";
+import { ledgerCsv, purchasesCsv, type CsvExport } from "./csv-export.server";
+
+/**
+ * The two CSV exports, served by Express itself rather than as Remix resource routes.
+ *
+ * Why: Remix 2's Express adapter copies a streamed body into the socket without waiting for it to
+ * drain, so a client slower than the database makes the server buffer the export in memory. Here
+ * every batch is written with `res.write` and the next one waits for 'drain' when the socket is
+ * full; the database is read only as fast as the client takes the file. (docs/dashboard.md)
+ *
+ * Same rules as every dashboard route: the signed-in staff check and role list of `requireStaff`
+ * (anonymous → redirect to /login, wrong role → 403), the filters validated by the page's zod
+ * schema (400 with the field's message), and an audit record of who exported what.
+ */
+
+interface ExportRoute<S extends z.ZodType> {
+  path: string;
+  /** Audit action and target type. */
+  action: string;
+  targetType: string;
+  filename: string;
+  schema: S;
+  open: (filters: z.output<S>) => CsvExport;
+}
+
+const ROUTES = [
+  {
+    path: "/purchases/export.csv",
+    action: "export.purchases",
+    targetType: "purchases",
+    filename: "purchases",
+    schema: purchaseFiltersSchema,
+    open: (filters) => purchasesCsv(filters),
+  } satisfies ExportRoute<typeof purchaseFiltersSchema>,
+  {
+    path: "/ledger/export.csv",
+    action: "export.ledger",
+    targetType: "ledger",
+    filename: "ledger",
+    schema: ledgerFiltersSchema,
+    open: (filters) => ledgerCsv(filters),
+  } satisfies ExportRoute<typeof ledgerFiltersSchema>,
+];
+
+export const EXPORT_PATHS = ROUTES.map((r) => r.path);
+
+/** Mount the CSV exports on the app (before the Remix handler and the compression middleware). */
+export function mountExportRoutes(app: Express): void {
+  for (const route of ROUTES as ExportRoute<z.ZodType>[]) {
+    app.get(route.path, (req, res) => {
+      serveExport(route, req, res).catch((error: unknown) => failed(res, error));
+    });
+  }
+}
+
+/** Send a Response that `requireStaff` threw (redirect to /login, 403) as Remix would. */
+async function sendResponse(res: ExpressResponse, response: Response) {
+  res.status(response.status);
+  for (const [key, value] of response.headers) if (key !== "set-cookie") res.setHeader(key, value);
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length) res.setHeader("Set-Cookie", cookies);
+  res.end(Buffer.from(await response.arrayBuffer()));
+}
+
+function failed(res: ExpressResponse, error: unknown) {
+  logger.error({ err: (error as Error)?.message ?? String(error) }, "CSV export failed");
+  if (!res.headersSent) {
+    res.status(500).type("text/plain; charset=utf-8").send("The export failed. Please try again.");
+  } else {
+    // Part of the file is out: cut the connection so the client sees an incomplete download
+    // (no final chunk) instead of a file that looks complete.
+    res.destroy();
+  }
+}
+
+async function serveExport(
+  route: ExportRoute<z.ZodType>,
+  req: ExpressRequest,
+  res: ExpressResponse,
+): Promise<void> {
+  const url = new URL(req.originalUrl, "http://localhost");
+  const request = new Request(url, {
+    headers: req.headers.cookie ? { Cookie: req.headers.cookie } : {},
+  });
+  let staff;
+  try {
+    staff = await requireStaff(request, { roles: ACCESS.exports });
+  } catch (thrown) {
+    if (thrown instanceof Response) return sendResponse(res, thrown);
+    throw thrown;
+  }
+  const parsed = parseValues(route.schema, toValues(url.searchParams));
+  if (!parsed.ok) {
+    const [field, message] = Object.entries(parsed.fieldErrors)[0];
+    res.status(400).type("text/plain; charset=utf-8").send(`Export filter “${field}”: ${message}`);
+    return;
+  }
+  res.writeHead(200, csvHeaders(exportFilename(route.filename)));
+  if (req.method === "HEAD") {
+    res.end();
+    return;
+  }
+  // Exports of customer data are recorded like changes: who took what, when.
+  await writeAudit({
+    actor: {
+      type: "staff",
+      id: staff.id,
+      label: staff.email,
+      ip: req.ip ?? req.socket.remoteAddress ?? "unknown",
+    },
+    action: route.action,
+    targetType: route.targetType,
+    // Both filter schemas output flat objects of optional strings.
+    after: { filters: parsed.data as Record<string, string | undefined> },
+  });
+  const csv = route.open(parsed.data);
+  await writeExport(res, csv, url.searchParams.get("bom") === "1");
+}
+
+/**
+ * Write the header and every batch, waiting for 'drain' whenever the socket's buffer is full, and
+ * stop reading the database when the client goes away.
+ */
+export async function writeExport(
+  res: ExpressResponse,
+  csv: CsvExport,
+  bom: boolean,
+): Promise<void> {
+  let gone = false;
+  const onClose = () => {
+    gone = true;
+  };
+  res.once("close", onClose);
+  try {
+    if (!res.write((bom ? BOM : "") + csv.header)) await drained(res);
+    for await (const batch of csv.batches) {
+      if (gone) break;
+      if (!res.write(batch.text)) await drained(res);
+      if (gone) break;
+    }
+    if (!gone) res.end();
+  } finally {
+    res.off("close", onClose);
+    // Leaving the loop early (client gone, error) closes the generator: no further queries.
+    await csv.batches.return(undefined);
+  }
+}
+
+/** Resolves when the socket can take more, or when the connection closed (nothing more to write). */
+function drained(res: ExpressResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
