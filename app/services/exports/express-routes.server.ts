@@ -7,7 +7,7 @@ import { ACCESS } from "../admin/permissions";
 import { purchaseFiltersSchema } from "../admin/purchases-query.server";
 import { writeAudit } from "../audit.server";
 import { requireStaff } from "../auth/session.server";
-import { logger } from "../logger.server";
+import { logger, scrubSecrets } from "../logger.server";
 import { ledgerCsv, purchasesCsv, type CsvExport } from "./csv-export.server";
 
 /**
@@ -73,7 +73,10 @@ async function sendResponse(res: ExpressResponse, response: Response) {
 }
 
 function failed(res: ExpressResponse, error: unknown) {
-  logger.error({ err: (error as Error)?.message ?? String(error) }, "CSV export failed");
+  logger.error(
+    { err: scrubSecrets((error as Error)?.message ?? String(error)) },
+    "CSV export failed",
+  );
   if (!res.headersSent) {
     res.status(500).type("text/plain; charset=utf-8").send("The export failed. Please try again.");
   } else {
@@ -105,12 +108,14 @@ async function serveExport(
     res.status(400).type("text/plain; charset=utf-8").send(`Export filter “${field}”: ${message}`);
     return;
   }
-  res.writeHead(200, csvHeaders(exportFilename(route.filename)));
+  const headers = csvHeaders(exportFilename(route.filename));
   if (req.method === "HEAD") {
+    res.writeHead(200, headers);
     res.end();
     return;
   }
-  // Exports of customer data are recorded like changes: who took what, when.
+  // Exports of customer data are recorded like changes: who took what, when. Recorded before the
+  // first byte goes out, so a failure here is a plain 500, never an export without its record.
   await writeAudit({
     actor: {
       type: "staff",
@@ -123,6 +128,7 @@ async function serveExport(
     // Both filter schemas output flat objects of optional strings.
     after: { filters: parsed.data as Record<string, string | undefined> },
   });
+  res.writeHead(200, headers);
   const csv = route.open(parsed.data);
   await writeExport(res, csv, url.searchParams.get("bom") === "1");
 }
