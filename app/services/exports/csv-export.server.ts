@@ -25,7 +25,7 @@ import { getDatabase } from "../db.server";
 /**
  * Rows per query: fewer round trips (each is planned anew, ≈ 1–2 ms) without holding much at once.
  * Not much more: from about 5,000 rows Postgres plans a parallel scan, whose workers cost more than
- * they save on a small machine (measured: +40 % database CPU).
+ * they save on a small machine (one run each: 9.7 s of database CPU against 6.9 s per 1M rows).
  */
 export const EXPORT_BATCH_SIZE = 2000;
 
