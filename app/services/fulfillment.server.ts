@@ -383,9 +383,10 @@ async function mapSessionLines(
 
 async function findPurchase(sessionId: string): Promise<Purchase | null> {
   // Raw existence check first: on the hot path the answer is almost always "none".
-  const hit = await getDb().$queryRaw<
-    { id: string }[]
-  >`SELECT id FROM purchases WHERE checkout_session_id = ${sessionId}`;
+  const hit = await getDatabase().query<{ id: string }>(
+    "SELECT id FROM purchases WHERE checkout_session_id = $1",
+    [sessionId],
+  );
   if (hit.length === 0) return null;
   return getDb().purchase.findUnique({ where: { id: hit[0].id } });
 }
