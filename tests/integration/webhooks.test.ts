@@ -616,7 +616,10 @@ describe("real HTTP delivery from the emulator", () => {
       body: payload,
     });
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual({ received: true, eventId: event.id, outcome: "accepted" });
+    // The emulator delivers the same event to this endpoint by itself and may have been first.
+    const answer = (await ok.json()) as { outcome: string };
+    expect(answer).toMatchObject({ received: true, eventId: event.id });
+    expect(["accepted", "duplicate"]).toContain(answer.outcome);
     await queueSettled();
     expect(await balanceOf(user.id)).toBe(100);
 
