@@ -232,7 +232,8 @@ describe("demo mode", () => {
       await stripe.checkout.sessions.list({ limit: 100, status: "complete" })
     ).data.find((s) => s.client_reference_id)?.client_reference_id;
     const price = (await stripe.prices.list({ limit: 100 })).data.find((p) => p.metadata.credits);
-    expect(buyer && price).toBeTruthy();
+    expect(buyer).toMatch(/\S/);
+    expect(Number(price?.metadata.credits)).toBeGreaterThan(0);
     const session = await stripe.checkout.sessions.create({
       mode: "payment",
       line_items: [{ price: price!.id, quantity: 1 }],

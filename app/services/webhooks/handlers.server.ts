@@ -30,6 +30,10 @@ export const HANDLED_EVENT_TYPES = [
 ] as const;
 const HANDLED = new Set<string>(HANDLED_EVENT_TYPES);
 
+export function isHandledEventType(type: string): boolean {
+  return HANDLED.has(type);
+}
+
 export type EventStatus = "processed" | "ignored" | "needs_attention" | "failed";
 
 export interface ProcessResult {
@@ -51,7 +55,8 @@ interface HandlerOutcome {
   purchaseId?: string | null;
 }
 
-function objectIdOf(event: Stripe.Event): string | null {
+/** The id of the event's data.object (cs_…, ch_…, dp_…, sub_…), if it has one. */
+export function objectIdOf(event: Stripe.Event): string | null {
   const obj = event.data?.object as { id?: unknown } | undefined;
   return typeof obj?.id === "string" ? obj.id : null;
 }

@@ -11,7 +11,7 @@ import {
   recordDelivery,
   type DeliveryRecord,
 } from "./delivery-log.server";
-import { HANDLED_EVENT_TYPES } from "./handlers.server";
+import { isHandledEventType, objectIdOf } from "./handlers.server";
 import { wakeWebhookWorker } from "./queue.server";
 import { verifyStripeSignature } from "./verify.server";
 
@@ -79,12 +79,6 @@ export async function readLimitedBody(
 }
 
 const errorBody = (code: string, message: string) => ({ error: { code, message } });
-const HANDLED = new Set<string>(HANDLED_EVENT_TYPES);
-
-function objectIdOf(event: Stripe.Event): string | null {
-  const obj = event.data?.object as { id?: unknown } | undefined;
-  return typeof obj?.id === "string" ? obj.id : null;
-}
 
 /**
  * Store a verified event for the queue and record its delivery, in one statement. A new event
@@ -97,7 +91,7 @@ async function enqueue(
   payload: string,
   delivery: Omit<DeliveryRecord, "outcome">,
 ): Promise<"accepted" | "ignored" | "duplicate"> {
-  const handled = HANDLED.has(event.type);
+  const handled = isHandledEventType(event.type);
   const row = deliveryInsertParts(delivery, 9, "outcome.outcome");
   const rows = await getDatabase().query<{ outcome: "accepted" | "ignored" | "duplicate" }>(
     `WITH ev AS (

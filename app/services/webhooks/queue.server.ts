@@ -2,7 +2,7 @@ import type Stripe from "stripe";
 import { attentionKeys, raiseAttention } from "../attention.server";
 import { getDatabase } from "../db.server";
 import { logger, scrubSecrets } from "../logger.server";
-import { processStripeEvent } from "./handlers.server";
+import { objectIdOf, processStripeEvent } from "./handlers.server";
 
 /**
  * The webhook event queue. The endpoint stores each verified event as `received` with
@@ -97,9 +97,7 @@ async function giveUp(event: Stripe.Event, attempts: number, message: string): P
     title: `Stripe event ${event.id} (${event.type}) failed`,
     detail: `${detail} Fix the cause, then replay the event.`,
     stripeEventId: event.id,
-    checkoutSessionId: event.type.startsWith("checkout.session.")
-      ? ((event.data?.object as { id?: string })?.id ?? null)
-      : null,
+    checkoutSessionId: event.type.startsWith("checkout.session.") ? objectIdOf(event) : null,
     data: { type: event.type, source: "webhook" },
   });
   await getDatabase().query(
