@@ -33,7 +33,10 @@ function seconds(ms: number) {
 export function RunProgress({ run }: { run: RunCountersView }) {
   const poll = useFetcher<{ run: RunCountersView | null; running: boolean }>();
   const revalidator = useRevalidator();
-  const latest = poll.data?.run && poll.data.run.id === run.id ? poll.data.run : run;
+  // The polled counters while the run goes; once the page's own data says it has finished, that
+  // (revalidated) data is the newest there is.
+  const latest =
+    run.status === "running" && poll.data?.run && poll.data.run.id === run.id ? poll.data.run : run;
   const running = latest.status === "running";
   const finishedSeen = useRef(false);
 

@@ -186,6 +186,8 @@ describe("dashboard part 2 in the browser", () => {
     const row = page.locator(`[data-testid="run-item"][data-session="${s.id}"]`);
     // The page polls the progress while the run goes and reloads its items when it is done.
     await row.waitFor({ timeout: 60_000 });
+    // The result panel once the run has finished (not the live counters of a run still going).
+    await page.locator('section.run-progress[aria-busy="false"]').waitFor({ timeout: 60_000 });
     await expect(row.getAttribute("data-outcome")).resolves.toBe("credited_now");
     await expect(row.getByTestId("user-balance").textContent()).resolves.toBe("balance 300");
     await expect(page.getByTestId("count-credited-now").textContent()).resolves.toContain("1");

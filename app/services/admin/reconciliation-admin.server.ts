@@ -55,13 +55,16 @@ export async function getRunDetailPage(
   filter: z.output<typeof runItemsSearchSchema>,
 ) {
   if (!z.uuid().safeParse(runId).success) throw new NotFoundError("Reconciliation run", runId);
-  const run = await getRun(runId);
-  if (!run) throw new NotFoundError("Reconciliation run", runId);
+  // Items before the run: a running run writes each batch of items in the same statement as its
+  // counters, so counters read afterwards always include every item shown (never "credited now 0"
+  // beside a credited_now item).
   const items = await listRunItems(runId, {
     outcome: filter.outcome,
     after: filter.after ?? null,
     limit: RUN_ITEMS_PAGE_SIZE,
   });
+  const run = await getRun(runId);
+  if (!run) throw new NotFoundError("Reconciliation run", runId);
   const db = getDb();
   const userIds = [
     ...new Set(items.items.map((i) => i.userId).filter((id): id is string => Boolean(id))),
