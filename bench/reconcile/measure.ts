@@ -141,19 +141,42 @@ async function measure<T>(fn: () => Promise<T>) {
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
+/** With BENCH_PG_STATEMENTS=1: where the first run's Postgres time went, on stderr. */
+async function statementProfile<T>(fn: () => Promise<T>): Promise<T> {
+  if (!process.env.BENCH_PG_STATEMENTS) return fn();
+  const database = db;
+  await database.query("SELECT pg_stat_statements_reset()", []);
+  const value = await fn();
+  const rows = await database.query<{ calls: string; ms: number; rows: string; query: string }>(
+    `SELECT calls::text, round(total_exec_time::numeric, 1)::float8 AS ms, rows::text,
+       left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query
+     FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15`,
+    [],
+  );
+  for (const r of rows)
+    console.error(
+      `${String(r.ms).padStart(9)} ms ${r.calls.padStart(6)} calls ${r.rows.padStart(7)} rows  ${r.query}`,
+    );
+  return value;
+}
+
 // Paging only and the steady state are repeated (median reported); the first run happens once
 // (afterwards everything is credited, and ledger entries cannot be deleted to start over).
 const paging = [await measure(pagingOnly)];
-const firstRun = await measure(() => reconcile(unpaced));
+const firstRun = await measure(() => statementProfile(() => reconcile(unpaced)));
 const steady: (typeof firstRun)[] = [];
-for (let i = 0; i < 3; i++) {
+// BENCH_FIRST_ONLY=1 (exploration): one steady run and no paced run.
+const repeats = process.env.BENCH_FIRST_ONLY ? 1 : 3;
+for (let i = 0; i < repeats; i++) {
   paging.push(await measure(pagingOnly));
   // The usual night: everything already credited.
   steady.push(await measure(() => reconcile(unpaced)));
 }
 // The same under the pacing used against api.stripe.com with a live key (80 requests/s); the
 // default against the emulator (STRIPE_API_BASE) only slows down on 429s.
-const pacedRun = await measure(() => reconcile({ requestsPerSecond: 80 }));
+const pacedRun = process.env.BENCH_FIRST_ONLY
+  ? steady[0]
+  : await measure(() => reconcile({ requestsPerSecond: 80 }));
 const purchases = await db.prisma.purchase.count();
 const ledger = await verifyLedger();
 clearInterval(sampler);

@@ -50,6 +50,9 @@ async function waitForHttp(url: string) {
   throw new Error(`${url} did not come up`);
 }
 
+// BENCH_PG_STATEMENTS=1: the first run's statements, by Postgres time, on stderr (measure.ts).
+if (process.env.BENCH_PG_STATEMENTS)
+  process.env.TEST_PG_OPTIONS = `${process.env.TEST_PG_OPTIONS ?? ""} -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all`;
 const cluster = await startPostgresCluster();
 const emulatorPort = await freePort();
 const emulator = spawn(
@@ -182,6 +185,7 @@ try {
     ]);
   }
   await raw.query("ANALYZE");
+  if (process.env.BENCH_PG_STATEMENTS) await raw.query("CREATE EXTENSION pg_stat_statements");
   await raw.end();
   log(
     `inserted ${total} users and ${sessions.length} credited purchases in ${((performance.now() - t) / 1000).toFixed(1)} s`,

@@ -88,6 +88,10 @@ describe("reconciliation run", () => {
     expect(gap[0].runId).toBe(first.runId);
     const row = await getDb().reconciliationRun.findUniqueOrThrow({ where: { id: first.runId } });
     expect(row.alertStatus).toBe("attention_only");
+    // The stored counts are the items' counts (the lookup records and counts the credited ones).
+    expect(row.scanned).toBe(50);
+    expect(row.alreadyCredited).toBe(byWebhook);
+    expect(row.creditedNow).toBe(50 - byWebhook);
 
     // Stripe keeps retrying nothing here; the events Stripe failed to deliver are duplicates now.
     const second = await reconcile();
@@ -95,6 +99,22 @@ describe("reconciliation run", () => {
     expect(second.window.since.getTime()).toBe(first.window.until.getTime() - 60 * 60_000);
     expect(second.creditedNow).toBe(0);
     expect(second.alreadyCredited).toBe(50);
+    const secondItems = await itemsOf(second.runId);
+    expect(secondItems).toHaveLength(50);
+    const purchaseBySession = new Map(purchases.map((p) => [p.checkoutSessionId, p]));
+    for (const item of secondItems) {
+      const purchase = purchaseBySession.get(item.checkoutSessionId);
+      expect(item.outcome).toBe("already_credited");
+      expect(item.purchaseId).toBe(purchase?.id);
+      expect(item.userId).toBe(purchase?.userId);
+      expect(item.amountTotal).toBe(purchase?.amountTotal);
+      expect(item.currency).toBe(purchase?.currency);
+    }
+    const secondRow = await getDb().reconciliationRun.findUniqueOrThrow({
+      where: { id: second.runId },
+    });
+    expect(secondRow.scanned).toBe(50);
+    expect(secondRow.alreadyCredited).toBe(50);
     // Nothing credited and webhooks did arrive: no new alert.
     expect(second.alertStatus).toBeNull();
     expect(await ledgerKeysFor(ids)).toHaveLength(50);

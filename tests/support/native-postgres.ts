@@ -66,7 +66,9 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     "-D",
     dataDir,
     "-o",
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`,
+    // TEST_PG_OPTIONS adds server settings, e.g. "-c shared_preload_libraries=pg_stat_statements"
+    // for a benchmark's statement profile (BENCH_PG_STATEMENTS=1 in bench/reconcile).
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ${process.env.TEST_PG_OPTIONS ?? ""}`,
     "-l",
     path.join(dir, "postgres.log"),
     "-w",
