@@ -51,7 +51,18 @@ async function seeded(n: number, credits = 5) {
  * A proxy in front of the emulator that answers 500 to every request for a later page of
  * sessions (the first page and re-lists with line items pass): Stripe failing mid-run, exactly.
  */
-async function failingLaterPages(target: string) {
+function failingLaterPages(target: string) {
+  return failingProxy(
+    target,
+    (url) =>
+      url.startsWith("/v1/checkout/sessions?") &&
+      url.includes("starting_after") &&
+      !url.includes("expand"),
+  );
+}
+
+/** A proxy in front of the emulator that answers 500 to the requests `fails` picks. */
+async function failingProxy(target: string, fails: (url: string) => boolean) {
   let failed = 0;
   const hop = new Set(["host", "connection", "content-length", "transfer-encoding", "keep-alive"]);
   const server = createServer((req, res) => {
@@ -59,11 +70,7 @@ async function failingLaterPages(target: string) {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const url = req.url ?? "/";
-      if (
-        url.startsWith("/v1/checkout/sessions?") &&
-        url.includes("starting_after") &&
-        !url.includes("expand")
-      ) {
+      if (fails(url)) {
         failed += 1;
         res.writeHead(500, { "Content-Type": "application/json" });
         res.end(
@@ -100,6 +107,107 @@ async function failingLaterPages(target: string) {
       }),
   };
 }
+
+/** `n` paid sessions spread evenly over the last 23 hours (index i is the i-th oldest). */
+async function seededOverADay(n: number) {
+  const { mp } = kit.ctx;
+  const { price, users } = await packAndUsers(mp, n, { credits: 5 });
+  const now = Math.floor(Date.now() / 1000);
+  const createdFrom = now - 23 * 3600;
+  const createdTo = now - 60;
+  const ids = await mp.emu.control.seedCompletedSessions(n, {
+    priceId: price.id,
+    createdFrom,
+    createdTo,
+    clientReferenceId: (i) => users[i].id,
+  });
+  const createdAt = (i: number) =>
+    createdFrom + Math.floor((i * (createdTo - createdFrom)) / (n - 1));
+  return { ids, createdAt };
+}
+
+/** The `created[lte]` of a sessions list request, or null for any other request. */
+function listedUntil(url: string): number | null {
+  if (!url.startsWith("/v1/checkout/sessions?")) return null;
+  const lte = new URL(url, "http://x").searchParams.get("created[lte]");
+  return lte === null ? null : Number(lte);
+}
+
+describe("reconciliation with two listings per segment (lanes)", () => {
+  const LANES = { ...TEST_TUNING, pageSize: 10, listLanes: 2 };
+
+  it("lists the older half alongside once the first page is full, and processes every session once", async () => {
+    const { ids, createdAt } = await seededOverADay(45);
+    const since = new Date((createdAt(0) - 1) * 1000);
+    const until = new Date(Date.now());
+    const run = await reconcile({ since, until, tuning: LANES });
+    expect(run.status).toBe("completed");
+    expect(run.scanned).toBe(45);
+    expect(run.creditedNow).toBe(45);
+    expect(run.errors).toBe(0);
+    // Two listings: the window's, and one that ends where the first lane stops.
+    const lanesUntil = new Set(
+      kit.ctx.mp.emu.control
+        .requestLog()
+        .filter((r) => r.method === "GET" && r.path === "/v1/checkout/sessions" && !r.params.expand)
+        .map((r) => (r.params.created as { lte?: unknown } | undefined)?.lte),
+    );
+    expect(lanesUntil.size).toBe(2);
+    const items = await getDb().reconciliationItem.findMany({ where: { runId: run.runId } });
+    expect(items).toHaveLength(45);
+    expect(new Set(items.map((i) => i.checkoutSessionId)).size).toBe(45);
+    expect(items.every((i) => i.outcome === "credited_now")).toBe(true);
+    expect(await purchasesFor(ids)).toHaveLength(45);
+    expect((await verifyLedger()).ok).toBe(true);
+  });
+
+  it("when the older lane fails, the checkpoint stops where the newer lane began and the next run lists only the rest", async () => {
+    kit.setEnv({ RECONCILE_OVERLAP_MINUTES: "0", RECONCILE_LOOKBACK_DAYS: "1" });
+    const { ids } = await seededOverADay(45);
+    let windowUntil = 0;
+    let olderUntil = 0;
+    // The first listing's created[lte] is the window's end; any other is the older lane's.
+    const proxy = await failingProxy(kit.ctx.mp.emu.url, (url) => {
+      const lte = listedUntil(url);
+      if (lte === null || url.includes("expand")) return false;
+      windowUntil ||= lte;
+      if (lte === windowUntil) return false;
+      olderUntil = lte;
+      return true;
+    });
+    try {
+      const noRetries = createStripeClient({
+        secretKey: "sk_test_creditdesk_tests",
+        apiBase: proxy.url,
+        maxNetworkRetries: 0,
+      });
+      const first = await reconcile({ stripe: noRetries, tuning: LANES });
+      expect(first.status).toBe("partial");
+      expect(proxy.failed()).toBe(1);
+      const credited = await purchasesFor(ids);
+      expect(first.creditedNow).toBe(credited.length);
+      expect(credited.length).toBeGreaterThan(10);
+      expect(credited.length).toBeLessThan(45);
+      // The newer lane covered everything from the older lane's end up: that is the checkpoint,
+      // every session from there on was credited and none below it.
+      expect(first.checkpoint?.getTime()).toBe((olderUntil + 1) * 1000);
+      for (const p of credited)
+        expect(p.stripeCreatedAt.getTime()).toBeGreaterThanOrEqual((olderUntil + 1) * 1000);
+      const row = await getRun(first.runId);
+      expect(row).toMatchObject({ status: "partial", scanned: credited.length });
+
+      const second = await reconcile({ tuning: LANES });
+      expect(second.status).toBe("completed");
+      expect(second.resumedFromRunId).toBe(first.runId);
+      expect(second.creditedNow).toBe(45 - credited.length);
+      expect(second.scanned).toBe(45 - credited.length);
+    } finally {
+      await proxy.close();
+    }
+    expect(await purchasesFor(ids)).toHaveLength(45);
+    expect((await verifyLedger()).ok).toBe(true);
+  });
+});
 
 describe("reconciliation under Stripe faults", () => {
   it("completes through a 429 storm, slowing down instead of failing", async () => {

@@ -70,6 +70,8 @@ export async function startWebhookReceiver(): Promise<Receiver> {
 
 /** Fast pacing for tests: no rate cap, millisecond backoffs. */
 export const TEST_TUNING: RunOptions["tuning"] = {
+  // One listing per segment: request counts and checkpoints stay exact (lanes have their own tests).
+  listLanes: 1,
   requestsPerSecond: Number.POSITIVE_INFINITY,
   backoffBaseMs: 5,
   backoffMaxMs: 50,

@@ -112,6 +112,12 @@ export interface RunTuning extends PacingOptions {
   fulfillConcurrency: number;
   /** Stripe's maximum list page; smaller only in tests. */
   pageSize: number;
+  /**
+   * Listings of one window segment at once (1 or 2). With 2, once the first page shows the segment
+   * holds more than a page, its older half is listed alongside: a page request is always on its
+   * way while the last one is being looked at, instead of the run waiting for every answer in turn.
+   */
+  listLanes: number;
 }
 
 export interface RunOptions {
@@ -263,6 +269,27 @@ interface InFlightPage {
 }
 
 /**
+ * One listing of part of a window segment (newest first), with the pages it has listed but not
+ * yet recorded. A segment has one lane, or two once split: [floor, until] and the older rest.
+ */
+interface Lane {
+  /** Oldest `created` (seconds) this lane covers; sessions older than this belong to the next lane. */
+  floor: number;
+  /** Pages listed but not yet recorded (their fulfilment may still run), oldest first. */
+  inFlight: InFlightPage[];
+  /** The first run-ending error of this lane (listing, a page's fulfilment or lookup). */
+  failure: unknown;
+  /** Oldest `created` (seconds) of the pages recorded in order with no failure before them. */
+  oldest: number | null;
+  /** Listed to its floor and every page recorded, without a failure. */
+  complete: boolean;
+}
+
+function newLane(floor: number): Lane {
+  return { floor, inFlight: [], failure: null, oldest: null, complete: false };
+}
+
+/**
  * Pages whose fulfilment may run behind the listing; bounds memory (slim rows, a few hundred KB)
  * and the gap to the checkpoint. Deep enough that a page of fulfilments does not stall the listing.
  */
@@ -272,6 +299,8 @@ const MAX_PAGES_IN_FLIGHT = 32;
  * wait and go together in the next one, so a busy database gets fewer, larger queries.
  */
 const MAX_LOOKUP_PAGES = 10;
+/** A segment is split into two lanes only when each would span at least this (seconds). */
+const MIN_LANE_SECONDS = 60;
 /** Pages gathered into one write at most before the listing waits for the database. */
 const MAX_BATCH_PAGES = 10;
 
@@ -416,10 +445,10 @@ class RunExecution {
     refundsApplied: 0,
   };
   private checkpoint: Date | null = null;
-  /** Pages listed but not yet recorded (their fulfilment may still run), oldest first. */
-  private readonly inFlight: InFlightPage[] = [];
-  /** The first run-ending error a page's fulfilment hit. */
-  private pageFailure: unknown = null;
+  /** The current segment's lanes, newest first. */
+  private lanes: Lane[] = [];
+  /** Called with the first page of a segment's first lane: decides whether to split it. */
+  private onFirstPage: ((page: SessionRow[]) => void) | null = null;
   private readonly fulfilSlots: Slots;
   /** Pages waiting for their lookup, and whether one is under way. */
   private readonly lookupQueue: PendingLookup[] = [];
@@ -443,6 +472,7 @@ class RunExecution {
       ...defaultPacing(),
       fulfillConcurrency: 8,
       pageSize: 100,
+      listLanes: 2,
       ...opts.tuning,
     };
     this.gate = new StripeGate(this.tuning);
@@ -648,6 +678,8 @@ class RunExecution {
     list: (startingAfter: string | undefined) => Stripe.ApiListPromise<T>,
     onPage: (page: R[], startingAfter: string | undefined) => Promise<void>,
     keep: (item: T) => R = (item) => item as unknown as R,
+    /** Ends the listing before the first item for which this is true (another lane has it). */
+    stop?: (item: R) => boolean,
   ): Promise<void> {
     const size = this.tuning.pageSize;
     let cursor: string | undefined;
@@ -680,7 +712,9 @@ class RunExecution {
           break;
         }
         if (next.done) break;
-        page.push(keep(next.value));
+        const item = keep(next.value);
+        if (stop?.(item)) break;
+        page.push(item);
         if (page.length < size) {
           pending = pull();
           continue;
@@ -803,41 +837,90 @@ class RunExecution {
     const gte = Math.floor(segment.since.getTime() / 1000);
     const lte = Math.floor(segment.until.getTime() / 1000);
     if (lte < gte) return;
-    const params: Stripe.Checkout.SessionListParams = {
+    const listParams = (since: number, until: number): Stripe.Checkout.SessionListParams => ({
       status: "complete",
-      created: { gte, lte },
+      created: { gte: since, lte: until },
       limit: this.tuning.pageSize,
+    });
+    const runLane = async (lane: Lane, params: Stripe.Checkout.SessionListParams) => {
+      let listError: unknown = null;
+      try {
+        await this.paged(
+          (after) =>
+            this.stripe.checkout.sessions.list({
+              ...params,
+              ...(after ? { starting_after: after } : {}),
+            }),
+          (page, after) => this.sessionPage(lane, page, after, params),
+          sessionRow,
+          (s) => s.created < lane.floor,
+        );
+      } catch (error) {
+        listError = error;
+      }
+      // Pages still being fulfilled are finished and recorded, even when the listing failed.
+      try {
+        await this.recordPages(lane, 0);
+      } catch (error) {
+        lane.failure ??= error;
+      }
+      lane.failure ??= listError;
+      if (lane.failure === null) {
+        lane.complete = true;
+        this.advanceCheckpoint();
+      }
     };
+
+    const first = newLane(gte);
+    this.lanes = [first];
+    let second: Promise<void> | null = null;
+    // Split once the first page is back and full: the older part of what is left below it (half
+    // of the remaining time range) gets its own listing.
+    this.onFirstPage = (page) => {
+      this.onFirstPage = null;
+      if (this.tuning.listLanes < 2 || page.length < this.tuning.pageSize) return;
+      const oldest = Math.min(...page.map((p) => p.created));
+      const mid = gte + Math.floor((oldest - gte) / 2);
+      if (mid - gte < MIN_LANE_SECONDS || oldest - mid < MIN_LANE_SECONDS) return;
+      first.floor = mid;
+      const older = newLane(gte);
+      this.lanes.push(older);
+      second = runLane(older, listParams(gte, mid - 1));
+    };
+    await runLane(first, listParams(gte, lte));
+    this.onFirstPage = null;
+    if (second) await second;
     let failure: unknown = null;
-    try {
-      await this.paged(
-        (after) =>
-          this.stripe.checkout.sessions.list({
-            ...params,
-            ...(after ? { starting_after: after } : {}),
-          }),
-        (page, after) => this.sessionPage(page, after, params),
-        sessionRow,
-      );
-    } catch (error) {
-      failure = error;
-    }
-    // Pages still being fulfilled are finished and recorded, even when the listing failed.
-    try {
-      await this.recordPages(0);
-    } catch (error) {
-      failure ??= error;
-    }
+    for (const lane of this.lanes) failure ??= lane.failure;
     try {
       await this.flushWrites();
     } catch (error) {
       failure ??= error;
     }
-    if (failure === null && this.pageFailure !== null) failure = this.pageFailure;
+    this.lanes = [];
     if (failure !== null) throw failure;
     // The whole segment is done, down to its start.
     if (!this.checkpoint || segment.since < this.checkpoint) this.checkpoint = segment.since;
     await this.saveProgress();
+  }
+
+  /**
+   * The checkpoint covers, newest first, every complete lane and then the oldest page recorded in
+   * order by the first incomplete one: everything from there to the segment's end was processed.
+   */
+  private advanceCheckpoint() {
+    let reached: number | null = null;
+    for (const lane of this.lanes) {
+      if (lane.complete) {
+        reached = lane.floor;
+        continue;
+      }
+      if (lane.oldest !== null) reached = lane.oldest;
+      break;
+    }
+    if (reached === null) return;
+    const at = new Date(reached * 1000);
+    if (!this.checkpoint || at < this.checkpoint) this.checkpoint = at;
   }
 
   private sessionItem(s: SessionRow, outcome: ItemOutcome, extra: Partial<ItemRow> = {}): ItemRow {
@@ -858,10 +941,12 @@ class RunExecution {
    * strictly in order, so the checkpoint only ever covers fully processed pages.
    */
   private async sessionPage(
+    lane: Lane,
     page: SessionRow[],
     startingAfter: string | undefined,
     params: Stripe.Checkout.SessionListParams,
   ) {
+    if (lane === this.lanes[0]) this.onFirstPage?.(page);
     const entry: InFlightPage = {
       page,
       started: performance.now(),
@@ -888,9 +973,9 @@ class RunExecution {
     })().finally(() => {
       entry.settled = true;
     });
-    this.inFlight.push(entry);
-    await this.recordPages(MAX_PAGES_IN_FLIGHT);
-    if (this.pageFailure !== null) throw this.pageFailure;
+    lane.inFlight.push(entry);
+    await this.recordPages(lane, MAX_PAGES_IN_FLIGHT);
+    if (lane.failure !== null) throw lane.failure;
   }
 
   /** Which of a page's sessions are credited already: queued for the next lookup query. */
@@ -1062,14 +1147,14 @@ class RunExecution {
    * Record the finished pages at the head of the queue — items, counters and checkpoint in one
    * write — until at most `keep` pages are in flight (0: all of them, waiting as needed).
    */
-  private async recordPages(keep: number) {
+  private async recordPages(lane: Lane, keep: number) {
+    const inFlight = lane.inFlight;
     for (;;) {
       const ready: InFlightPage[] = [];
-      while (this.inFlight.length > 0 && this.inFlight[0].settled)
-        ready.push(this.inFlight.shift()!);
+      while (inFlight.length > 0 && inFlight[0].settled) ready.push(inFlight.shift()!);
       if (ready.length === 0) {
-        if (this.inFlight.length <= keep) return;
-        await this.inFlight[0].work;
+        if (inFlight.length <= keep) return;
+        await inFlight[0].work;
         continue;
       }
       const results: PageResult[] = [];
@@ -1084,17 +1169,18 @@ class RunExecution {
         // The sessions the lookup recorded were counted then.
         if (done.fatal) {
           this.c.scanned += done.items.length;
-          this.pageFailure ??= done.fatal;
+          lane.failure ??= done.fatal;
           continue;
         }
         this.c.scanned += page.length - done.recorded;
         this.c.pages += 1;
-        // Only while every earlier page was complete: the checkpoint must not skip a gap.
-        if (this.pageFailure === null) {
-          const oldest = new Date(Math.min(...page.map((s) => s.created)) * 1000);
-          if (!this.checkpoint || oldest < this.checkpoint) this.checkpoint = oldest;
+        // Only while every earlier page of the lane was complete: no gap behind the checkpoint.
+        if (lane.failure === null) {
+          const oldest = Math.min(...page.map((s) => s.created));
+          if (lane.oldest === null || oldest < lane.oldest) lane.oldest = oldest;
         }
       }
+      this.advanceCheckpoint();
       // Written in the background, in order, with the counters as of these pages. While a write is
       // under way the next pages gather into one batch, so a slow database gets fewer, larger writes.
       this.queueWrite({
@@ -1109,7 +1195,7 @@ class RunExecution {
       });
       if (this.batch && this.batch.pages >= MAX_BATCH_PAGES) await this.writer;
       if (this.writeError !== null) throw this.writeError;
-      if (this.inFlight.length <= keep) return;
+      if (inFlight.length <= keep) return;
     }
   }
 
