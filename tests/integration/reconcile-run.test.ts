@@ -10,7 +10,10 @@ import {
   createPrice,
   createSession,
   createUser,
+  eventOf,
   paidSession,
+  sendRaw,
+  signedRequest,
   uid,
 } from "../support/money-path";
 import {
@@ -120,6 +123,36 @@ describe("reconciliation run", () => {
     expect(await ledgerKeysFor(ids)).toHaveLength(50);
     for (const user of users) expect(await balanceOf(user.id)).toBe(40);
     await expectLedgerClean();
+  });
+
+  it("acts on webhooks still waiting in the event queue first: the session is credited by its webhook and no gap alert goes out", async () => {
+    const { mp } = kit.ctx;
+    const { price, users } = await packAndUsers(mp, 1, { credits: 30 });
+    // Stripe's delivery is lost, and then the event arrives anyway but the queue has not got to
+    // it yet when the run starts (a burst, or a worker in another process).
+    mp.emu.control.setFaults({ dropRate: 1 });
+    const s = await paidSession(mp, { priceId: price.id, clientReferenceId: users[0].id });
+    await mp.emu.control.waitForDeliveries();
+    const event = await eventOf(mp.stripe, s.id, "checkout.session.completed");
+    const received = await sendRaw(signedRequest(JSON.stringify(event), { secret: mp.secret }));
+    expect(received.body.outcome).toBe("accepted");
+    const queued = await getDb().stripeEvent.findUniqueOrThrow({ where: { id: event.id } });
+    expect(queued.status).toBe("received");
+    expect(await purchasesFor([s.id])).toHaveLength(0);
+
+    const run = await reconcile();
+    expect(run.status).toBe("completed");
+    expect(run.creditedNow).toBe(0);
+    expect(run.alreadyCredited).toBe(1);
+    const [purchase] = await purchasesFor([s.id]);
+    expect(purchase.creditedVia).toBe("webhook");
+    expect(await balanceOf(users[0].id)).toBe(30);
+    const processed = await getDb().stripeEvent.findUniqueOrThrow({ where: { id: event.id } });
+    expect(processed.status).toBe("processed");
+    expect(run.alertStatus).toBeNull();
+    expect(
+      await getDb().attentionItem.count({ where: { kind: "webhook_gap", status: "open" } }),
+    ).toBe(0);
   });
 
   it("dry run records what it would do and changes no balance, purchase or attention item", async () => {

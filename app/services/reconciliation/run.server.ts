@@ -11,6 +11,7 @@ import { applyChargeRefunds } from "../refunds.server";
 import { expectsLivemode, getStripe } from "../stripe-client.server";
 import { isTransientError } from "../transient.server";
 import { HANDLED_EVENT_TYPES, processStripeEvent } from "../webhooks/handlers.server";
+import { settleWebhookQueue } from "../webhooks/queue.server";
 import { raiseGapAlert, retryPendingAlerts, type AlertStatus } from "./alerts.server";
 import { runWebhookDoctor, type DoctorReport } from "./doctor.server";
 import { acquireRunLock, type RunLock } from "./lock.server";
@@ -494,6 +495,14 @@ class RunExecution {
       if (!this.dryRun) {
         await retryPendingAlerts().catch((e: unknown) =>
           logger.warn({ err: errorText(e) }, "could not retry pending alerts"),
+        );
+      }
+      if (!this.dryRun) {
+        // Webhooks that arrived but are still waiting in the event queue are acted on first, so
+        // their sessions are credited by their webhook (and no "webhooks are broken" alert goes
+        // out because the queue was a few seconds behind the run).
+        await settleWebhookQueue().catch((e: unknown) =>
+          logger.warn({ err: errorText(e) }, "could not settle the webhook event queue"),
         );
       }
       this.setPhase("sessions");
