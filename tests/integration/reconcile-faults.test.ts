@@ -28,12 +28,12 @@ beforeEach(async () => {
   await kit.fresh();
 });
 
-/** `n` completed, paid sessions created over the last two hours, without any events. */
-async function seeded(n: number, credits = 5) {
+/** `n` completed, paid sessions created over the last `hours` (two by default), without any events. */
+async function seeded(n: number, { credits = 5, hours = 2 } = {}) {
   const { mp } = kit.ctx;
   const { price, users } = await packAndUsers(mp, n, { credits });
   const now = Math.floor(Date.now() / 1000);
-  const createdFrom = now - 7200;
+  const createdFrom = now - hours * 3600;
   const createdTo = now - 60;
   const ids = await mp.emu.control.seedCompletedSessions(n, {
     priceId: price.id,
@@ -108,24 +108,6 @@ async function failingProxy(target: string, fails: (url: string) => boolean) {
   };
 }
 
-/** `n` paid sessions spread evenly over the last 23 hours (index i is the i-th oldest). */
-async function seededOverADay(n: number) {
-  const { mp } = kit.ctx;
-  const { price, users } = await packAndUsers(mp, n, { credits: 5 });
-  const now = Math.floor(Date.now() / 1000);
-  const createdFrom = now - 23 * 3600;
-  const createdTo = now - 60;
-  const ids = await mp.emu.control.seedCompletedSessions(n, {
-    priceId: price.id,
-    createdFrom,
-    createdTo,
-    clientReferenceId: (i) => users[i].id,
-  });
-  const createdAt = (i: number) =>
-    createdFrom + Math.floor((i * (createdTo - createdFrom)) / (n - 1));
-  return { ids, createdAt };
-}
-
 /** The `created[lte]` of a sessions list request, or null for any other request. */
 function listedUntil(url: string): number | null {
   if (!url.startsWith("/v1/checkout/sessions?")) return null;
@@ -137,7 +119,7 @@ describe("reconciliation with two listings per segment (lanes)", () => {
   const LANES = { ...TEST_TUNING, pageSize: 10, listLanes: 2 };
 
   it("lists the older half alongside once the first page is full, and processes every session once", async () => {
-    const { ids, createdAt } = await seededOverADay(45);
+    const { ids, createdAt } = await seeded(45, { hours: 23 });
     const since = new Date((createdAt(0) - 1) * 1000);
     const until = new Date(Date.now());
     const run = await reconcile({ since, until, tuning: LANES });
@@ -163,7 +145,7 @@ describe("reconciliation with two listings per segment (lanes)", () => {
 
   it("when the older lane fails, the checkpoint stops where the newer lane began and the next run lists only the rest", async () => {
     kit.setEnv({ RECONCILE_OVERLAP_MINUTES: "0", RECONCILE_LOOKBACK_DAYS: "1" });
-    const { ids } = await seededOverADay(45);
+    const { ids } = await seeded(45, { hours: 23 });
     let windowUntil = 0;
     let olderUntil = 0;
     // The first listing's created[lte] is the window's end; any other is the older lane's.

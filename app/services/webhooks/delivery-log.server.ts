@@ -32,7 +32,7 @@ const COLUMN_TYPES = [
 ];
 
 /**
- * Parameters and `$n::type` placeholders (from parameter `from` on) for one delivery row in
+ * Bind values and the SQL value list (`$n::type` from parameter `from` on) for one delivery row in
  * DELIVERY_COLUMNS order. `outcomeSql` puts an SQL expression in place of the outcome, for a
  * statement that decides the outcome itself (the enqueue statement).
  */
@@ -40,7 +40,7 @@ export function deliveryInsertParts(
   r: Omit<DeliveryRecord, "outcome"> & { outcome?: string },
   from: number,
   outcomeSql?: string,
-): { placeholders: string; values: unknown[] } {
+): { valueList: string; values: unknown[] } {
   const durationMs = Math.max(0, Math.round(performance.now() - r.startedAt));
   const error = r.error ? scrubSecrets(r.error).slice(0, 2000) : null;
   const values: unknown[] = [
@@ -55,14 +55,14 @@ export function deliveryInsertParts(
     r.bodySize,
     r.remoteIp,
   ];
-  const placeholders: string[] = [];
+  const valueList: string[] = [];
   const used: unknown[] = [];
   values.forEach((value, i) => {
-    if (i === 1 && outcomeSql) return void placeholders.push(outcomeSql);
+    if (i === 1 && outcomeSql) return void valueList.push(outcomeSql);
     used.push(value);
-    placeholders.push(`$${from + used.length - 1}::${COLUMN_TYPES[i]}`);
+    valueList.push(`$${from + used.length - 1}::${COLUMN_TYPES[i]}`);
   });
-  return { placeholders: placeholders.join(", "), values: used };
+  return { valueList: valueList.join(", "), values: used };
 }
 
 /** Record a delivery on its own; never throws (the database may be what is down). */
@@ -70,7 +70,7 @@ export async function recordDelivery(r: DeliveryRecord): Promise<void> {
   try {
     const row = deliveryInsertParts(r, 1);
     await getDatabase().query(
-      `INSERT INTO webhook_deliveries (${DELIVERY_COLUMNS}) VALUES (${row.placeholders})`,
+      `INSERT INTO webhook_deliveries (${DELIVERY_COLUMNS}) VALUES (${row.valueList})`,
       row.values,
     );
   } catch (error) {

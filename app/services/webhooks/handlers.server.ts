@@ -61,6 +61,19 @@ export function objectIdOf(event: Stripe.Event): string | null {
   return typeof obj?.id === "string" ? obj.id : null;
 }
 
+/** The attention item for an event that could not be acted on (one open item per event). */
+export function raiseFailedEvent(event: Stripe.Event, detail: string, source: EventSource) {
+  return raiseAttention({
+    kind: "failed_event",
+    dedupeKey: attentionKeys.failedEvent(event.id),
+    title: `Stripe event ${event.id} (${event.type}) failed`,
+    detail: `${detail} Fix the cause, then replay the event.`,
+    stripeEventId: event.id,
+    checkoutSessionId: event.type.startsWith("checkout.session.") ? objectIdOf(event) : null,
+    data: { type: event.type, source },
+  });
+}
+
 function viaFor(source: EventSource): FulfillVia {
   if (source === "reconciliation") return "reconciliation";
   return source === "replay" ? "manual" : "webhook";
@@ -260,15 +273,7 @@ export async function processStripeEvent(
       throw error;
     }
     logger.error({ eventId: event.id, type: event.type, err: message }, "event processing failed");
-    await raiseAttention({
-      kind: "failed_event",
-      dedupeKey: attentionKeys.failedEvent(event.id),
-      title: `Stripe event ${event.id} (${event.type}) failed`,
-      detail: `${message} Fix the cause, then replay the event.`,
-      stripeEventId: event.id,
-      checkoutSessionId: event.type.startsWith("checkout.session.") ? objectIdOf(event) : null,
-      data: { type: event.type, source },
-    });
+    await raiseFailedEvent(event, message, source);
     const result: ProcessResult = {
       eventId: event.id,
       type: event.type,

@@ -111,7 +111,7 @@ async function enqueue(
      ),
      delivery AS (
        INSERT INTO webhook_deliveries (${DELIVERY_COLUMNS})
-       SELECT ${row.placeholders} FROM outcome
+       SELECT ${row.valueList} FROM outcome
      )
      SELECT outcome FROM outcome`,
     [

@@ -1,8 +1,7 @@
 import type Stripe from "stripe";
-import { attentionKeys, raiseAttention } from "../attention.server";
 import { getDatabase } from "../db.server";
 import { logger, scrubSecrets } from "../logger.server";
-import { objectIdOf, processStripeEvent } from "./handlers.server";
+import { processStripeEvent, raiseFailedEvent } from "./handlers.server";
 
 /**
  * The webhook event queue. The endpoint stores each verified event as `received` with
@@ -91,15 +90,7 @@ async function processClaimed(claimed: ClaimedEvent): Promise<QueueOutcome> {
 
 async function giveUp(event: Stripe.Event, attempts: number, message: string): Promise<void> {
   const detail = `Failed ${attempts} times with temporary errors; the last: ${message}`;
-  await raiseAttention({
-    kind: "failed_event",
-    dedupeKey: attentionKeys.failedEvent(event.id),
-    title: `Stripe event ${event.id} (${event.type}) failed`,
-    detail: `${detail} Fix the cause, then replay the event.`,
-    stripeEventId: event.id,
-    checkoutSessionId: event.type.startsWith("checkout.session.") ? objectIdOf(event) : null,
-    data: { type: event.type, source: "webhook" },
-  });
+  await raiseFailedEvent(event, detail, "webhook");
   await getDatabase().query(
     `UPDATE stripe_events SET status = 'failed', available_at = NULL, processed_at = now(), last_error = $2
       WHERE id = $1 AND status = 'received'`,
