@@ -144,10 +144,9 @@ const median = (values: number[]) =>
 /** With BENCH_PG_STATEMENTS=1: where the first run's Postgres time went, on stderr. */
 async function statementProfile<T>(fn: () => Promise<T>): Promise<T> {
   if (!process.env.BENCH_PG_STATEMENTS) return fn();
-  const database = db;
-  await database.query("SELECT pg_stat_statements_reset()", []);
+  await db.query("SELECT pg_stat_statements_reset()", []);
   const value = await fn();
-  const rows = await database.query<{ calls: string; ms: number; rows: string; query: string }>(
+  const rows = await db.query<{ calls: string; ms: number; rows: string; query: string }>(
     `SELECT calls::text, round(total_exec_time::numeric, 1)::float8 AS ms, rows::text,
        left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query
      FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15`,

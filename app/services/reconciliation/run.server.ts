@@ -291,8 +291,8 @@ function newLane(floor: number): Lane {
 }
 
 /**
- * Pages whose fulfilment may run behind the listing; bounds memory (slim rows, a few hundred KB)
- * and the gap to the checkpoint. Deep enough that a page of fulfilments does not stall the listing.
+ * Pages per lane whose fulfilment may run behind the listing; bounds memory (slim rows, a few
+ * hundred KB) and the gap to the checkpoint. Deep enough that a page of fulfilments does not stall the listing.
  */
 const MAX_PAGES_IN_FLIGHT = 32;
 /**
@@ -448,8 +448,6 @@ class RunExecution {
   private checkpoint: Date | null = null;
   /** The current segment's lanes, newest first. */
   private lanes: Lane[] = [];
-  /** Called with the first page of a segment's first lane: decides whether to split it. */
-  private onFirstPage: ((page: SessionRow[]) => void) | null = null;
   private readonly fulfilSlots: Slots;
   /** Pages waiting for their lookup, and whether one is under way. */
   private readonly lookupQueue: PendingLookup[] = [];
@@ -860,7 +858,10 @@ class RunExecution {
               ...params,
               ...(after ? { starting_after: after } : {}),
             }),
-          (page, after) => this.sessionPage(lane, page, after, params),
+          (page, after) => {
+            if (lane === first) splitOnFirstPage(page);
+            return this.sessionPage(lane, page, after, params);
+          },
           sessionRow,
           (s) => s.created < lane.floor,
         );
@@ -883,10 +884,12 @@ class RunExecution {
     const first = newLane(gte);
     this.lanes = [first];
     let second: Promise<void> | null = null;
+    let splitDecided = false;
     // Split once the first page is back and full: the older part of what is left below it (half
     // of the remaining time range) gets its own listing.
-    this.onFirstPage = (page) => {
-      this.onFirstPage = null;
+    const splitOnFirstPage = (page: SessionRow[]) => {
+      if (splitDecided) return;
+      splitDecided = true;
       if (this.tuning.listLanes < 2 || page.length < this.tuning.pageSize) return;
       const oldest = Math.min(...page.map((p) => p.created));
       const mid = gte + Math.floor((oldest - gte) / 2);
@@ -897,7 +900,6 @@ class RunExecution {
       second = runLane(older, listParams(gte, mid - 1));
     };
     await runLane(first, listParams(gte, lte));
-    this.onFirstPage = null;
     if (second) await second;
     let failure: unknown = null;
     for (const lane of this.lanes) failure ??= lane.failure;
@@ -946,8 +948,8 @@ class RunExecution {
 
   /**
    * One page: its lookup (gathered with the pages listed meanwhile) and the fulfilment of its
-   * uncredited sessions run in the background, so paging goes on meanwhile. Pages are recorded
-   * strictly in order, so the checkpoint only ever covers fully processed pages.
+   * uncredited sessions run in the background, so paging goes on meanwhile. Each lane records its
+   * pages strictly in order, so the checkpoint only ever covers fully processed pages.
    */
   private async sessionPage(
     lane: Lane,
@@ -955,7 +957,6 @@ class RunExecution {
     startingAfter: string | undefined,
     params: Stripe.Checkout.SessionListParams,
   ) {
-    if (lane === this.lanes[0]) this.onFirstPage?.(page);
     const entry: InFlightPage = {
       page,
       started: performance.now(),
@@ -1074,10 +1075,9 @@ class RunExecution {
         continue;
       }
       if (row.id !== null) {
-        const purchase = { ...row, id: row.id };
         const total = s.amountTotal ?? 0;
         const currency = s.currency ?? "";
-        const detail = `Credited for ${purchase.amountTotal} ${purchase.currency}, but Stripe's session total is ${total} ${currency}.`;
+        const detail = `Credited for ${row.amountTotal} ${row.currency}, but Stripe's session total is ${total} ${currency}.`;
         if (!this.dryRun) {
           await raiseAttention({
             kind: "amount_mismatch",
@@ -1085,12 +1085,12 @@ class RunExecution {
             title: `Purchase for ${s.id} does not match what Stripe charged`,
             detail: `${detail} Check the purchase against Stripe and correct the balance with a manual adjustment if needed.`,
             checkoutSessionId: s.id,
-            userId: purchase.userId,
-            purchaseId: purchase.id,
+            userId: row.userId,
+            purchaseId: row.id,
             runId: this.run.id,
             data: {
-              credited: purchase.amountTotal,
-              creditedCurrency: purchase.currency,
+              credited: row.amountTotal,
+              creditedCurrency: row.currency,
               stripe: total,
               stripeCurrency: currency,
             },
@@ -1098,8 +1098,8 @@ class RunExecution {
         }
         items.push(
           this.sessionItem(s, "amount_mismatch", {
-            userId: purchase.userId,
-            purchaseId: purchase.id,
+            userId: row.userId,
+            purchaseId: row.id,
             detail,
           }),
         );
