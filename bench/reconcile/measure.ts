@@ -3,7 +3,10 @@
  * starts this in a fresh process): paging-only time, then reconciliation runs over the same
  * window, with Stripe requests, database time per page and peak RSS. Prints one JSON object.
  */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { cpus, loadavg } from "node:os";
+import path from "node:path";
 import type Stripe from "stripe";
 import { openAppDatabase } from "../../app/services/bootstrap.server";
 import { getEnv } from "../../app/services/env.server";
@@ -31,23 +34,46 @@ const sampler = setInterval(() => {
   if (++ticks % 10 === 0) peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
 }, 25);
 
-function phasePeak<T>(
-  fn: () => Promise<T>,
-): Promise<{ value: T; peakRssMb: number; peakHeapMb: number; ms: number; cpuMs: number }> {
+/**
+ * CPU time used by the whole machine (every process: this one, the emulator, Postgres) in ms,
+ * from /proc/stat; null where there is none. With 2 cores, the three compete for them.
+ */
+function machineCpuMs(): number | null {
+  if (!existsSync("/proc/stat")) return null;
+  const [, user, nice, system, , , irq, softirq] = readFileSync("/proc/stat", "utf8")
+    .split("\n")[0]
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  // USER_HZ is 100 on Linux.
+  return (user + nice + system + irq + softirq) * 10;
+}
+
+function phasePeak<T>(fn: () => Promise<T>): Promise<{
+  value: T;
+  peakRssMb: number;
+  peakHeapMb: number;
+  ms: number;
+  cpuMs: number;
+  machineCpuMs: number | null;
+}> {
   global.gc?.();
   peak = process.memoryUsage().rss;
   peakHeap = process.memoryUsage().heapUsed;
   const started = performance.now();
   // CPU time of this process (user + system) does not depend on what else the machine runs.
   const cpu = process.cpuUsage();
+  const machine = machineCpuMs();
   return fn().then((value) => {
     const used = process.cpuUsage(cpu);
+    const machineAfter = machineCpuMs();
     return {
       value,
       peakRssMb: Math.round(Math.max(peak, process.memoryUsage().rss) / MB),
       peakHeapMb: Math.round(peakHeap / MB),
       ms: Math.round(performance.now() - started),
       cpuMs: Math.round((used.user + used.system) / 1000),
+      machineCpuMs: machine === null || machineAfter === null ? null : machineAfter - machine,
     };
   });
 }
@@ -159,10 +185,27 @@ async function statementProfile<T>(fn: () => Promise<T>): Promise<T> {
   return value;
 }
 
+/** With BENCH_PROFILE=dir: CPU profiles of the first paging-only pass and the first run alone. */
+async function cpuProfile<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_PROFILE;
+  if (!dir) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  const value = await fn();
+  const { profile } = await session.post("Profiler.stop");
+  writeFileSync(path.join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+  session.disconnect();
+  return value;
+}
+
 // Paging only and the steady state are repeated (median reported); the first run happens once
 // (afterwards everything is credited, and ledger entries cannot be deleted to start over).
-const paging = [await measure(pagingOnly)];
-const firstRun = await measure(() => statementProfile(() => reconcile(unpaced)));
+const paging = [await measure(() => cpuProfile("paging", pagingOnly))];
+const firstRun = await measure(() =>
+  statementProfile(() => cpuProfile("first-run", () => reconcile(unpaced))),
+);
 const steady: (typeof firstRun)[] = [];
 // BENCH_FIRST_ONLY=1 (exploration): one steady run and no paced run.
 const repeats = process.env.BENCH_FIRST_ONLY ? 1 : 3;
@@ -187,6 +230,7 @@ const runView = (r: typeof firstRun) => ({
   ...r.value,
   wallMs: r.ms,
   cpuMs: r.cpuMs,
+  machineCpuMs: r.machineCpuMs,
   peakRssMb: r.peakRssMb,
   peakHeapMb: r.peakHeapMb,
   loadAtStart: r.load,
@@ -198,6 +242,7 @@ console.log(
       ms: pagingMs,
       runs: paging.map((p) => p.ms),
       cpuMs: median(paging.map((p) => p.cpuMs)),
+      machineCpuMs: paging[0].machineCpuMs,
       sessions: paging[0].value.sessions,
       stripeRequests: paging[0].value.stripeRequests,
       peakRssMb: Math.max(...paging.map((p) => p.peakRssMb)),

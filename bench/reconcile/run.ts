@@ -57,14 +57,23 @@ const cluster = await startPostgresCluster();
 const emulatorPort = await freePort();
 const emulator = spawn(
   process.execPath,
-  ["--import", "tsx", "emulator/main.ts", "--port", String(emulatorPort)],
+  [
+    // e.g. BENCH_EMULATOR_ARGS=--cpu-prof to profile the emulator
+    ...(process.env.BENCH_EMULATOR_ARGS ?? "").split(" ").filter(Boolean),
+    "--import",
+    "tsx",
+    "emulator/main.ts",
+    "--port",
+    String(emulatorPort),
+  ],
   {
     cwd: root,
     stdio: ["ignore", "ignore", "inherit"],
   },
 );
 const cleanup = () => {
-  emulator.kill("SIGKILL");
+  // SIGTERM lets a profiled emulator write its profile.
+  emulator.kill(process.env.BENCH_EMULATOR_ARGS ? "SIGTERM" : "SIGKILL");
   cluster.stop();
 };
 try {
