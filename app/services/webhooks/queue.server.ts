@@ -99,10 +99,33 @@ async function giveUp(event: Stripe.Event, attempts: number, message: string): P
   logger.error({ eventId: event.id, type: event.type, attempts }, "event failed permanently");
 }
 
-async function runPool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>) {
+/**
+ * While deliveries keep arriving (the endpoint woke the worker less than this long ago), the worker
+ * acts on one event at a time. Acting on an event costs several times what receiving one does
+ * (a Stripe call, the credit statement), on the same cores; during a burst those cores go to
+ * answering Stripe quickly — a slow answer is a timeout and a redelivery, i.e. more load — and the
+ * queue catches up once the burst ends. The customer is not kept waiting meanwhile: the success
+ * page fulfils its own session directly.
+ */
+export const BURST_QUIET_MS = 50;
+
+/**
+ * Run `fn` over `items`, `concurrency` at a time. Lanes after the first wait while `busy()` says
+ * so (the first never does, so the queue always moves).
+ */
+export async function runPool<T>(
+  items: T[],
+  concurrency: number,
+  fn: (item: T) => Promise<void>,
+  busy: () => boolean = () => false,
+): Promise<void> {
   let next = 0;
-  const lanes = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
+  const lanes = Array.from({ length: Math.min(concurrency, items.length) }, async (_, lane) => {
+    while (next < items.length) {
+      while (lane > 0 && busy() && next < items.length)
+        await new Promise((r) => setTimeout(r, BURST_QUIET_MS));
+      if (next < items.length) await fn(items[next++]);
+    }
   });
   await Promise.all(lanes);
 }
@@ -117,7 +140,7 @@ export interface DrainSummary {
  * for). The worker runs this when woken; tests and the CLI call it directly.
  */
 export async function drainWebhookQueue(
-  opts: { concurrency?: number; shouldStop?: () => boolean } = {},
+  opts: { concurrency?: number; shouldStop?: () => boolean; busy?: () => boolean } = {},
 ): Promise<DrainSummary> {
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
   const summary: DrainSummary = { claimed: 0, outcomes: {} };
@@ -125,10 +148,15 @@ export async function drainWebhookQueue(
     const batch = await claimDueEvents(Math.max(CLAIM_BATCH, concurrency * 2));
     if (batch.length === 0) break;
     summary.claimed += batch.length;
-    await runPool(batch, concurrency, async (claimed) => {
-      const outcome = await processClaimed(claimed);
-      summary.outcomes[outcome] = (summary.outcomes[outcome] ?? 0) + 1;
-    });
+    await runPool(
+      batch,
+      concurrency,
+      async (claimed) => {
+        const outcome = await processClaimed(claimed);
+        summary.outcomes[outcome] = (summary.outcomes[outcome] ?? 0) + 1;
+      },
+      opts.busy,
+    );
   }
   return summary;
 }
@@ -161,6 +189,8 @@ export async function queueBacklog(): Promise<{ waiting: number; oldestSeconds: 
 // copies of this module, and the endpoint in either must wake the one worker.
 interface Worker {
   concurrency: number;
+  /** When the endpoint last woke it (performance.now()): deliveries are arriving. */
+  wokenAt: number;
   draining: Promise<void> | null;
   again: boolean;
   stopped: boolean;
@@ -178,6 +208,7 @@ function runDrain(worker: Worker): void {
   worker.draining = drainWebhookQueue({
     concurrency: worker.concurrency,
     shouldStop: () => worker.stopped,
+    busy: () => performance.now() - worker.wokenAt < BURST_QUIET_MS,
   })
     .then(
       () => undefined,
@@ -195,6 +226,7 @@ export function startWebhookWorker(opts: { concurrency?: number } = {}): void {
   if (holder.__creditdeskWebhookWorker && !holder.__creditdeskWebhookWorker.stopped) return;
   const worker: Worker = {
     concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY,
+    wokenAt: Number.NEGATIVE_INFINITY,
     draining: null,
     again: false,
     stopped: false,
@@ -205,10 +237,12 @@ export function startWebhookWorker(opts: { concurrency?: number } = {}): void {
   runDrain(worker);
 }
 
-/** Ask the worker (if this process runs one) to look for due events now. */
+/** Ask the worker (if this process runs one) to look for due events now: one has just arrived. */
 export function wakeWebhookWorker(): void {
   const worker = holder.__creditdeskWebhookWorker;
-  if (worker) runDrain(worker);
+  if (!worker) return;
+  worker.wokenAt = performance.now();
+  runDrain(worker);
 }
 
 /** Stop claiming and wait for the events in hand; unfinished ones are due again after the lease. */
