@@ -475,9 +475,10 @@ function renderTable(r: {
     "of the real app (server.ts, `NODE_ENV=production`, native Postgres), each for its own paid session in",
     "the Stripe emulator. The endpoint verifies the signature, stores the event and its delivery row in",
     "one statement and answers 200; the server's event-queue worker (`WEBHOOK_WORKER_CONCURRENCY`,",
-    `${process.env.WEBHOOK_WORKER_CONCURRENCY ?? "2 by default"} in this run) acts on each event while the load runs: session retrieve over HTTP, user`,
-    "resolution, the credit (purchase, ledger entry, balance, rollups, audit), event status. After each",
-    "level the benchmark waits until the queue is empty: **fulfilled/s** is events credited per second",
+    `${process.env.WEBHOOK_WORKER_CONCURRENCY ?? "2 by default"} in this run; one at a time while deliveries keep arriving) acts on each event while the load`,
+    "runs: session retrieve over HTTP, user resolution, the credit (purchase, ledger entry, balance,",
+    "rollups, audit), event status. After each level the benchmark waits until the queue is empty:",
+    "**fulfilled/s** is events credited per second",
     "from the first request until then (what the system sustains end to end), and CPU per event is",
     "measured over that whole time, so it is the full cost of an event. Baseline, in the same run",
     "against the same Postgres: a bare Node HTTP server doing `constructEvent` and one",
@@ -534,9 +535,14 @@ function writeDocs(section: string) {
   if (start < 0) next = `${current.replace(/\n*$/, "\n\n")}${section}`;
   else {
     const after = current.indexOf("\n## ", start + 3);
-    // Keep the fulfilment benchmark's subsection (bench/fulfillment writes it) inside this one.
+    // Keep the subsections this script does not write: the fulfilment benchmark's (written by
+    // bench/fulfillment) and the hand-written reading of the results across runs.
     const old = current.slice(start, after < 0 ? undefined : after + 1);
-    const keep = /\n### Fulfilment path[\s\S]*?(?=\n### |$)/.exec(old)?.[0] ?? "";
+    const keep = ["Reading the ratio", "Fulfilment path"]
+      .map((title) => new RegExp(`\\n### ${title}[\\s\\S]*?(?=\\n### |$)`).exec(old)?.[0] ?? "")
+      .filter(Boolean)
+      .map((text) => text.trim())
+      .join("\n\n");
     next =
       current.slice(0, start) +
       section.replace(/\n*$/, "\n") +
