@@ -13,6 +13,7 @@ import {
 import { createStripeClient } from "../../app/services/stripe-client.server";
 import { waitFor } from "../support/processes";
 import {
+  allRunItems,
   packAndUsers,
   purchasesFor,
   reconcile,
@@ -135,7 +136,7 @@ describe("reconciliation with two listings per segment (lanes)", () => {
         .map((r) => (r.params.created as { lte?: unknown } | undefined)?.lte),
     );
     expect(lanesUntil.size).toBe(2);
-    const items = await getDb().reconciliationItem.findMany({ where: { runId: run.runId } });
+    const items = await allRunItems(run.runId);
     expect(items).toHaveLength(45);
     expect(new Set(items.map((i) => i.checkoutSessionId)).size).toBe(45);
     expect(items.every((i) => i.outcome === "credited_now")).toBe(true);

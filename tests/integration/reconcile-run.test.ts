@@ -17,6 +17,7 @@ import {
   uid,
 } from "../support/money-path";
 import {
+  allRunItems,
   ledgerKeysFor,
   packAndUsers,
   purchasesFor,
@@ -38,9 +39,7 @@ async function expectLedgerClean() {
   expect(result.ok).toBe(true);
 }
 
-async function itemsOf(runId: string) {
-  return getDb().reconciliationItem.findMany({ where: { runId } });
-}
+const itemsOf = allRunItems;
 
 describe("reconciliation run", () => {
   it("credits every paid session exactly once when webhooks are dropped, duplicated and reordered; a second run credits nothing", async () => {
@@ -373,6 +372,69 @@ describe("reconciliation run", () => {
     expect(rest.items).toHaveLength(1);
     expect(rest.nextCursor).toBeNull();
     expect((await listRunItems(b.runId, { outcome: "error" })).items).toHaveLength(0);
+  });
+
+  it("keeps the already-credited sessions as one batch row per lookup and lists them after the other items", async () => {
+    const { mp } = kit.ctx;
+    const { price, users } = await packAndUsers(mp, 5, { credits: 7 });
+    // Three credited by their webhook, two whose webhook is lost.
+    const sessions = [];
+    for (const [i, user] of users.entries()) {
+      mp.emu.control.setFaults({ dropRate: i < 3 ? 0 : 1 });
+      sessions.push(await paidSession(mp, { priceId: price.id, clientReferenceId: user.id }));
+    }
+    await mp.emu.control.waitForDeliveries();
+    const run = await reconcile();
+    expect(run.creditedNow).toBe(2);
+    expect(run.alreadyCredited).toBe(3);
+
+    // Stored compactly: no item row per already-credited session.
+    expect(
+      await getDb().reconciliationItem.count({
+        where: { runId: run.runId, outcome: "already_credited" },
+      }),
+    ).toBe(0);
+    const batches = await getDb().reconciliationCreditedBatch.findMany({
+      where: { runId: run.runId },
+    });
+    expect(batches.flatMap((b) => b.checkoutSessionIds).sort()).toEqual(
+      sessions
+        .slice(0, 3)
+        .map((s) => s.id)
+        .sort(),
+    );
+    expect((await getRun(run.runId))?.outcomes.already_credited).toBe(3);
+
+    // Pages of two: the credited_now rows, then the credited sessions, each exactly once.
+    const seen: string[] = [];
+    let after: string | null = null;
+    do {
+      const page = await listRunItems(run.runId, { limit: 2, after });
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items.map((i) => `${i.outcome}:${i.checkoutSessionId}`));
+      after = page.nextCursor;
+    } while (after);
+    expect(seen.slice(0, 2).every((x) => x.startsWith("credited_now:"))).toBe(true);
+    expect(seen.slice(2).every((x) => x.startsWith("already_credited:"))).toBe(true);
+    expect(new Set(seen).size).toBe(5);
+
+    // Filtered: only the credited sessions, with their purchase's user and amount.
+    const credited = await listRunItems(run.runId, { outcome: "already_credited" });
+    expect(credited.items).toHaveLength(3);
+    const purchases = await purchasesFor(sessions.map((s) => s.id));
+    for (const item of credited.items) {
+      const purchase = purchases.find((p) => p.checkoutSessionId === item.checkoutSessionId);
+      expect(item.purchaseId).toBe(purchase?.id);
+      expect(item.userId).toBe(purchase?.userId);
+      expect(item.amountTotal).toBe(purchase?.amountTotal);
+      expect(item.id).toMatch(/^c\d+\.\d+$/);
+    }
+    expect((await listRunItems(run.runId, { outcome: "credited_now" })).items).toHaveLength(2);
+
+    // A cursor that is neither a row id nor a credited position is refused, naming the field.
+    await expect(listRunItems(run.runId, { after: "c1" })).rejects.toMatchObject({
+      field: "cursor",
+    });
   });
 });
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll } from "vitest";
 import { getDb } from "../../app/services/db.server";
 import { syncPacks } from "../../app/services/packs.server";
+import { listRunItems, type RunItem } from "../../app/services/reconciliation/queries.server";
 import type { RunOptions, RunSummary } from "../../app/services/reconciliation/run.server";
 import { runReconciliation } from "../../app/services/reconciliation/run.server";
 import { readLimitedBody, receiveStripeWebhook } from "../../app/services/webhooks/ingest.server";
@@ -177,6 +178,18 @@ export async function packAndUsers(
 
 export function reconcile(opts: Partial<RunOptions> = {}): Promise<RunSummary> {
   return runReconciliation({ trigger: "cli", tuning: TEST_TUNING, ...opts });
+}
+
+/** Every item of a run as the run page lists them, page by page (small pages, to page often). */
+export async function allRunItems(runId: string): Promise<RunItem[]> {
+  const items: RunItem[] = [];
+  let after: string | null = null;
+  do {
+    const page = await listRunItems(runId, { limit: 7, after });
+    items.push(...page.items);
+    after = page.nextCursor;
+  } while (after);
+  return items;
 }
 
 export async function purchasesFor(sessionIds: string[]) {

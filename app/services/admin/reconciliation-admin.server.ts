@@ -31,7 +31,8 @@ export const runItemsSearchSchema = z.object({
     (v) => (typeof v === "string" && v.trim() !== "" ? v : undefined),
     z
       .string()
-      .regex(/^\d{1,19}$/, { error: "This page link is not valid." })
+      // An item row id, or a position among the sessions found already credited (c<batch>.<n>).
+      .regex(/^(\d{1,19}|c\d{1,19}\.\d{1,9})$/, { error: "This page link is not valid." })
       .optional(),
   ),
 });
@@ -97,7 +98,7 @@ export async function getRunDetailPage(
     run,
     startedBy: staff?.email ?? null,
     items: items.items.map((i) => ({
-      id: i.id.toString(),
+      id: i.id,
       checkoutSessionId: i.checkoutSessionId,
       outcome: i.outcome,
       userId: i.userId,

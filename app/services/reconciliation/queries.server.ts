@@ -2,6 +2,11 @@ import type { ReconciliationItem, ReconciliationRun } from "~/generated/prisma/c
 import { getDb } from "../db.server";
 import { ValidationError } from "../errors.server";
 import type { DoctorReport } from "./doctor.server";
+import {
+  listCreditedSessions,
+  creditedSessionCount,
+  type CreditedSession,
+} from "./credited-batches.server";
 import { isRunLockHeld } from "./lock.server";
 import { ITEM_OUTCOMES, type ItemOutcome } from "./run.server";
 import { lastCompletedAutomaticRun } from "./window.server";
@@ -142,6 +147,7 @@ export async function getRun(runId: string): Promise<RunDetail | null> {
     number
   >;
   for (const g of grouped) outcomes[g.outcome as ItemOutcome] = g._count._all;
+  outcomes.already_credited += await creditedSessionCount(runId);
   return {
     ...toRunView(run),
     doctor: (run.doctor as unknown as DoctorReport | null) ?? null,
@@ -149,21 +155,52 @@ export async function getRun(runId: string): Promise<RunDetail | null> {
   };
 }
 
+/** One session's outcome in a run, as the run page shows it. */
+export interface RunItem extends Omit<ReconciliationItem, "id"> {
+  /** The item's row id, or `c<batch>.<n>` for a session recorded in a credited batch. */
+  id: string;
+}
+
 export interface ItemPage {
-  items: ReconciliationItem[];
+  items: RunItem[];
   nextCursor: string | null;
 }
 
-/** A run's items, problems first is the caller's filter: pass `outcome`. Keyset-paged by id. */
+const CREDITED_CURSOR = /^c(\d{1,19})\.(\d{1,9})$/;
+
+function creditedItem(runId: string, s: CreditedSession): RunItem {
+  return {
+    id: `c${s.position.batchId}.${s.position.ordinal}`,
+    runId,
+    checkoutSessionId: s.checkoutSessionId,
+    outcome: "already_credited",
+    userId: s.userId,
+    purchaseId: s.purchaseId,
+    amountTotal: s.amountTotal,
+    currency: s.currency,
+    detail: null,
+    sessionCreatedAt: s.sessionCreatedAt,
+    createdAt: s.createdAt,
+  };
+}
+
+/**
+ * A run's items, filtered by `outcome` (the caller puts problems first). The item rows come first,
+ * by id; then, where `already_credited` is wanted, the sessions the lookups recorded in credited
+ * batches. The cursor is the last item's id.
+ */
 export async function listRunItems(
   runId: string,
   opts: { outcome?: ItemOutcome | ItemOutcome[]; limit?: number; after?: string | null } = {},
 ): Promise<ItemPage> {
   const limit = Math.min(100, Math.max(1, opts.limit ?? 50));
-  let after: bigint | null = null;
+  let afterRow: bigint | null = null;
+  let afterCredited: { batchId: bigint; ordinal: number } | null = null;
   if (opts.after) {
-    if (!/^\d{1,19}$/.test(opts.after)) throw new ValidationError("cursor is not valid.", "cursor");
-    after = BigInt(opts.after);
+    const credited = CREDITED_CURSOR.exec(opts.after);
+    if (credited) afterCredited = { batchId: BigInt(credited[1]), ordinal: Number(credited[2]) };
+    else if (/^\d{1,19}$/.test(opts.after)) afterRow = BigInt(opts.after);
+    else throw new ValidationError("cursor is not valid.", "cursor");
   }
   const outcomes =
     opts.outcome === undefined
@@ -171,18 +208,27 @@ export async function listRunItems(
       : Array.isArray(opts.outcome)
         ? opts.outcome
         : [opts.outcome];
-  const rows = await getDb().reconciliationItem.findMany({
-    where: {
-      runId,
-      ...(outcomes ? { outcome: { in: outcomes } } : {}),
-      ...(after !== null ? { id: { gt: after } } : {}),
-    },
-    orderBy: { id: "asc" },
-    take: limit + 1,
-  });
-  const more = rows.length > limit;
-  const items = rows.slice(0, limit);
-  return { items, nextCursor: more ? String(items[items.length - 1].id) : null };
+  const withCredited = !outcomes || outcomes.includes("already_credited");
+  const items: RunItem[] = [];
+  if (!afterCredited) {
+    const rows = await getDb().reconciliationItem.findMany({
+      where: {
+        runId,
+        ...(outcomes ? { outcome: { in: outcomes } } : {}),
+        ...(afterRow !== null ? { id: { gt: afterRow } } : {}),
+      },
+      orderBy: { id: "asc" },
+      take: limit + 1,
+    });
+    for (const r of rows.slice(0, limit)) items.push({ ...r, id: String(r.id) });
+    if (rows.length > limit) return { items, nextCursor: items[items.length - 1].id };
+  }
+  if (!withCredited) return { items, nextCursor: null };
+  // The credited sessions follow the rows; one more than fits says whether a next page exists.
+  const credited = await listCreditedSessions(runId, afterCredited, limit - items.length + 1);
+  const room = limit - items.length;
+  for (const s of credited.slice(0, room)) items.push(creditedItem(runId, s));
+  return { items, nextCursor: credited.length > room ? items[items.length - 1].id : null };
 }
 
 /** When reconciliation last completed its automatic window (what the 26 h catch-up rule checks). */

@@ -13,6 +13,7 @@ import { isTransientError } from "../transient.server";
 import { HANDLED_EVENT_TYPES, processStripeEvent } from "../webhooks/handlers.server";
 import { settleWebhookQueue } from "../webhooks/queue.server";
 import { raiseGapAlert, retryPendingAlerts, type AlertStatus } from "./alerts.server";
+import { creditedSessionsAmong } from "./credited-batches.server";
 import { runWebhookDoctor, type DoctorReport } from "./doctor.server";
 import { acquireRunLock, type RunLock } from "./lock.server";
 import { DEFAULT_PACING, isRateLimited, StripeGate, type PacingOptions } from "./pacing.server";
@@ -999,8 +1000,9 @@ class RunExecution {
   /**
    * One query at a time for every page queued meanwhile (at most MAX_LOOKUP_PAGES): the one query
    * per page of the design, or fewer. The query settles the usual case itself: a session whose
-   * purchase matches Stripe's amount and currency is recorded as already_credited (item and
-   * counts) in the same statement, and only the rest come back. So 99 of a typical page's 100
+   * purchase matches Stripe's amount and currency is recorded as already_credited (one
+   * reconciliation_credited_batches row for the whole batch, and the counts) in the same
+   * statement, and only the rest come back. So 99 of a typical page's 100
    * sessions never travel back and forth as rows. Through the raw driver, about a quarter of
    * Prisma's CPU.
    */
@@ -1014,22 +1016,22 @@ class RunExecution {
         try {
           const rows = await this.database.query<UnsettledRow>(
             `WITH listed AS (
-               SELECT x.s, x.a, x.c, x.t
-               FROM unnest($2::text[], $3::int4[], $4::text[], $5::float8[]) AS x(s, a, c, t)
+               SELECT x.s, x.a, x.c, x.o
+               FROM unnest($2::text[], $3::int4[], $4::text[]) WITH ORDINALITY AS x(s, a, c, o)
              ), found AS (
-               SELECT l.s, l.a, l.c, l.t, p.id, p.user_id, p.amount_total, p.currency,
+               SELECT l.s, l.a, l.c, l.o, p.id, p.user_id, p.amount_total, p.currency,
                  coalesce(p.amount_total = coalesce(l.a, 0) AND p.currency = coalesce(l.c, ''), false) AS settled
                FROM listed l LEFT JOIN purchases p ON p.checkout_session_id = l.s
              ), recorded AS (
-               INSERT INTO reconciliation_items (run_id, checkout_session_id, outcome, user_id,
-                 purchase_id, amount_total, currency, session_created_at)
-               SELECT $1::text, s, 'already_credited', user_id, id, a, c, to_timestamp(t)
+               INSERT INTO reconciliation_credited_batches (run_id, checkout_session_ids, purchase_ids)
+               SELECT $1::text, array_agg(s ORDER BY o), array_agg(id ORDER BY o)
                FROM found WHERE settled
-               RETURNING 1
+               HAVING count(*) > 0
+               RETURNING cardinality(checkout_session_ids) AS n
              ), counted AS (
                UPDATE reconciliation_runs
-               SET scanned = scanned + (SELECT count(*) FROM recorded),
-                 already_credited = already_credited + (SELECT count(*) FROM recorded)
+               SET scanned = scanned + coalesce((SELECT n FROM recorded), 0),
+                 already_credited = already_credited + coalesce((SELECT n FROM recorded), 0)
                WHERE id = $1::text
              )
              SELECT s AS session, id, user_id AS "userId", amount_total AS "amountTotal", currency
@@ -1039,7 +1041,6 @@ class RunExecution {
               sessions.map((s) => s.id),
               sessions.map((s) => s.amountTotal),
               sessions.map((s) => s.currency),
-              sessions.map((s) => s.created),
             ],
           );
           const unsettled = new Map(rows.map((r) => [r.session, r]));
@@ -1499,14 +1500,12 @@ class RunExecution {
       return;
     }
     // Sessions pass 1 already recorded (inside the window) keep that item; the rest get one here.
-    const recorded = new Set(
-      (
-        await this.db.reconciliationItem.findMany({
-          where: { runId: this.run.id, checkoutSessionId: { in: sessionIds } },
-          select: { checkoutSessionId: true },
-        })
-      ).map((i) => i.checkoutSessionId),
-    );
+    const recorded = await creditedSessionsAmong(this.run.id, sessionIds);
+    for (const i of await this.db.reconciliationItem.findMany({
+      where: { runId: this.run.id, checkoutSessionId: { in: sessionIds } },
+      select: { checkoutSessionId: true },
+    }))
+      recorded.add(i.checkoutSessionId);
     const creditedNow = await this.db.purchase.findMany({
       where: {
         checkoutSessionId: {
