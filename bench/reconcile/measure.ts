@@ -164,8 +164,12 @@ async function measure<T>(fn: () => Promise<T>) {
   return { ...(await phasePeak(fn)), load };
 }
 
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+/** The median; for an even count, the mean of the middle two (not the larger one). */
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2);
+};
 
 /** With BENCH_PG_STATEMENTS=1: where the first run's Postgres time went, on stderr. */
 async function statementProfile<T>(fn: () => Promise<T>): Promise<T> {

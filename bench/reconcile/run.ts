@@ -4,7 +4,7 @@
  * Postgres cluster. The measurement runs in a fresh process (bench/reconcile/measure.ts) so its
  * peak RSS is the reconciliation's own.
  *
- *   npx tsx bench/reconcile/run.ts [--sessions 100000] [--credited 0.99]
+ *   npx tsx bench/reconcile/run.ts [--sessions 100000] [--credited 0.99] [--first-runs 3]
  *
  * Prints the measurements and writes them to bench/results/reconcile.json.
  */
@@ -25,10 +25,17 @@ import { freePort, startPostgresCluster } from "../../tests/support/native-postg
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const { values } = parseArgs({
-  options: { sessions: { type: "string" }, credited: { type: "string" } },
+  options: {
+    sessions: { type: "string" },
+    credited: { type: "string" },
+    "first-runs": { type: "string" },
+  },
 });
 const total = Number(values.sessions ?? 100_000);
 const creditedShare = Number(values.credited ?? 0.99);
+// The first run can happen once per copy of the prepared database: each repetition measures
+// paging and a first run on a fresh copy, in a fresh process.
+const firstRuns = Number(values["first-runs"] ?? 3);
 const SECRET_KEY = "sk_test_creditdesk_bench";
 const WEBHOOK_SECRET = "whsec_creditdeskbench";
 const DAY = 86_400;
@@ -212,27 +219,63 @@ try {
     ? []
     : (jobsScript.match(/--max-(old|semi)-space-size=\d+/g) ?? []);
   log(`measuring with node ${heapFlags.join(" ") || "(no heap flags)"}`);
-  const measured = spawnSync(
-    process.execPath,
-    [
-      ...heapFlags,
-      // e.g. BENCH_NODE_ARGS=--cpu-prof to profile the measured process
-      ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
-      "--expose-gc",
-      "--import",
-      "tsx",
-      "bench/reconcile/measure.ts",
-      String(createdFrom),
-      String(now),
-    ],
-    { cwd: root, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
-  );
-  if (measured.stderr) process.stderr.write(measured.stderr);
-  if (measured.status !== 0) throw new Error(`measurement failed:\n${measured.stdout}`);
-  const result = JSON.parse(measured.stdout.trim().split("\n").pop() as string) as Record<
-    string,
-    unknown
-  >;
+  const measure = (database: string, extraEnv: Record<string, string>) => {
+    const measured = spawnSync(
+      process.execPath,
+      [
+        ...heapFlags,
+        // e.g. BENCH_NODE_ARGS=--cpu-prof to profile the measured process
+        ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
+        "--expose-gc",
+        "--import",
+        "tsx",
+        "bench/reconcile/measure.ts",
+        String(createdFrom),
+        String(now),
+      ],
+      {
+        cwd: root,
+        env: { ...process.env, ...env, DATABASE_URL: cluster.url(database), ...extraEnv },
+        encoding: "utf8",
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+    if (measured.stderr) process.stderr.write(measured.stderr);
+    if (measured.status !== 0) throw new Error(`measurement failed:\n${measured.stdout}`);
+    return JSON.parse(measured.stdout.trim().split("\n").pop() as string) as Record<
+      string,
+      unknown
+    > & {
+      pagingOnly: { ms: number };
+      firstRun: { wallMs: number; ratioToPaging: number };
+    };
+  };
+  // Each measurement on its own copy of the prepared database (nothing else connected to it now).
+  const copy = async (name: string) => {
+    const client = new pg.Client({ connectionString: cluster.url() });
+    await client.connect();
+    await client.query(`CREATE DATABASE ${name} TEMPLATE bench`);
+    await client.end();
+    return name;
+  };
+  const result = measure(await copy("bench_1"), {});
+  // More first runs, each with its own paging-only passes (the extra steady and paced runs only
+  // in the first measurement).
+  const firstRunRepeats = [{ pagingMs: result.pagingOnly.ms, ...result.firstRun }];
+  for (let i = 2; i <= firstRuns; i++) {
+    log(`first run ${i} of ${firstRuns} on a fresh copy`);
+    const again = measure(await copy(`bench_${i}`), { BENCH_FIRST_ONLY: "1" });
+    firstRunRepeats.push({ pagingMs: again.pagingOnly.ms, ...again.firstRun });
+  }
+  const ratios = firstRunRepeats.map((r) => r.ratioToPaging).sort((a, b) => a - b);
+  const firstRunRatios = {
+    runs: firstRunRepeats.map((r) => ({
+      pagingMs: r.pagingMs,
+      firstRunMs: r.wallMs,
+      ratio: r.ratioToPaging,
+    })),
+    median: ratios[Math.floor(ratios.length / 2)],
+  };
   const pgVersion =
     spawnSync("psql", ["--version"], { encoding: "utf8" }).stdout?.trim() ?? "postgres";
   const report = {
@@ -248,6 +291,7 @@ try {
     sessions: total,
     alreadyCredited: sessions.length,
     ...result,
+    firstRunRatios,
   };
   mkdirSync(path.join(root, "bench/results"), { recursive: true });
   writeFileSync(
