@@ -3,8 +3,8 @@ import { getDb } from "../db.server";
 import { ValidationError } from "../errors.server";
 import type { DoctorReport } from "./doctor.server";
 import {
-  listCreditedSessions,
   creditedSessionCount,
+  listCreditedSessions,
   type CreditedSession,
 } from "./credited-batches.server";
 import { isRunLockHeld } from "./lock.server";
