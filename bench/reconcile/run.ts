@@ -87,11 +87,26 @@ try {
   const apiBase = `http://127.0.0.1:${emulatorPort}`;
   await waitForHttp(`${apiBase}/_emulator/clock`);
 
-  const admin = new pg.Client({ connectionString: cluster.url() });
-  await admin.connect();
-  await admin.query("CREATE DATABASE bench");
-  await admin.end();
-  const url = cluster.url("bench");
+  /** A new database in the cluster, empty or a copy of `template` (nothing may be connected to it). */
+  const createDatabase = async (name: string, template?: string) => {
+    const admin = new pg.Client({ connectionString: cluster.url() });
+    await admin.connect();
+    try {
+      // A connection just closed to the template may still be ending on the server (55006).
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await admin.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ""}`);
+          return name;
+        } catch (error) {
+          if ((error as { code?: string }).code !== "55006" || attempt === 50) throw error;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    } finally {
+      await admin.end();
+    }
+  };
+  const url = cluster.url(await createDatabase("bench"));
   await applyMigrations(new PrismaPg({ connectionString: url }));
   const env = {
     NODE_ENV: "development" as const,
@@ -251,31 +266,23 @@ try {
     };
   };
   // Each measurement on its own copy of the prepared database (nothing else connected to it now).
-  const copy = async (name: string) => {
-    const client = new pg.Client({ connectionString: cluster.url() });
-    await client.connect();
-    await client.query(`CREATE DATABASE ${name} TEMPLATE bench`);
-    await client.end();
-    return name;
-  };
-  const result = measure(await copy("bench_1"), {});
+  const result = measure(await createDatabase("bench_1", "bench"), {});
+  const firstRunOf = (m: typeof result) => ({
+    pagingMs: m.pagingOnly.ms,
+    firstRunMs: m.firstRun.wallMs,
+    ratio: m.firstRun.ratioToPaging,
+  });
   // More first runs, each with its own paging-only passes (the extra steady and paced runs only
   // in the first measurement).
-  const firstRunRepeats = [{ pagingMs: result.pagingOnly.ms, ...result.firstRun }];
+  const runs = [firstRunOf(result)];
   for (let i = 2; i <= firstRuns; i++) {
     log(`first run ${i} of ${firstRuns} on a fresh copy`);
-    const again = measure(await copy(`bench_${i}`), { BENCH_FIRST_ONLY: "1" });
-    firstRunRepeats.push({ pagingMs: again.pagingOnly.ms, ...again.firstRun });
+    runs.push(
+      firstRunOf(measure(await createDatabase(`bench_${i}`, "bench"), { BENCH_FIRST_ONLY: "1" })),
+    );
   }
-  const ratios = firstRunRepeats.map((r) => r.ratioToPaging).sort((a, b) => a - b);
-  const firstRunRatios = {
-    runs: firstRunRepeats.map((r) => ({
-      pagingMs: r.pagingMs,
-      firstRunMs: r.wallMs,
-      ratio: r.ratioToPaging,
-    })),
-    median: ratios[Math.floor(ratios.length / 2)],
-  };
+  const ratios = runs.map((r) => r.ratio).sort((a, b) => a - b);
+  const firstRunRatios = { runs, median: ratios[Math.floor(ratios.length / 2)] };
   const pgVersion =
     spawnSync("psql", ["--version"], { encoding: "utf8" }).stdout?.trim() ?? "postgres";
   const report = {

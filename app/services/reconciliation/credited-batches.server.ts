@@ -8,9 +8,14 @@ import { getDatabase } from "../db.server";
  * currency when the run recorded it.
  */
 
+/** Where a session is in the run's batches (keyset paging: batch id, then ordinal). */
+export interface CreditedPosition {
+  batchId: bigint;
+  ordinal: number;
+}
+
 export interface CreditedSession {
-  /** Where the session is in the run's batches (keyset paging: batch id, then ordinal). */
-  position: { batchId: bigint; ordinal: number };
+  position: CreditedPosition;
   checkoutSessionId: string;
   purchaseId: string;
   userId: string | null;
@@ -33,7 +38,7 @@ export async function creditedSessionCount(runId: string): Promise<number> {
 /** The run's already-credited sessions after `after` (batch id, then position in the batch). */
 export async function listCreditedSessions(
   runId: string,
-  after: { batchId: bigint; ordinal: number } | null,
+  after: CreditedPosition | null,
   limit: number,
 ): Promise<CreditedSession[]> {
   const rows = await getDatabase().query<{

@@ -5,6 +5,7 @@ import type { DoctorReport } from "./doctor.server";
 import {
   creditedSessionCount,
   listCreditedSessions,
+  type CreditedPosition,
   type CreditedSession,
 } from "./credited-batches.server";
 import { isRunLockHeld } from "./lock.server";
@@ -137,17 +138,16 @@ export async function getRun(runId: string): Promise<RunDetail | null> {
   const db = getDb();
   const run = await db.reconciliationRun.findUnique({ where: { id: runId } });
   if (!run) return null;
-  const grouped = await db.reconciliationItem.groupBy({
-    by: ["outcome"],
-    where: { runId },
-    _count: { _all: true },
-  });
+  const [grouped, credited] = await Promise.all([
+    db.reconciliationItem.groupBy({ by: ["outcome"], where: { runId }, _count: { _all: true } }),
+    creditedSessionCount(runId),
+  ]);
   const outcomes = Object.fromEntries(ITEM_OUTCOMES.map((o) => [o, 0])) as Record<
     ItemOutcome,
     number
   >;
   for (const g of grouped) outcomes[g.outcome as ItemOutcome] = g._count._all;
-  outcomes.already_credited += await creditedSessionCount(runId);
+  outcomes.already_credited += credited;
   return {
     ...toRunView(run),
     doctor: (run.doctor as unknown as DoctorReport | null) ?? null,
@@ -195,7 +195,7 @@ export async function listRunItems(
 ): Promise<ItemPage> {
   const limit = Math.min(100, Math.max(1, opts.limit ?? 50));
   let afterRow: bigint | null = null;
-  let afterCredited: { batchId: bigint; ordinal: number } | null = null;
+  let afterCredited: CreditedPosition | null = null;
   if (opts.after) {
     const credited = CREDITED_CURSOR.exec(opts.after);
     if (credited) afterCredited = { batchId: BigInt(credited[1]), ordinal: Number(credited[2]) };
