@@ -203,7 +203,7 @@ async function resolveUser(s: Stripe.Checkout.Session, facts: SessionFacts): Pro
     id: string;
     stripe_customer_id: string | null;
     rule: number;
-  }>(query.text, query.values);
+  }>(query.text, query.values, { prepare: true });
   const byRule = (rule: number) => rows.filter((r) => Number(r.rule) === rule);
   const credited = byRule(0)[0];
   if (credited) return { ok: "credited", purchaseId: credited.id };
@@ -386,6 +386,7 @@ async function findPurchase(sessionId: string): Promise<Purchase | null> {
   const hit = await getDatabase().query<{ id: string }>(
     "SELECT id FROM purchases WHERE checkout_session_id = $1",
     [sessionId],
+    { prepare: true },
   );
   if (hit.length === 0) return null;
   return getDb().purchase.findUnique({ where: { id: hit[0].id } });

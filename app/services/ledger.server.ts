@@ -163,9 +163,15 @@ export interface PostEntryExtras {
 
 type LedgerClient = Pick<Tx, "$queryRaw" | "ledgerEntry">;
 
-/** In the caller's transaction, or (null) as one statement of its own through the raw pool. */
+/**
+ * In the caller's transaction, or (null) as one statement of its own through the raw pool,
+ * prepared: its text takes one of a few shapes (kind, rollup rows, the caller's extras), and
+ * every purchase and debit runs it.
+ */
 function runStatement<T>(client: LedgerClient | null, sql: Prisma.Sql): Promise<T[]> {
-  return client ? client.$queryRaw<T[]>(sql) : getDatabase().query<T>(sql.text, sql.values);
+  return client
+    ? client.$queryRaw<T[]>(sql)
+    : getDatabase().query<T>(sql.text, sql.values, { prepare: true });
 }
 
 /**

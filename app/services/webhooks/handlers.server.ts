@@ -210,6 +210,7 @@ async function recordStatus(
       o.userId ?? null,
       o.purchaseId ?? null,
     ],
+    { prepare: true },
   );
 }
 

@@ -45,6 +45,7 @@ async function claimDueEvents(limit: number): Promise<ClaimedEvent[]> {
       WHERE e.id = due.id
       RETURNING e.id, e.payload::text AS payload, e.attempts`,
     [limit, LEASE_SECONDS],
+    { prepare: true },
   );
 }
 
