@@ -3,7 +3,7 @@
  * real app (server.ts, native Postgres, fulfillment against the Stripe emulator) at several
  * concurrency levels, beside a bare baseline measured in the same run. 127.0.0.1 only.
  *
- *   npx tsx bench/webhooks/run.ts [--seconds 10] [--levels 1,8,32] [--sessions 30000]
+ *   npx tsx bench/webhooks/run.ts [--seconds 10] [--levels 1,8,32] [--sessions 50000]
  *                                 [--no-build] [--write-docs] [--json]
  *
  * Every event names its own paid session, so each delivery really runs fulfillment (Stripe
@@ -38,7 +38,7 @@ const { values } = parseArgs({
 });
 const SECONDS = Number(values.seconds ?? 10);
 const LEVELS = (values.levels ?? "1,8,32").split(",").map(Number);
-const SESSIONS = Number(values.sessions ?? 30_000);
+const SESSIONS = Number(values.sessions ?? 50_000);
 const WARMUP_EVENTS = 300;
 const SECRET = "whsec_benchmarkbenchmarkbenchmark";
 if (!(SECONDS > 0 && SECONDS <= 60)) throw new Error("--seconds must be between 1 and 60");
@@ -65,7 +65,10 @@ function startChild(
 ): Promise<string> {
   const logPath = path.join(os.tmpdir(), `creditdesk-bench-${name}-${process.pid}.log`);
   const fd = openSync(logPath, "w");
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", file, ...args], {
+  // Compiled JavaScript runs as is (the app: build/server.js, what `npm start` runs); TypeScript
+  // through tsx.
+  const loader = file.endsWith(".ts") ? ["--import", "tsx"] : [];
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, file, ...args], {
     cwd: root,
     env,
     stdio: ["ignore", fd, "pipe"],
@@ -81,12 +84,12 @@ function startChild(
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const poll = setInterval(() => {
-      const m = /READY (\S+)|listening on (\S+)/.exec(
+      const m = /(?:READY|listening on|running at) (http\S+)/.exec(
         readFileSync(logPath, "utf8").slice(0, 20_000),
       );
       if (m) {
         clearInterval(poll);
-        resolve(m[1] ?? m[2]);
+        resolve(m[1]);
       } else if (child.exitCode !== null || Date.now() - started > 60_000) {
         clearInterval(poll);
         reject(new Error(`${name} did not start (exit ${child.exitCode}):\n${err.slice(-2000)}`));
@@ -275,11 +278,17 @@ async function waitForQueue(db: pg.Client, timeoutSeconds = 600): Promise<number
 
 async function main() {
   if (!values["no-build"]) {
-    log("building the Remix app (npx remix build) …");
+    // The same build `npm start` makes: the Remix app, then server.ts compiled to build/server.js.
+    log("building the app (remix build, scripts/build-server.mjs) …");
     execFileSync("npx", ["remix", "build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync(process.execPath, ["scripts/build-server.mjs"], {
+      cwd: root,
+      stdio: ["ignore", "ignore", "inherit"],
+    });
   }
-  if (!existsSync(path.join(root, "build/index.js")))
-    throw new Error("build/index.js missing: run without --no-build");
+  for (const file of ["build/index.js", "build/server.js"])
+    if (!existsSync(path.join(root, file)))
+      throw new Error(`${file} missing: run without --no-build`);
 
   log("starting a throwaway Postgres cluster …");
   cluster = await startPostgresCluster();
@@ -327,7 +336,7 @@ async function main() {
   const sessions: Stripe.Checkout.Session[] = [];
   for await (const s of stripe.checkout.sessions.list({ limit: 100 })) sessions.push(s);
 
-  log("starting the app (server.ts) and the baseline server …");
+  log("starting the app (build/server.js, as npm start does) and the baseline server …");
   const appEnv: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: "production",
@@ -346,8 +355,8 @@ async function main() {
   const profDir = process.env.BENCH_CPU_PROF_DIR;
   const appUrl = await startChild(
     "app",
-    "bench/webhooks/app-server.ts",
-    appEnv,
+    "build/server.js",
+    { ...appEnv, HOST: "127.0.0.1" },
     [],
     profDir ? ["--cpu-prof", "--cpu-prof-dir", profDir] : [],
   );
@@ -472,7 +481,7 @@ function renderTable(r: {
     "## Webhook ingestion",
     "",
     "`npx tsx bench/webhooks/run.ts` — signed `checkout.session.completed` deliveries to `POST /webhooks/stripe`",
-    "of the real app (server.ts, `NODE_ENV=production`, native Postgres), each for its own paid session in",
+    "of the real app (build/server.js as `npm start` runs it, `NODE_ENV=production`, native Postgres), each for its own paid session in",
     "the Stripe emulator. The endpoint verifies the signature, stores the event and its delivery row in",
     "one statement and answers 200; the server's event-queue worker (`WEBHOOK_WORKER_CONCURRENCY`,",
     `${process.env.WEBHOOK_WORKER_CONCURRENCY ?? "2 by default"} in this run; one at a time while deliveries keep arriving) acts on each event while the load`,
@@ -545,7 +554,7 @@ function writeDocs(section: string) {
       .join("\n\n");
     next =
       current.slice(0, start) +
-      section.replace(/\n*$/, "\n") +
+      section.replace(/\n*$/, "\n\n") +
       (keep ? `${keep.trim()}\n\n` : "") +
       (after < 0 ? "" : current.slice(after + 1));
   }
