@@ -27,4 +27,4 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 # Not `npm start`: the image is already built, and node receives SIGTERM directly.
-CMD ["node", "--import", "tsx", "server.ts"]
+CMD ["node", "build/server.js"]

@@ -233,7 +233,21 @@ try {
   const heapFlags = process.env.BENCH_UNCAPPED
     ? []
     : (jobsScript.match(/--max-(old|semi)-space-size=\d+/g) ?? []);
-  log(`measuring with node ${heapFlags.join(" ") || "(no heap flags)"}`);
+  // Compiled, as `npm run jobs` runs the worker (build/jobs-worker.js): under tsx every Stripe
+  // request would also pay for a source-mapped stack trace.
+  const built = spawnSync(
+    process.execPath,
+    [
+      "scripts/build-server.mjs",
+      "--entry",
+      "bench/reconcile/measure.ts",
+      "--out",
+      "build/bench/reconcile-measure.js",
+    ],
+    { cwd: root, encoding: "utf8" },
+  );
+  if (built.status !== 0) throw new Error(`compiling measure.ts failed:\n${built.stderr}`);
+  log(`measuring with node ${heapFlags.join(" ") || "(no heap flags)"} (compiled)`);
   const measure = (database: string, extraEnv: Record<string, string>) => {
     const measured = spawnSync(
       process.execPath,
@@ -242,9 +256,7 @@ try {
         // e.g. BENCH_NODE_ARGS=--cpu-prof to profile the measured process
         ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
         "--expose-gc",
-        "--import",
-        "tsx",
-        "bench/reconcile/measure.ts",
+        "build/bench/reconcile-measure.js",
         String(createdFrom),
         String(now),
       ],

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -254,7 +255,16 @@ describe("reconciliation scheduler", () => {
 });
 
 describe("npm run jobs (worker process)", () => {
-  it("opens the database, runs the catch-up and stops gracefully on SIGTERM", async () => {
+  it("compiled as npm run jobs runs it: opens the database, runs the catch-up and stops gracefully on SIGTERM", async () => {
+    // `npm run jobs` compiles jobs/worker.ts (scripts/build-server.mjs) and runs the JavaScript;
+    // this process's own file, since both database projects run at once.
+    const compiled = `build/jobs-worker.test-${process.pid}.js`;
+    const built = spawnSync(
+      process.execPath,
+      ["scripts/build-server.mjs", "--entry", "jobs/worker.ts", "--out", compiled],
+      { encoding: "utf8" },
+    );
+    expect(built.status, built.stderr).toBe(0);
     const { mp } = kit.ctx;
     const { price, users } = await packAndUsers(mp, 30);
     const now = Math.floor(Date.now() / 1000);
@@ -276,7 +286,7 @@ describe("npm run jobs (worker process)", () => {
       APP_URL: kit.ctx.receiver.url,
       LOG_LEVEL: "info",
     });
-    const worker = startProcess("node", ["--import", "tsx", "jobs/worker.ts"], env);
+    const worker = startProcess("node", ["--max-old-space-size=256", compiled], env);
     try {
       await waitFor(
         "the catch-up run to start",
@@ -307,6 +317,7 @@ describe("npm run jobs (worker process)", () => {
       await worker.stop("SIGKILL");
       mp.emu.control.setFaults({ apiLatencyMs: 0 });
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      rmSync(compiled, { force: true });
     }
   }, 150_000);
 });
