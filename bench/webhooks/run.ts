@@ -278,13 +278,9 @@ async function waitForQueue(db: pg.Client, timeoutSeconds = 600): Promise<number
 
 async function main() {
   if (!values["no-build"]) {
-    // The same build `npm start` makes: the Remix app, then server.ts compiled to build/server.js.
-    log("building the app (remix build, scripts/build-server.mjs) …");
-    execFileSync("npx", ["remix", "build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
-    execFileSync(process.execPath, ["scripts/build-server.mjs"], {
-      cwd: root,
-      stdio: ["ignore", "ignore", "inherit"],
-    });
+    // The release build (the Remix app, then server.ts compiled to build/server.js).
+    log("building the app (npm run build) …");
+    execFileSync("npm", ["run", "build"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
   }
   for (const file of ["build/index.js", "build/server.js"])
     if (!existsSync(path.join(root, file)))
