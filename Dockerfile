@@ -11,6 +11,8 @@ USER node
 # app/generated/) needs the prisma CLI and the schema.
 COPY --chown=node:node package.json package-lock.json ./
 COPY --chown=node:node prisma ./prisma
+# The local stand-in for @prisma/streams-local (package.json "overrides"; README, Requirements).
+COPY --chown=node:node scripts/stubs ./scripts/stubs
 RUN npm ci --include=dev --no-audit --no-fund
 
 COPY --chown=node:node . .
