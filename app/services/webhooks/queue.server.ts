@@ -6,16 +6,34 @@ import { processStripeEvent, raiseFailedEvent } from "./handlers.server";
 /**
  * The webhook event queue. The endpoint stores each verified event as `received` with
  * `available_at = now()`; workers claim due events with FOR UPDATE SKIP LOCKED (so any number of
- * processes can work the same table), push `available_at` forward by a lease while they hold
+ * processes can work the same table), push `available_at` forward by a short lease while they hold
  * one, and act on it through processStripeEvent — the same code reconciliation and replay use.
  *
- * - A process that dies mid-event leaves it `received`; it is due again when the lease ends.
+ * Crash recovery in seconds: the lease is LEASE_SECONDS (8 s), and a heartbeat renews it every
+ * HEARTBEAT_MS while this process still holds the event (claimed, waiting in its batch or being
+ * acted on). A process that dies (SIGKILL, OOM, lost host) stops renewing, so its events are due
+ * again at most 8 s later and the next poll (every 2 s) of any worker takes them: a restart costs
+ * seconds, not the 5 minutes a fixed lease long enough for a slow event would. A lease rather than
+ * a session advisory lock held by the claiming connection: the pool does not keep one connection
+ * per event, a lock on a dead host's connection lives until TCP keepalive notices (minutes to
+ * hours), and every client of the embedded database shares one PGlite session (pglite-socket), so
+ * its advisory locks could not tell processes apart. A lease works the same on PGlite and Postgres.
+ *
+ * If a live process misses its heartbeats (event loop stalled > 6 s), another worker may take the
+ * event while the first still acts on it. That is safe: acting twice credits once (the ledger's
+ * unique idempotency key and the unique Purchase.checkoutSessionId), and re-running an event a
+ * crash left half done is the same case. A handler hung for MAX_HOLD_SECONDS stops being renewed.
+ *
  * - A transient failure (Stripe or the database unreachable) keeps it `received` and due again
  *   after a backoff; after MAX_ATTEMPTS it becomes `failed` with an attention item.
  * - Any other failure: `failed` + attention item at once (processStripeEvent does that).
  */
 
-export const LEASE_SECONDS = 300;
+export const LEASE_SECONDS = 8;
+/** Renew held leases this often: three missed heartbeats before a lease can run out. */
+export const HEARTBEAT_MS = 2_000;
+/** The old fixed lease: longer than any healthy event takes (Stripe calls time out at 30 s). */
+export const MAX_HOLD_SECONDS = 300;
 export const MAX_ATTEMPTS = 10;
 const CLAIM_BATCH = 16;
 const DEFAULT_CONCURRENCY = 4;
@@ -34,7 +52,7 @@ interface ClaimedEvent {
 }
 
 async function claimDueEvents(limit: number): Promise<ClaimedEvent[]> {
-  return getDatabase().query<ClaimedEvent>(
+  const claimed = await getDatabase().query<ClaimedEvent>(
     `UPDATE stripe_events e
         SET available_at = now() + make_interval(secs => $2), attempts = e.attempts + 1
        FROM (SELECT id FROM stripe_events
@@ -47,12 +65,70 @@ async function claimDueEvents(limit: number): Promise<ClaimedEvent[]> {
     [limit, LEASE_SECONDS],
     { prepare: true },
   );
+  for (const event of claimed) hold(event.id);
+  return claimed;
+}
+
+// Events this process holds (claimed and not yet finished) → when it claimed them. Per module
+// copy: each copy renews the events its own drains claimed.
+const held = new Map<string, number>();
+let heartbeat: NodeJS.Timeout | null = null;
+let renewing = false;
+
+function hold(id: string): void {
+  held.set(id, performance.now());
+  if (!heartbeat) {
+    heartbeat = setInterval(() => void renewLeases(), HEARTBEAT_MS);
+    heartbeat.unref();
+  }
+}
+
+function release(id: string): void {
+  held.delete(id);
+  if (held.size === 0 && heartbeat) {
+    clearInterval(heartbeat);
+    heartbeat = null;
+  }
+}
+
+/**
+ * Push the lease of every event this process still holds forward. GREATEST: never shortens a
+ * backoff another statement just set. Only `received` events: one a handler finished is left be.
+ */
+async function renewLeases(): Promise<void> {
+  if (renewing || held.size === 0) return;
+  renewing = true;
+  try {
+    const cutoff = performance.now() - MAX_HOLD_SECONDS * 1000;
+    const ids = [...held].filter(([, since]) => since > cutoff).map(([id]) => id);
+    if (ids.length === 0) return;
+    await getDatabase().query(
+      `UPDATE stripe_events
+          SET available_at = GREATEST(available_at, now() + make_interval(secs => $2))
+        WHERE id = ANY($1::text[]) AND status = 'received'`,
+      [ids, LEASE_SECONDS],
+      { prepare: true },
+    );
+  } catch (error) {
+    // The lease runs out and another worker (or this one) takes the event again: safe.
+    logger.warn({ err: scrubSecrets((error as Error).message) }, "could not renew event leases");
+  } finally {
+    renewing = false;
+  }
 }
 
 export type QueueOutcome = "processed" | "ignored" | "needs_attention" | "failed" | "retry";
 
 /** Act on one claimed event; never throws. */
 async function processClaimed(claimed: ClaimedEvent): Promise<QueueOutcome> {
+  try {
+    return await actOn(claimed);
+  } finally {
+    release(claimed.id);
+  }
+}
+
+async function actOn(claimed: ClaimedEvent): Promise<QueueOutcome> {
   const event = JSON.parse(claimed.payload) as Stripe.Event;
   try {
     const result = await processStripeEvent(event, "webhook", { stored: true, queued: true });
@@ -246,7 +322,7 @@ export function wakeWebhookWorker(): void {
   runDrain(worker);
 }
 
-/** Stop claiming and wait for the events in hand; unfinished ones are due again after the lease. */
+/** Stop claiming and wait for the events in hand (their leases renewed until they are done). */
 export async function stopWebhookWorker(): Promise<void> {
   const worker = holder.__creditdeskWebhookWorker;
   if (!worker) return;
