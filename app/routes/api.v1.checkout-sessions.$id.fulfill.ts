@@ -1,14 +1,16 @@
-import { requireApiKey } from "~/services/api-keys.server";
 import { checkoutSessionPathSchema, fulfillFromSuccessPage } from "~/services/api/checkout.server";
 import { apiHandler, apiJson, parseInput } from "~/services/api/http.server";
 import { clientIp } from "~/services/request.server";
 
-const handler = apiHandler({
-  async POST({ request, params, context }) {
-    const key = await requireApiKey(request);
-    const { id } = parseInput(checkoutSessionPathSchema, params, "path");
-    const { status, body } = await fulfillFromSuccessPage(id, key, clientIp(context));
-    return apiJson(body, status);
+const handler = apiHandler("/checkout-sessions/{id}/fulfill", {
+  POST: {
+    // Fulfilling belongs with opening the session: the same success page does both.
+    scope: "checkout:write",
+    async run({ params, context, key }) {
+      const { id } = parseInput(checkoutSessionPathSchema, params, "path");
+      const { status, body } = await fulfillFromSuccessPage(id, key, clientIp(context));
+      return apiJson(body, status);
+    },
   },
 });
 

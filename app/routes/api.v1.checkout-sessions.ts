@@ -1,4 +1,3 @@
-import { requireApiKey } from "~/services/api-keys.server";
 import {
   createCheckoutBodySchema,
   createCheckoutSession,
@@ -7,20 +6,22 @@ import {
 import { apiHandler, apiJson, parseInput, readJsonBody } from "~/services/api/http.server";
 import { clientIp } from "~/services/request.server";
 
-const handler = apiHandler({
-  async POST({ request, context }) {
-    const key = await requireApiKey(request);
-    const body = parseInput(createCheckoutBodySchema, await readJsonBody(request), "body");
-    const headers = parseInput(
-      checkoutHeadersSchema,
-      { "Idempotency-Key": request.headers.get("idempotency-key") ?? undefined },
-      "header",
-    );
-    const session = await createCheckoutSession(body, key, {
-      idempotencyKey: headers["Idempotency-Key"],
-      ip: clientIp(context),
-    });
-    return apiJson(session, 201);
+const handler = apiHandler("/checkout-sessions", {
+  POST: {
+    scope: "checkout:write",
+    async run({ request, context, key }) {
+      const body = parseInput(createCheckoutBodySchema, await readJsonBody(request), "body");
+      const headers = parseInput(
+        checkoutHeadersSchema,
+        { "Idempotency-Key": request.headers.get("idempotency-key") ?? undefined },
+        "header",
+      );
+      const session = await createCheckoutSession(body, key, {
+        idempotencyKey: headers["Idempotency-Key"],
+        ip: clientIp(context),
+      });
+      return apiJson(session, 201);
+    },
   },
 });
 

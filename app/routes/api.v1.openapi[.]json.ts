@@ -1,10 +1,13 @@
 import { apiHandler, apiJson } from "~/services/api/http.server";
 import { openApiDocument } from "~/services/api/openapi.server";
 
-// Public on purpose: the description holds no data, and client generators fetch it without a key.
-const handler = apiHandler({
-  async GET() {
-    return apiJson(openApiDocument, 200, { "Cache-Control": "public, max-age=300" });
+const handler = apiHandler("/openapi.json", {
+  GET: {
+    // Public on purpose: the description holds no data, and client generators fetch it without a key.
+    public: true,
+    async run() {
+      return apiJson(openApiDocument, 200, { "Cache-Control": "public, max-age=300" });
+    },
   },
 });
 

@@ -1,11 +1,12 @@
-import { requireApiKey } from "~/services/api-keys.server";
 import { apiHandler, apiJson } from "~/services/api/http.server";
 import { listApiPacks } from "~/services/api/packs.server";
 
-const handler = apiHandler({
-  async GET({ request }) {
-    await requireApiKey(request);
-    return apiJson({ data: await listApiPacks() });
+const handler = apiHandler("/packs", {
+  GET: {
+    scope: "packs:read",
+    async run() {
+      return apiJson({ data: await listApiPacks() });
+    },
   },
 });
 

@@ -1,16 +1,17 @@
-import { requireApiKey } from "~/services/api-keys.server";
 import { debitBodySchema, debitCredits } from "~/services/api/debits.server";
 import { apiHandler, apiJson, parseInput, readJsonBody } from "~/services/api/http.server";
 import { userPathSchema } from "~/services/api/users.server";
 import { clientIp } from "~/services/request.server";
 
-const handler = apiHandler({
-  async POST({ request, params, context }) {
-    const key = await requireApiKey(request);
-    const { id } = parseInput(userPathSchema, params, "path");
-    const body = parseInput(debitBodySchema, await readJsonBody(request), "body");
-    const { entry, balance, created } = await debitCredits(id, body, key, clientIp(context));
-    return apiJson({ entry, balance }, created ? 201 : 200);
+const handler = apiHandler("/users/{id}/debits", {
+  POST: {
+    scope: "debits:write",
+    async run({ request, params, context, key }) {
+      const { id } = parseInput(userPathSchema, params, "path");
+      const body = parseInput(debitBodySchema, await readJsonBody(request), "body");
+      const { entry, balance, created } = await debitCredits(id, body, key, clientIp(context));
+      return apiJson({ entry, balance }, created ? 201 : 200);
+    },
   },
 });
 

@@ -1,4 +1,4 @@
-import { requireApiKey, apiKeyActor } from "~/services/api-keys.server";
+import { apiKeyActor } from "~/services/api-keys.server";
 import { apiHandler, apiJson, parseInput, readJsonBody } from "~/services/api/http.server";
 import {
   getApiUser,
@@ -8,18 +8,22 @@ import {
 } from "~/services/api/users.server";
 import { clientIp } from "~/services/request.server";
 
-const handler = apiHandler({
-  async GET({ request, params }) {
-    await requireApiKey(request);
-    const { id } = parseInput(userPathSchema, params, "path");
-    return apiJson(await getApiUser(id));
+const handler = apiHandler("/users/{id}", {
+  GET: {
+    scope: "users:read",
+    async run({ params }) {
+      const { id } = parseInput(userPathSchema, params, "path");
+      return apiJson(await getApiUser(id));
+    },
   },
-  async PUT({ request, params, context }) {
-    const key = await requireApiKey(request);
-    const { id } = parseInput(userPathSchema, params, "path");
-    const body = parseInput(upsertUserBodySchema, await readJsonBody(request), "body");
-    const { user, created } = await upsertUser(id, body, apiKeyActor(key, clientIp(context)));
-    return apiJson(user, created ? 201 : 200);
+  PUT: {
+    scope: "users:write",
+    async run({ request, params, context, key }) {
+      const { id } = parseInput(userPathSchema, params, "path");
+      const body = parseInput(upsertUserBodySchema, await readJsonBody(request), "body");
+      const { user, created } = await upsertUser(id, body, apiKeyActor(key, clientIp(context)));
+      return apiJson(user, created ? 201 : 200);
+    },
   },
 });
 

@@ -21,6 +21,8 @@ export const envSchema = z.object({
   HOST: z.string().default("0.0.0.0"),
   APP_URL: optionalString.pipe(z.url({ message: "must be an absolute http(s) URL" }).optional()),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  // Unset: human lines on a terminal, JSON lines otherwise (logger.server.ts reads it at import).
+  LOG_FORMAT: z.preprocess(emptyToUndefined, z.enum(["pretty", "json"]).optional()),
 
   DATABASE_URL: optionalString,
   DATA_DIR: z.preprocess(emptyToUndefined, z.string().default("./data")),

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type EmulatorHandle } from "../../emulator/index";
-import { revokeApiKey } from "../../app/services/api-keys.server";
+import { API_SCOPES, type ApiScope } from "../../app/services/api-keys.server";
+import { apiKeyBuckets } from "../../app/services/api/rate-limit.server";
 import {
   openApiDocument,
   type HttpMethod,
@@ -31,7 +32,6 @@ import {
 useTestDatabase();
 let api: ApiFetch;
 let key: string;
-let revokedKey: string;
 let emu: EmulatorHandle;
 let stripe: Stripe;
 let priceId: string;
@@ -52,9 +52,6 @@ beforeAll(async () => {
   setEnv(parseEnv(appEnv()));
   api = await createApiFetch();
   key = (await makeApiKey("openapi")).key;
-  const revoked = await makeApiKey("openapi-revoked");
-  await revokeApiKey({ id: revoked.id }, { type: "system", label: "test" });
-  revokedKey = revoked.key;
   const product = await stripe.products.create({ name: "OpenAPI pack" });
   priceId = (
     await stripe.prices.create({
@@ -194,6 +191,12 @@ const scenarios: Record<string, Scenario> = {
     fetchAs(key, "PUT", `/api/v1/users/new-${randomUUID()}`, { email: "x@example.com", name: "X" }),
   "put /users/{id} 400": () => fetchAs(key, "PUT", "/api/v1/users/someone", undefined, "{oops"),
   "put /users/{id} 413": () => fetchAs(key, "PUT", "/api/v1/users/someone", undefined, tooBig),
+  "put /users/{id} 415": () =>
+    api.fetch("PUT", "/api/v1/users/someone", {
+      key,
+      body: "email=x%40example.com",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    }),
   "put /users/{id} 422": () => fetchAs(key, "PUT", "/api/v1/users/someone", { email: "nope" }),
 
   "get /users/{id}/ledger 200": async () =>
@@ -243,6 +246,12 @@ const scenarios: Record<string, Scenario> = {
   },
   "post /users/{id}/debits 413": () =>
     fetchAs(key, "POST", "/api/v1/users/someone/debits", undefined, tooBig),
+  "post /users/{id}/debits 415": () =>
+    api.fetch("POST", "/api/v1/users/someone/debits", {
+      key,
+      body: JSON.stringify({ amount: 1, idempotencyKey: "a", description: "a" }),
+      headers: { "Content-Type": "text/plain" },
+    }),
   "post /users/{id}/debits 422": () =>
     fetchAs(key, "POST", "/api/v1/users/someone/debits", {
       amount: 0.5,
@@ -274,6 +283,12 @@ const scenarios: Record<string, Scenario> = {
   },
   "post /checkout-sessions 413": () =>
     fetchAs(key, "POST", "/api/v1/checkout-sessions", undefined, tooBig),
+  "post /checkout-sessions 415": () =>
+    api.fetch("POST", "/api/v1/checkout-sessions", {
+      key,
+      body: JSON.stringify(checkoutBody("u")),
+      headers: { "Content-Type": "text/plain;charset=UTF-8" },
+    }),
   "post /checkout-sessions 422": () =>
     fetchAs(key, "POST", "/api/v1/checkout-sessions", checkoutBody("u", { successUrl: "ftp://x" })),
   "post /checkout-sessions 502": async () => {
@@ -331,14 +346,52 @@ function operations(): { method: HttpMethod; path: string; op: OperationObject }
   );
 }
 
-// Authentication failures are the same for every secured operation: generated, not listed.
+/** The one scope an operation's security requirement names (none for public operations). */
+function scopeOf(op: OperationObject): ApiScope | null {
+  const requirements = op.security ?? openApiDocument.security;
+  if (requirements.length === 0) return null;
+  expect(requirements).toHaveLength(1);
+  expect(requirements[0].bearerAuth).toHaveLength(1);
+  return requirements[0].bearerAuth[0] as ApiScope;
+}
+
+/** A key with exactly these scopes (cached: keys are cheap but not free). */
+const keysByScopes = new Map<string, string>();
+async function keyWith(scopes: ApiScope[], opts: { rateLimitBurst?: number } = {}) {
+  const id = `${scopes.join(",")}|${opts.rateLimitBurst ?? ""}`;
+  if (opts.rateLimitBurst === undefined && keysByScopes.has(id)) return keysByScopes.get(id)!;
+  const made = await makeApiKey("openapi-scoped", {
+    scopes,
+    ...(opts.rateLimitBurst !== undefined
+      ? { rateLimitPerSecond: 1, rateLimitBurst: opts.rateLimitBurst }
+      : {}),
+  });
+  keysByScopes.set(id, made.key);
+  return made.key;
+}
+const allBut = (scope: ApiScope) => API_SCOPES.filter((s) => s !== scope);
+const bodyFor = (method: string) => (method === "get" ? undefined : {});
+
+// Authentication, scope and rate-limit failures have the same shape for every secured operation:
+// generated, not listed. 403 here is the missing scope (a revoked key is api-keys.test.ts's).
 for (const { method, path, op } of operations()) {
-  const secured = (op.security ?? openApiDocument.security).length > 0;
-  if (!secured) continue;
+  const scope = scopeOf(op);
+  if (!scope) continue;
   scenarios[`${method} ${path} 401`] = () =>
-    fetchAs(null, method.toUpperCase(), concrete(path), method === "get" ? undefined : {});
-  scenarios[`${method} ${path} 403`] = () =>
-    fetchAs(revokedKey, method.toUpperCase(), concrete(path), method === "get" ? undefined : {});
+    fetchAs(null, method.toUpperCase(), concrete(path), bodyFor(method));
+  scenarios[`${method} ${path} 403`] = async () =>
+    fetchAs(await keyWith(allBut(scope)), method.toUpperCase(), concrete(path), bodyFor(method));
+  scenarios[`${method} ${path} 429`] = async () => {
+    const limited = await keyWith([scope], { rateLimitBurst: 1 });
+    // A stopped clock: the one token is spent by the first request and never refilled.
+    apiKeyBuckets.setClock(() => 0);
+    try {
+      await fetchAs(limited, method.toUpperCase(), concrete(path), bodyFor(method));
+      return await fetchAs(limited, method.toUpperCase(), concrete(path), bodyFor(method));
+    } finally {
+      apiKeyBuckets.setClock(() => performance.now());
+    }
+  };
 }
 
 describe("GET /api/v1/openapi.json", () => {
@@ -410,6 +463,31 @@ describe("GET /api/v1/openapi.json", () => {
   });
 });
 
+describe("scopes", () => {
+  it("every secured operation names one scope, and the scopes used are exactly API_SCOPES", () => {
+    const used = new Set(operations().map(({ op }) => scopeOf(op)));
+    used.delete(null);
+    expect([...used].sort()).toEqual([...API_SCOPES].sort());
+  });
+
+  for (const { method, path, op } of operations()) {
+    const scope = scopeOf(op);
+    if (!scope) continue;
+    it(`${method.toUpperCase()} ${path} is allowed with only ${scope}`, async () => {
+      const res = await fetchAs(
+        await keyWith([scope]),
+        method.toUpperCase(),
+        concrete(path),
+        bodyFor(method),
+      );
+      const text = await res.text();
+      // Past authorization: whatever the dummy input earns, it is not a refusal of the key.
+      expect([401, 403, 429], text.slice(0, 300)).not.toContain(res.status);
+      expect(res.headers.get("ratelimit-limit")).toBe("1000000");
+    });
+  }
+});
+
 describe("documented statuses are returned with documented bodies", () => {
   for (const { method, path, op } of operations()) {
     for (const [status, responseOrRef] of Object.entries(op.responses)) {
@@ -422,6 +500,22 @@ describe("documented statuses are returned with documented bodies", () => {
         const schema = response.content?.["application/json"].schema;
         if (schema) expect(validate(schema, JSON.parse(text))).toEqual([]);
         if (status === "401") expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+        if (status === "403") {
+          const scope = scopeOf(op)!;
+          expect(JSON.parse(text).error.code).toBe("insufficient_scope");
+          expect(JSON.parse(text).error.message).toContain(scope);
+          expect(res.headers.get("www-authenticate")).toContain(`scope="${scope}"`);
+        }
+        if (status === "429") {
+          expect(JSON.parse(text).error.code).toBe("rate_limited");
+          expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+          expect(res.headers.get("ratelimit-limit")).toBe("1");
+          expect(res.headers.get("ratelimit-remaining")).toBe("0");
+          expect(Number(res.headers.get("ratelimit-reset"))).toBeGreaterThanOrEqual(1);
+        }
+        if (status === "413") expect(res.headers.get("connection")).toBe("close");
+        for (const header of Object.keys(response.headers ?? {}))
+          expect(res.headers.has(header), `${status} documents ${header}`).toBe(true);
         expect(text).not.toContain(key);
       });
     }

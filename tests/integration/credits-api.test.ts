@@ -137,8 +137,13 @@ describe("request bodies and routing", () => {
 
   it("413 for a body over 64 KB, declared or streamed", async () => {
     const big = JSON.stringify({ email: "a@example.com", name: "x".repeat(70 * 1024) });
-    const res = await api.fetch("PUT", "/api/v1/users/big-body", { key: key.key, body: big });
+    const res = await api.fetch("PUT", "/api/v1/users/big-body", {
+      key: key.key,
+      body: big,
+      headers: { "Content-Type": "application/json", "Content-Length": String(big.length) },
+    });
     expect(res.status).toBe(413);
+    expect(res.headers.get("connection")).toBe("close");
     expect((await readJson(res)).error).toMatchObject({ code: "body_too_large", field: "body" });
 
     // No Content-Length: the limit is enforced while reading the stream.

@@ -2,7 +2,7 @@ import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { flatRoutes } from "@remix-run/dev/dist/config/flat-routes.js";
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
-import { createApiKey } from "../../app/services/api-keys.server";
+import { createApiKey, type CreateApiKeyInput } from "../../app/services/api-keys.server";
 import { postLedgerEntry } from "../../app/services/ledger.server";
 import { getDb } from "../../app/services/db.server";
 
@@ -85,13 +85,22 @@ export async function createApiFetch() {
 
 export type ApiFetch = Awaited<ReturnType<typeof createApiFetch>>;
 
-/** A fresh API key for a test (plain key + id). */
-export async function makeApiKey(name = "test") {
+/**
+ * A fresh API key for a test (plain key + id): every scope unless `scopes` says otherwise, and a
+ * rate limit far above anything a test sends unless `rateLimit*` says otherwise, so tests that are
+ * not about limits never meet one.
+ */
+export async function makeApiKey(name = "test", opts: Omit<CreateApiKeyInput, "name"> = {}) {
   const { apiKey, key } = await createApiKey(
-    { name: `${name}-${randomUUID().slice(0, 8)}` },
+    {
+      name: `${name}-${randomUUID().slice(0, 8)}`,
+      rateLimitPerSecond: 100_000,
+      rateLimitBurst: 1_000_000,
+      ...opts,
+    },
     { type: "system", label: "test" },
   );
-  return { id: apiKey.id, prefix: apiKey.prefix, key };
+  return { id: apiKey.id, prefix: apiKey.prefix, key, scopes: apiKey.scopes };
 }
 
 let userCounter = 0;

@@ -10,7 +10,12 @@ import { scrubSecrets } from "../logger.server";
 import { getStripe } from "../stripe-client.server";
 import { ApiError } from "./http.server";
 import { findPackByPrice } from "./packs.server";
-import { normalizeEmail, toApiLedgerEntry, type ApiLedgerEntry } from "./users.server";
+import {
+  normalizeEmail,
+  toApiLedgerEntry,
+  userScopedKey,
+  type ApiLedgerEntry,
+} from "./users.server";
 
 export const MAX_CHECKOUT_QUANTITY = 100;
 
@@ -194,7 +199,7 @@ export async function createCheckoutSession(
   // A client-supplied key makes the caller's retries return the same session; without one each
   // call is a new session, and the key still protects the SDK's own network retries.
   const idempotencyKey = opts.idempotencyKey
-    ? `cdk-checkout:${user.id}:${opts.idempotencyKey}`
+    ? userScopedKey("cdk-checkout", user.id, opts.idempotencyKey)
     : `cdk-checkout:${randomUUID()}`;
   const session = await callStripe("Checkout Session", () =>
     getStripe().checkout.sessions.create(

@@ -1,12 +1,14 @@
 import { z } from "zod";
 import { writeAudit } from "../audit.server";
 import { apiKeyActor, type ApiPrincipal } from "../api-keys.server";
-import { getDb } from "../db.server";
+import { getDb, type Tx } from "../db.server";
+import { IdempotencyConflictError } from "../errors.server";
 import { postLedgerEntryInTx } from "../ledger.server";
-import { toApiLedgerEntry, type ApiLedgerEntry } from "./users.server";
+import { ApiError } from "./http.server";
+import { toApiLedgerEntry, userScopedKey, type ApiLedgerEntry } from "./users.server";
 
 export const MAX_DEBIT_AMOUNT = 1_000_000_000;
-/** userId (≤128) + "api:" + ":" + this stays within the ledger's 255-character key limit. */
+/** "api:" + userId (≤128) + ":" + this stays within the ledger's 255-character key limit. */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 100;
 
 const amountMessage = `amount must be a positive whole number of credits, at most ${MAX_DEBIT_AMOUNT}`;
@@ -38,12 +40,35 @@ export const debitBodySchema = z.strictObject({
 });
 export type DebitBody = z.output<typeof debitBodySchema>;
 
-/**
- * Keys are scoped to the user, not the API key: a retry sent with a rotated key still finds the
- * original debit, and two users can use the same client-side key without colliding.
- */
+/** Scoped to the user (userScopedKey): injective, and unchanged for ids without ":". */
 export function debitLedgerKey(userId: string, idempotencyKey: string): string {
+  return userScopedKey("api", userId, idempotencyKey);
+}
+
+/** How debits of users with ":" in their id were keyed before the upgrade (ambiguous). */
+function legacyDebitLedgerKey(userId: string, idempotencyKey: string): string {
   return `api:${userId}:${idempotencyKey}`;
+}
+
+/**
+ * The ledger key for this debit. For a user id with ":", a debit made before the upgrade was
+ * stored under the old form; if that entry exists and is this user's, a retry must find it, so
+ * the old key is used. Another user's entry under the same string (the collision this fixes) is
+ * ignored. One indexed read, only for ids with ":".
+ */
+async function resolveDebitKey(
+  tx: Pick<Tx, "ledgerEntry">,
+  userId: string,
+  idempotencyKey: string,
+): Promise<string> {
+  const key = debitLedgerKey(userId, idempotencyKey);
+  if (!userId.includes(":")) return key;
+  const legacy = legacyDebitLedgerKey(userId, idempotencyKey);
+  const old = await tx.ledgerEntry.findUnique({
+    where: { idempotencyKey: legacy },
+    select: { userId: true },
+  });
+  return old?.userId === userId ? legacy : key;
 }
 
 export interface DebitResult {
@@ -69,9 +94,20 @@ export async function debitCredits(
       userId,
       kind: "usage",
       delta: -body.amount,
-      idempotencyKey: debitLedgerKey(userId, body.idempotencyKey),
+      idempotencyKey: await resolveDebitKey(tx, userId, body.idempotencyKey),
       reason: body.description,
       apiKeyId: apiKey.id,
+    }).catch((error: unknown) => {
+      // Name the client's own key, not the internal one it was stored under.
+      if (error instanceof IdempotencyConflictError) {
+        throw new ApiError(
+          409,
+          "idempotency_conflict",
+          `Idempotency key "${body.idempotencyKey}" was already used for this user with a different amount or description.`,
+          "idempotencyKey",
+        );
+      }
+      throw error;
     });
     if (result.created) {
       await writeAudit(

@@ -1,7 +1,15 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import type { z } from "zod";
+import {
+  authenticateApiKey,
+  InsufficientScopeError,
+  requireScope,
+  type ApiScope,
+  type AuthenticatedApiKey,
+} from "../api-keys.server";
 import { DomainError } from "../errors.server";
 import { logger, scrubSecrets } from "../logger.server";
+import { apiKeyBuckets, rateLimitHeaders, type RateDecision } from "./rate-limit.server";
 
 /**
  * The HTTP edge of the Credits API: JSON in, JSON out, one error shape
@@ -35,13 +43,89 @@ export function errorResponse(
   if (error.field) body.error.field = error.field;
   const extra: Record<string, string> = { ...headers };
   if (error.status === 401) extra["WWW-Authenticate"] = 'Bearer realm="creditdesk"';
+  if (error instanceof InsufficientScopeError) {
+    extra["WWW-Authenticate"] =
+      `Bearer realm="creditdesk", error="insufficient_scope", scope="${error.scope}"`;
+  }
+  // The rest of an oversized body is not read: the connection cannot carry another request.
+  if (error.status === 413) extra.Connection = "close";
   return apiJson(body, error.status, extra);
 }
 
-/** Read the body as JSON, refusing more than MAX_BODY_BYTES without buffering it all. */
-export async function readJsonBody(request: Request): Promise<unknown> {
+/** Refuse a declared oversized body before anything else is done with the request. */
+function checkDeclaredLength(request: Request) {
   const declared = Number(request.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw tooLarge();
+}
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * The first string in a parsed body (or field name) that Postgres cannot store as text (NUL) or
+ * that is not Unicode (an unpaired surrogate, which would be silently replaced): as a 422 naming
+ * the field. Iterative, so a deeply nested body cannot overflow the stack.
+ */
+function checkStrings(root: unknown) {
+  // Each node links to its parent, so the path is built only for an error (copying it per node
+  // would be quadratic in the nesting depth).
+  interface Node {
+    value: unknown;
+    key: string | null;
+    parent: Node | null;
+  }
+  const fieldOf = (node: Node) => {
+    const parts: string[] = [];
+    for (let n: Node | null = node; n && n.key !== null; n = n.parent) parts.push(n.key);
+    return parts.length > 0 ? parts.reverse().join(".").slice(0, 200) : "body";
+  };
+  const problem = (s: string) =>
+    s.includes("\u0000")
+      ? "must not contain NUL (\\u0000) characters"
+      : LONE_SURROGATE.test(s)
+        ? "must be valid Unicode text (it has an unpaired surrogate)"
+        : null;
+  const stack: Node[] = [{ value: root, key: null, parent: null }];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    const { value } = node;
+    if (typeof value === "string") {
+      const why = problem(value);
+      if (why)
+        throw new ApiError(422, "validation_failed", `${fieldOf(node)} ${why}.`, fieldOf(node));
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--)
+        stack.push({ value: value[i], key: String(i), parent: node });
+    } else if (value && typeof value === "object") {
+      const entries = Object.entries(value);
+      for (const [k] of entries) {
+        const why = problem(k);
+        if (why) {
+          const field = fieldOf(node);
+          throw new ApiError(422, "validation_failed", `A field name in ${field} ${why}.`, field);
+        }
+      }
+      for (let i = entries.length - 1; i >= 0; i--)
+        stack.push({ value: entries[i][1], key: entries[i][0], parent: node });
+    }
+  }
+}
+
+/**
+ * Read the body as a JSON object, refusing more than MAX_BODY_BYTES without buffering it all, a
+ * Content-Type other than JSON (none at all is read as JSON), and strings Postgres cannot store.
+ */
+export async function readJsonBody(request: Request): Promise<unknown> {
+  checkDeclaredLength(request);
+  const type = request.headers.get("content-type");
+  if (type !== null && !JSON_TYPE.test(type)) {
+    throw new ApiError(
+      415,
+      "unsupported_media_type",
+      `Content-Type must be application/json; got ${JSON.stringify(type.slice(0, 100))}.`,
+      "Content-Type",
+    );
+  }
   if (!request.body)
     throw new ApiError(
       400,
@@ -79,6 +163,7 @@ export async function readJsonBody(request: Request): Promise<unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ApiError(400, "invalid_json", "The request body must be a JSON object.", "body");
   }
+  checkStrings(value);
   return value;
 }
 
@@ -124,22 +209,47 @@ export function parseInput<S extends z.ZodType>(
   throw new ApiError(400, "invalid_request", message, field);
 }
 
-type Handler = (args: LoaderFunctionArgs | ActionFunctionArgs) => Promise<Response>;
+type RouteArgs = LoaderFunctionArgs | ActionFunctionArgs;
+/** What a secured operation receives: the route's arguments and the calling key. */
+export type ApiArgs = RouteArgs & { key: AuthenticatedApiKey };
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
+/** An operation: the scope a key needs, or `public: true` for the few that need no key. */
+export type ApiOperation =
+  | { scope: ApiScope; public?: never; run(args: ApiArgs): Promise<Response> }
+  | { public: true; scope?: never; run(args: RouteArgs): Promise<Response> };
+
+/** Add the key's rate-limit state to whatever the operation answered. */
+function withRateHeaders(response: Response, decision: RateDecision | undefined): Response {
+  if (!decision) return response;
+  const headers = rateLimitHeaders(decision);
+  try {
+    for (const [k, v] of Object.entries(headers)) response.headers.set(k, v);
+    return response;
+  } catch {
+    // Immutable headers (a Response from elsewhere): copy it.
+    const copy = new Response(response.body, response);
+    for (const [k, v] of Object.entries(headers)) copy.headers.set(k, v);
+    return copy;
+  }
+}
+
 /**
- * One function for a route's loader and action: dispatches on method (HEAD is GET), answers 405
- * with `Allow` for others, and turns thrown errors into the JSON error shape.
+ * One function for a route's loader and action. In order: the method (405 with `Allow`), a
+ * declared body over the limit (413, before the key is even looked up), the key (401/403), its
+ * rate limit (429), its scope for this operation (403) — then the operation. Thrown errors become
+ * the JSON error shape; every answer to a known key carries its RateLimit-* headers.
+ * `path` is the documented path (e.g. "/users/{id}"), named in scope errors.
  */
-export function apiHandler(handlers: Partial<Record<Method, Handler>>) {
-  const allowed = Object.keys(handlers) as Method[];
+export function apiHandler(path: string, operations: Partial<Record<Method, ApiOperation>>) {
+  const allowed = Object.keys(operations) as Method[];
   const allowHeader = [...allowed, ...(allowed.includes("GET") ? ["HEAD"] : [])].join(", ");
-  return async (args: LoaderFunctionArgs | ActionFunctionArgs): Promise<Response> => {
+  return async (args: RouteArgs): Promise<Response> => {
     const method = (
       args.request.method === "HEAD" ? "GET" : args.request.method.toUpperCase()
     ) as Method;
-    const handler = handlers[method];
-    if (!handler) {
+    const operation = operations[method];
+    if (!operation) {
       return errorResponse(
         new ApiError(
           405,
@@ -149,10 +259,25 @@ export function apiHandler(handlers: Partial<Record<Method, Handler>>) {
         { Allow: allowHeader },
       );
     }
+    let decision: RateDecision | undefined;
     try {
-      return await handler(args);
+      checkDeclaredLength(args.request);
+      if (operation.public) return await operation.run(args);
+      const key = await authenticateApiKey(args.request.headers.get("authorization"));
+      // In memory, per process: no database write on the request path (rate-limit.server.ts).
+      decision = apiKeyBuckets.take(key.id, key.rateLimit);
+      if (!decision.allowed) {
+        throw new ApiError(
+          429,
+          "rate_limited",
+          `Too many requests with the API key ${key.prefix}…: it may make ${key.rateLimit.perSecond} ` +
+            `per second, ${key.rateLimit.burst} at once; retry after ${decision.retryAfterSeconds} s.`,
+        );
+      }
+      requireScope(key, operation.scope, `${method} /api/v1${path}`);
+      return withRateHeaders(await operation.run({ ...args, key }), decision);
     } catch (error) {
-      return renderError(error, args.request);
+      return withRateHeaders(renderError(error, args.request), decision);
     }
   };
 }

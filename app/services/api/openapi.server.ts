@@ -1,3 +1,9 @@
+import {
+  API_SCOPE_DESCRIPTIONS,
+  API_SCOPES,
+  DEFAULT_RATE_LIMIT,
+  type ApiScope,
+} from "../api-keys.server";
 import { MAX_BODY_BYTES } from "./http.server";
 import { MAX_CHECKOUT_QUANTITY } from "./checkout.server";
 import { MAX_DEBIT_AMOUNT, MAX_IDEMPOTENCY_KEY_LENGTH } from "./debits.server";
@@ -93,6 +99,8 @@ const json = (schema: SchemaObject | Ref, example?: unknown) => ({
 });
 
 const USER_ID_PATTERN = "^[A-Za-z0-9_.:@-]{1,128}$";
+/** The scope an operation needs, as an OpenAPI 3.1 security requirement (role names for bearer). */
+const needs = (scope: ApiScope) => [{ bearerAuth: [scope] }];
 const nullableString = (description: string): SchemaObject => ({
   type: ["string", "null"],
   description,
@@ -116,9 +124,14 @@ export const openApiDocument: OpenApiDocument = {
     description:
       "Lets the product's main app upsert users, read balances and ledgers, spend credits idempotently, list credit packs, " +
       "and open Stripe Checkout Sessions that creditdesk can always attribute. Every request needs " +
-      "`Authorization: Bearer <API key>` (create keys with `npm run cli -- apikey create --name NAME`). " +
+      "`Authorization: Bearer <API key>` (create keys with `npm run cli -- apikey create --name NAME --scope …`). " +
+      "Each operation needs one scope, listed in its `security`; a key without it gets 403 `insufficient_scope`. " +
+      `Each key has a token-bucket rate limit (default ${DEFAULT_RATE_LIMIT.perSecond} requests/s, bursts of ` +
+      `${DEFAULT_RATE_LIMIT.burst}; counted per server process); every answer to a known key carries ` +
+      "`RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`, and 429 adds `Retry-After`. " +
       "Errors are JSON `{ error: { code, message, field? } }`. A method a path does not support gets 405 with `Allow`; " +
-      `an unknown path under /api/v1 gets 404 \`route_not_found\`; request bodies over ${MAX_BODY_BYTES / 1024} KB get 413.`,
+      `an unknown path under /api/v1 gets 404 \`route_not_found\`; request bodies over ${MAX_BODY_BYTES / 1024} KB get 413 ` +
+      "(with `Connection: close`), bodies that are not `application/json` 415.",
   },
   servers: [{ url: "/api/v1", description: "This creditdesk server" }],
   security: [{ bearerAuth: [] }],
@@ -132,6 +145,7 @@ export const openApiDocument: OpenApiDocument = {
     "/users/{id}": {
       get: {
         operationId: "getUser",
+        security: needs("users:read"),
         summary: "Get a user with their balance and tier",
         tags: ["users"],
         parameters: [ref("parameters", "UserId")],
@@ -140,11 +154,13 @@ export const openApiDocument: OpenApiDocument = {
           "400": ref("responses", "InvalidRequest"),
           "401": ref("responses", "Unauthorized"),
           "403": ref("responses", "Forbidden"),
+          "429": ref("responses", "RateLimited"),
           "404": ref("responses", "NotFound"),
         },
       },
       put: {
         operationId: "upsertUser",
+        security: needs("users:write"),
         summary: "Create or update a user",
         description:
           "The id is the main app's own user id. `email` is stored as given (trimmed) and matched case-insensitively when " +
@@ -168,7 +184,9 @@ export const openApiDocument: OpenApiDocument = {
           "400": ref("responses", "InvalidRequest"),
           "401": ref("responses", "Unauthorized"),
           "403": ref("responses", "Forbidden"),
+          "429": ref("responses", "RateLimited"),
           "413": ref("responses", "PayloadTooLarge"),
+          "415": ref("responses", "UnsupportedMediaType"),
           "422": ref("responses", "ValidationFailed"),
         },
       },
@@ -176,6 +194,7 @@ export const openApiDocument: OpenApiDocument = {
     "/users/{id}/ledger": {
       get: {
         operationId: "listUserLedger",
+        security: needs("users:read"),
         summary: "List a user's ledger entries, newest first",
         description:
           "Keyset pagination on the per-user sequence number: pass `nextCursor` back as `cursor` until it is null. Each " +
@@ -209,6 +228,7 @@ export const openApiDocument: OpenApiDocument = {
           "400": ref("responses", "InvalidRequest"),
           "401": ref("responses", "Unauthorized"),
           "403": ref("responses", "Forbidden"),
+          "429": ref("responses", "RateLimited"),
           "404": ref("responses", "NotFound"),
         },
       },
@@ -216,6 +236,7 @@ export const openApiDocument: OpenApiDocument = {
     "/users/{id}/debits": {
       post: {
         operationId: "debitCredits",
+        security: needs("debits:write"),
         summary: "Spend credits (idempotent)",
         description:
           "Takes `amount` credits from the user's balance as a `usage` ledger entry. The balance never goes below zero. " +
@@ -246,14 +267,16 @@ export const openApiDocument: OpenApiDocument = {
             "amount",
           ),
           "403": ref("responses", "Forbidden"),
+          "429": ref("responses", "RateLimited"),
           "404": ref("responses", "NotFound"),
           "409": errorResponse(
             "The idempotency key was used before with a different amount or description; nothing changed",
             "idempotency_conflict",
-            'Idempotency key "api:user_123:job-7f3a9c" was already used with a different request.',
+            'Idempotency key "job-7f3a9c" was already used for this user with a different amount or description.',
             "idempotencyKey",
           ),
           "413": ref("responses", "PayloadTooLarge"),
+          "415": ref("responses", "UnsupportedMediaType"),
           "422": ref("responses", "ValidationFailed"),
         },
       },
@@ -261,6 +284,7 @@ export const openApiDocument: OpenApiDocument = {
     "/packs": {
       get: {
         operationId: "listPacks",
+        security: needs("packs:read"),
         summary: "List the credit packs on sale",
         tags: ["checkout"],
         responses: {
@@ -270,12 +294,14 @@ export const openApiDocument: OpenApiDocument = {
           },
           "401": ref("responses", "Unauthorized"),
           "403": ref("responses", "Forbidden"),
+          "429": ref("responses", "RateLimited"),
         },
       },
     },
     "/checkout-sessions": {
       post: {
         operationId: "createCheckoutSession",
+        security: needs("checkout:write"),
         summary: "Open a Stripe Checkout Session for a pack",
         description:
           "Creates the session with `client_reference_id` and `metadata.user_id` set to the user and `metadata.pack_id` " +
@@ -306,6 +332,7 @@ export const openApiDocument: OpenApiDocument = {
           "400": ref("responses", "InvalidRequest"),
           "401": ref("responses", "Unauthorized"),
           "403": ref("responses", "Forbidden"),
+          "429": ref("responses", "RateLimited"),
           "404": ref("responses", "NotFound"),
           "409": errorResponse(
             "The Idempotency-Key was used with a different request",
@@ -314,6 +341,7 @@ export const openApiDocument: OpenApiDocument = {
             "Idempotency-Key",
           ),
           "413": ref("responses", "PayloadTooLarge"),
+          "415": ref("responses", "UnsupportedMediaType"),
           "422": ref("responses", "ValidationFailed"),
           "502": ref("responses", "StripeUnavailable"),
           "503": ref("responses", "StripeNotConfigured"),
@@ -323,6 +351,7 @@ export const openApiDocument: OpenApiDocument = {
     "/checkout-sessions/{id}/fulfill": {
       post: {
         operationId: "fulfillCheckoutSession",
+        security: needs("checkout:write"),
         summary: "Credit a paid session now (success-page path)",
         description:
           "Runs the same fulfillment as the Stripe webhook: whichever comes first credits the session, the other " +
@@ -352,6 +381,7 @@ export const openApiDocument: OpenApiDocument = {
           "400": ref("responses", "InvalidRequest"),
           "401": ref("responses", "Unauthorized"),
           "403": ref("responses", "Forbidden"),
+          "429": ref("responses", "RateLimited"),
           "404": ref("responses", "NotFound"),
           "502": ref("responses", "StripeUnavailable"),
           "503": ref("responses", "StripeNotConfigured"),
@@ -375,7 +405,11 @@ export const openApiDocument: OpenApiDocument = {
         scheme: "bearer",
         bearerFormat: "cdk_ followed by 43 base62 characters",
         description:
-          "An API key from `npm run cli -- apikey create`. Revoked keys get 403 `api_key_revoked`.",
+          "An API key from `npm run cli -- apikey create` or the dashboard's API keys page. Expired keys get 401 " +
+          "`api_key_expired`, revoked keys 403 `api_key_revoked`. A key holds the scopes chosen when it was " +
+          "created; each operation's `security` names the one it needs. Scopes: " +
+          API_SCOPES.map((s) => `\`${s}\` (${API_SCOPE_DESCRIPTIONS[s]})`).join(", ") +
+          ".",
       },
     },
     parameters: {
@@ -399,8 +433,9 @@ export const openApiDocument: OpenApiDocument = {
               code: {
                 type: "string",
                 description:
-                  "Stable machine-readable code, e.g. missing_api_key, malformed_api_key, invalid_api_key, api_key_revoked, " +
-                  "invalid_json, invalid_request, validation_failed, body_too_large, not_found, route_not_found, " +
+                  "Stable machine-readable code, e.g. missing_api_key, malformed_api_key, invalid_api_key, api_key_expired, " +
+                  "api_key_revoked, insufficient_scope, rate_limited, invalid_json, invalid_request, validation_failed, " +
+                  "body_too_large, unsupported_media_type, not_found, route_not_found, " +
                   "method_not_allowed, insufficient_credits, idempotency_conflict, pack_inactive, pack_not_one_time, " +
                   "stripe_rejected, stripe_unavailable, stripe_not_configured.",
               },
@@ -475,7 +510,9 @@ export const openApiDocument: OpenApiDocument = {
           reason: nullableString("Why (for usage: the debit's description)"),
           idempotencyKey: {
             type: "string",
-            description: "For API debits: api:<userId>:<your idempotencyKey>",
+            description:
+              "For API debits: api:<userId>:<your idempotencyKey>, or api#<SHA-256 of userId, hex>:<your " +
+              "idempotencyKey> when the user id contains a colon (so no two users' keys can meet)",
           },
           purchaseId: nullableString("The purchase this entry belongs to"),
           createdAt: { type: "string", format: "date-time" },
@@ -636,7 +673,7 @@ export const openApiDocument: OpenApiDocument = {
       ),
       Unauthorized: {
         ...errorResponse(
-          "Missing, malformed or unknown API key",
+          "Missing, malformed, unknown or expired API key",
           "missing_api_key",
           "Authentication required: send Authorization: Bearer <API key>.",
         ),
@@ -647,10 +684,52 @@ export const openApiDocument: OpenApiDocument = {
           },
         },
       },
-      Forbidden: errorResponse(
-        "The API key was revoked",
-        "api_key_revoked",
-        "The API key cdk_AbCdEfGh… was revoked on 2026-11-20T10:00:00.000Z; create a new key.",
+      Forbidden: {
+        ...errorResponse(
+          "The API key was revoked (`api_key_revoked`) or lacks this operation's scope (`insufficient_scope`)",
+          "insufficient_scope",
+          "The API key cdk_AbCdEfGh… lacks the scope debits:write, which POST /api/v1/users/{id}/debits needs; " +
+            "its scopes are users:read. Use a key created with debits:write.",
+        ),
+        headers: {
+          "WWW-Authenticate": {
+            description:
+              'For insufficient_scope: Bearer realm="creditdesk", error="insufficient_scope", scope="<the scope>"',
+            schema: { type: "string" },
+          },
+        },
+      },
+      RateLimited: {
+        ...errorResponse(
+          "The key made more requests than its rate limit allows; retry after `Retry-After` seconds",
+          "rate_limited",
+          `Too many requests with the API key cdk_AbCdEfGh…: it may make ${DEFAULT_RATE_LIMIT.perSecond} per second, ` +
+            `${DEFAULT_RATE_LIMIT.burst} at once; retry after 1 s.`,
+        ),
+        headers: {
+          "Retry-After": {
+            description: "Seconds until one request is allowed again",
+            schema: { type: "integer", minimum: 1 },
+          },
+          "RateLimit-Limit": {
+            description: "The key's bucket size (requests at once)",
+            schema: { type: "integer" },
+          },
+          "RateLimit-Remaining": {
+            description: "Requests left now (0 here)",
+            schema: { type: "integer", minimum: 0 },
+          },
+          "RateLimit-Reset": {
+            description: "Seconds until the bucket is full again",
+            schema: { type: "integer", minimum: 0 },
+          },
+        },
+      },
+      UnsupportedMediaType: errorResponse(
+        "The body is not sent as application/json",
+        "unsupported_media_type",
+        'Content-Type must be application/json; got "text/plain".',
+        "Content-Type",
       ),
       NotFound: errorResponse(
         "No such user, pack or Checkout Session",
@@ -658,14 +737,17 @@ export const openApiDocument: OpenApiDocument = {
         "User user_123 was not found.",
         "id",
       ),
-      PayloadTooLarge: errorResponse(
-        `The body is larger than ${MAX_BODY_BYTES / 1024} KB`,
-        "body_too_large",
-        `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`,
-        "body",
-      ),
+      PayloadTooLarge: {
+        ...errorResponse(
+          `The body is larger than ${MAX_BODY_BYTES / 1024} KB; the connection is closed after the answer`,
+          "body_too_large",
+          `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.`,
+          "body",
+        ),
+        headers: { Connection: { description: "close", schema: { type: "string" } } },
+      },
       ValidationFailed: errorResponse(
-        "The JSON was well-formed but a field's value is not accepted",
+        "The JSON was well-formed but a field's value is not accepted (wrong type, out of range, NUL characters …)",
         "validation_failed",
         `amount must be a positive whole number of credits, at most ${MAX_DEBIT_AMOUNT}.`,
         "amount",

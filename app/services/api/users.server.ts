@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { LedgerEntry, User } from "~/generated/prisma/client";
 import { writeAudit, type Actor } from "../audit.server";
@@ -14,6 +15,24 @@ export const userIdSchema = z
   });
 
 export const userPathSchema = z.object({ id: userIdSchema });
+
+/**
+ * A client's key scoped to one user, as a string that no other (user, key) pair produces.
+ * Keys are scoped to the user, not the API key: a retry sent with a rotated key still finds the
+ * original debit, and two users can use the same client-side key without colliding.
+ *
+ * Joining with ":" alone was not injective: user "a" + key "b:c" and user "a:b" + key "c" were
+ * both "ns:a:b:c". Now a user id without ":" keeps exactly that form — every key stored before
+ * (for such users) is unchanged, so retries across the upgrade still find their entry — and an id
+ * with ":" is written as "ns#" + the SHA-256 of the id (64 hex characters, fixed length, so the
+ * key after it is unambiguous). The two forms differ in the character after the namespace, and
+ * within each form (user, key) can be read back, so no two pairs meet (short of a SHA-256
+ * collision). The database's unique index on the ledger key then enforces one entry per pair.
+ */
+export function userScopedKey(namespace: string, userId: string, key: string): string {
+  if (!userId.includes(":")) return `${namespace}:${userId}:${key}`;
+  return `${namespace}#${createHash("sha256").update(userId).digest("hex")}:${key}`;
+}
 
 const emailSchema = z
   .string({
