@@ -14,7 +14,7 @@ function runWithLogger(body: string, env: Record<string, string>) {
   const { LOG_FORMAT: _f, LOG_LEVEL: _l, NODE_ENV: _n, ...base } = process.env;
   const result = spawnSync("node", ["--import", "tsx", "--input-type=module", "-e", script], {
     cwd: root,
-    env: { ...base, ...env },
+    env: { ...base, ...env } as unknown as NodeJS.ProcessEnv,
     encoding: "utf8",
     timeout: 60_000,
   });
