@@ -17,7 +17,9 @@ import {
   type FieldErrors,
 } from "~/services/admin/forms.server";
 import { changeOwnPassword, changePasswordSchema } from "~/services/admin/staff-admin.server";
-import { CHANGE_PASSWORD_PATH, requireStaff, safeRedirectTo } from "~/services/auth/session.server";
+import { CHANGE_PASSWORD_PATH, requireStaff } from "~/services/auth/session.server";
+import { safeRedirect } from "~/services/http/safe-redirect";
+import { recordAttemptSuccess, reservePasswordCheck } from "~/services/auth/login.server";
 import { MIN_PASSWORD_LENGTH } from "~/services/auth/password.server";
 import { DomainError } from "~/services/errors.server";
 import { clientIp } from "~/services/request.server";
@@ -37,13 +39,22 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   const staff = await requireStaff(request, { allowPasswordChange: true });
   const values = toValues(await request.formData());
-  const fail = (fieldErrors: FieldErrors, status = 400) =>
-    data({ fieldErrors }, { status, headers: { "Cache-Control": "no-store" } });
+  const fail = (fieldErrors: FieldErrors, status = 400, headers: Record<string, string> = {}) =>
+    data({ fieldErrors }, { status, headers: { "Cache-Control": "no-store", ...headers } });
   const parsed = parseValues(changePasswordSchema, values);
   if (!parsed.ok) return fail(parsed.fieldErrors);
+  // The current-password check is a password guess like a sign-in: same throttle, same counters
+  // (a stolen session must not become a way to try passwords without limit).
+  const ip = clientIp(context);
+  const reservation = await reservePasswordCheck(staff.email, ip, new Date(), "password checks");
+  if (!reservation.ok) {
+    return fail({ currentPassword: reservation.message }, 429, {
+      "Retry-After": String(reservation.retryAfterSeconds),
+    });
+  }
   try {
     await changeOwnPassword(
-      { id: staff.id, sessionId: staff.sessionId, email: staff.email, ip: clientIp(context) },
+      { id: staff.id, sessionId: staff.sessionId, email: staff.email, ip },
       parsed.data,
     );
   } catch (error) {
@@ -51,7 +62,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
       return fail(domainErrorToFields(error), error.status === 404 ? 404 : 400);
     throw error;
   }
-  const target = safeRedirectTo(values.redirectTo, "/");
+  await recordAttemptSuccess(reservation.attemptId);
+  const target = safeRedirect(values.redirectTo);
   return redirectWithToast(
     target.startsWith(CHANGE_PASSWORD_PATH) ? "/" : target,
     "success",

@@ -11,9 +11,9 @@ import { attemptLogin } from "~/services/auth/login.server";
 import {
   createStaffSession,
   getStaff,
-  safeRedirectTo,
   sessionInvalidMessage,
 } from "~/services/auth/session.server";
+import { safeRedirect } from "~/services/http/safe-redirect";
 import { clientIp } from "~/services/request.server";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · creditdesk" }];
@@ -21,7 +21,7 @@ export const meta: MetaFunction = () => [{ title: "Sign in · creditdesk" }];
 export async function loader({ request }: LoaderFunctionArgs) {
   const url = new URL(request.url);
   const staff = await getStaff(request);
-  if (staff) throw redirect(safeRedirectTo(url.searchParams.get("redirectTo")));
+  if (staff) throw redirect(safeRedirect(url.searchParams.get("redirectTo")));
   return { notice: sessionInvalidMessage(url.searchParams.get("reason")) };
 }
 
@@ -47,7 +47,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     ip: clientIp(context),
     userAgent: request.headers.get("User-Agent"),
   });
-  throw redirect(safeRedirectTo(form.get("redirectTo")), { headers: { "Set-Cookie": cookie } });
+  throw redirect(safeRedirect(form.get("redirectTo")), { headers: { "Set-Cookie": cookie } });
 }
 
 export default function Login() {

@@ -196,16 +196,3 @@ export async function getStaff(request: Request): Promise<StaffIdentity | null> 
   const result = await lookupSession(request);
   return result.state === "ok" ? result.staff : null;
 }
-
-/** Safe post-login destination: only same-site absolute paths. */
-export function safeRedirectTo(value: unknown, fallback = "/"): string {
-  if (
-    typeof value !== "string" ||
-    !value.startsWith("/") ||
-    value.startsWith("//") ||
-    value.startsWith("/\\")
-  ) {
-    return fallback;
-  }
-  return value;
-}
