@@ -58,6 +58,19 @@ export default defineConfig({
                 hookTimeout: 60_000,
               },
             },
+            {
+              // The money proof (tests/proof/): property-based runs against native Postgres.
+              resolve: { alias },
+              test: {
+                name: "proof",
+                include: ["tests/proof/**/*.test.ts"],
+                environment: "node",
+                env: { CREDITDESK_TEST_DB: "postgres" },
+                globalSetup: ["tests/support/native-postgres-global.ts"],
+                testTimeout: 600_000,
+                hookTimeout: 60_000,
+              },
+            },
           ]
         : []),
       {
