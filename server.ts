@@ -15,6 +15,8 @@ import { stripeWebhookEndpoint } from "./app/services/webhooks/http-endpoint.ser
 import { startWebhookWorker, stopWebhookWorker } from "./app/services/webhooks/queue.server";
 import "./jobs/start-scheduler";
 import "./app/services/demo/register.server";
+// CLI commands and `npm run jobs` reach the embedded database through this process while it runs.
+import "./app/services/embedded-share.server";
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 

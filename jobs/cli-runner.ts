@@ -80,7 +80,11 @@ export async function run(
   try {
     // Tests install their own database and run commands against it.
     if (command.needsDatabase && !opts.useOpenDatabase) {
-      await openAppDatabase(getEnv(), { migrate: command.name === "migrate" ? "never" : "auto" });
+      // While a server holds the embedded database, commands reach it through the server.
+      await openAppDatabase(getEnv(), {
+        migrate: command.name === "migrate" ? "never" : "auto",
+        throughOwner: true,
+      });
       opened = true;
       // What commands need beside the database (demo mode's Stripe emulator, jobs/cli.ts).
       await startHooks("after-database");

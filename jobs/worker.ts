@@ -1,6 +1,8 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { openAppDatabase } from "../app/services/bootstrap.server";
+import { shareEmbeddedDatabase } from "../app/services/embedded-share.server";
+import type { EmbeddedSocket } from "../app/services/embedded-socket.server";
 import { ConfigError, getEnv } from "../app/services/env.server";
 import { logger, scrubSecrets } from "../app/services/logger.server";
 import { startWebhookWorker, stopWebhookWorker } from "../app/services/webhooks/queue.server";
@@ -28,14 +30,19 @@ export async function startWorker(): Promise<RunningWorker> {
         "Start the demo with SCHEDULER=on to have it schedule reconciliation, or run `npm run cli -- reconcile`.",
     );
   }
-  const db = await openAppDatabase(env);
+  // Beside a server on the embedded database, the worker goes through the server; when it owns
+  // the database itself, it shares it in turn, so CLI commands work while it runs.
+  const db = await openAppDatabase(env, { throughOwner: true });
   let scheduler: ReconcileScheduler;
+  let shared: EmbeddedSocket | null = null;
   try {
+    shared = await shareEmbeddedDatabase(db);
     scheduler = createReconcileScheduler(schedulerOptionsFromEnv(env));
     await scheduler.start();
     // Also work the webhook event queue (web servers may run with WEBHOOK_WORKER_CONCURRENCY=0).
     startWebhookWorker({ concurrency: Math.max(1, env.WEBHOOK_WORKER_CONCURRENCY) });
   } catch (error) {
+    await shared?.stop();
     await db.close();
     throw error;
   }
@@ -55,6 +62,7 @@ export async function startWorker(): Promise<RunningWorker> {
       // Let a run in progress finish its page and record itself, then release the database.
       stopping ??= (async () => {
         await Promise.all([scheduler.stop(), stopWebhookWorker()]);
+        await shared?.stop();
         await db.close();
       })();
       return stopping;

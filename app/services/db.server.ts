@@ -6,8 +6,10 @@ import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "~/generated/prisma/client";
 import { ConfigError } from "./env.server";
+import { embeddedRunDir } from "./embedded-socket.server";
 import {
   acquireDirectoryLock,
+  DirectoryInUseError,
   ensureWritableDirectory,
   type DirectoryLock,
 } from "./pglite-lock.server";
@@ -49,8 +51,15 @@ export interface Database {
   prisma: PrismaClient;
   /** The adapter factory, shared with the migration engine. */
   adapterFactory: PrismaPGlite | PrismaPg;
-  /** Present for PGlite: the raw client (migrations, tests). */
+  /** Present when this process owns the embedded database: the raw client (migrations, tests). */
   pglite?: PGlite;
+  /** The embedded database's directory (absent in memory and on Postgres). */
+  dataDir?: string;
+  /**
+   * Set when another process (a running server) owns DATA_DIR and this one reaches its PGlite
+   * through the owner's socket: the directory holding the sockets, and the owner's pid.
+   */
+  viaOwner?: { runDir: string; pid: number };
   /**
    * One parameterised statement outside any transaction, for the few hot paths where Prisma's
    * per-statement cost matters (webhook ingestion, the event queue): on Postgres it goes through
@@ -87,7 +96,56 @@ function describePostgres(url: string): string {
   return `postgres ${u.hostname}${u.port ? `:${u.port}` : ""}${u.pathname}`;
 }
 
-export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+/**
+ * Reach the PGlite of the process holding DATA_DIR through its socket (embedded-socket.server.ts),
+ * with the same driver as native Postgres. Fails with the holder's message when it does not share
+ * (not a server, an older version, or still starting).
+ */
+async function openThroughOwner(dataDir: string, inUse: DirectoryInUseError): Promise<Database> {
+  const runDir = embeddedRunDir(dataDir);
+  // One connection: PGlite runs one unit of work at a time anyway, and a second connection of
+  // this process could only queue behind the first.
+  const adapterFactory = new PrismaPg({
+    host: runDir,
+    port: 5432,
+    user: "postgres",
+    database: "postgres",
+    max: 1,
+    connectionTimeoutMillis: 10_000,
+  });
+  const prisma = new PrismaClient({ adapter: adapterFactory });
+  try {
+    await prisma.$queryRaw`SELECT 1`;
+  } catch {
+    await prisma.$disconnect().catch(() => undefined);
+    throw new ConfigError(
+      `${inUse.message} It does not share the database with other processes (no answer on ` +
+        `${runDir}): if it is a creditdesk server that is still starting, try again in a few seconds.`,
+    );
+  }
+  return {
+    kind: "pglite",
+    prisma,
+    adapterFactory,
+    dataDir,
+    viaOwner: { runDir, pid: inUse.holderPid },
+    // Not prepared: PGlite's one session is shared, a named statement would outlive this process.
+    query: <T>(text: string, params: unknown[]) => prisma.$queryRawUnsafe<T[]>(text, ...params),
+    description: `embedded PGlite at ${dataDir} (through the server, process ${inUse.holderPid})`,
+    async close() {
+      await prisma.$disconnect();
+    },
+  };
+}
+
+/**
+ * `throughOwner`: when a live process holds DATA_DIR, use its database through its socket instead
+ * of refusing (the CLI and `npm run jobs`; a server never does, it refuses to start twice).
+ */
+export async function openDatabase(
+  target: DatabaseTarget,
+  opts: { throughOwner?: boolean } = {},
+): Promise<Database> {
   if (target.kind === "postgres") {
     const adapterFactory = new PrismaPg({ connectionString: target.url, max: 10 });
     const prisma = new PrismaClient({ adapter: adapterFactory });
@@ -115,7 +173,13 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   let lock: DirectoryLock | undefined;
   if (target.dataDir !== "memory://") {
     ensureWritableDirectory(target.dataDir);
-    lock = acquireDirectoryLock(target.dataDir);
+    try {
+      lock = acquireDirectoryLock(target.dataDir);
+    } catch (error) {
+      if (opts.throughOwner && error instanceof DirectoryInUseError)
+        return openThroughOwner(target.dataDir, error);
+      throw error;
+    }
   }
   let pglite: PGlite;
   try {
@@ -134,6 +198,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     prisma,
     adapterFactory,
     pglite,
+    dataDir: target.dataDir === "memory://" ? undefined : target.dataDir,
     query: <T>(text: string, params: unknown[]) => prisma.$queryRawUnsafe<T[]>(text, ...params),
     description:
       target.dataDir === "memory://"

@@ -14,10 +14,21 @@ import { ConfigError } from "./env.server";
 /**
  * PGlite is a single-process database: two processes writing one directory corrupt it.
  * We hold an exclusive lock file for the life of the process; a second process gets a clear
- * error naming the holder (decided over proxying to the first process: simpler and explicit).
+ * error naming the holder. The holder (a server) shares the database with the other processes
+ * through a socket (embedded-socket.server.ts), so the CLI goes through it instead of failing.
  * A lock left by a crashed process (its PID no longer alive) is taken over.
  */
 export const LOCK_FILE = "creditdesk.lock";
+
+/** DATA_DIR is held by another live process (its pid). */
+export class DirectoryInUseError extends ConfigError {
+  constructor(
+    message: string,
+    public readonly holderPid: number,
+  ) {
+    super(message);
+  }
+}
 
 export interface DirectoryLock {
   release(): void;
@@ -74,11 +85,12 @@ export function acquireDirectoryLock(dir: string): DirectoryLock {
         // Unreadable lock: treat as stale below.
       }
       if (holder.pid && holder.pid !== process.pid && pidAlive(holder.pid)) {
-        throw new ConfigError(
+        throw new DirectoryInUseError(
           `The embedded database in DATA_DIR "${dir}" is in use by process ${holder.pid}` +
             (holder.startedAt ? ` (since ${holder.startedAt})` : "") +
             `. PGlite allows one process per directory: stop that process first, ` +
             `or use a different DATA_DIR, or run on Postgres (DATABASE_URL=postgresql://…).`,
+          holder.pid,
         );
       }
       rmSync(lockPath, { force: true });

@@ -1,14 +1,25 @@
 import { getDatabase } from "../db.server";
+import {
+  acquireRemoteLock,
+  remoteLockStatus,
+  type RemoteLock,
+  type SharedLock,
+} from "../embedded-socket.server";
 import { DomainError } from "../errors.server";
 import { logger, scrubSecrets } from "../logger.server";
 
 /**
  * One reconciliation at a time, across every process. Native Postgres: a transaction-scoped
  * advisory lock held by a transaction that stays open for the whole run (the lock goes away with
- * the connection if the process dies). Embedded PGlite: only one process can open the data
- * directory at all, so an in-process lock is enough. The in-process lock also stops a second run
- * in the same process before it reaches the database.
+ * the connection if the process dies). Embedded PGlite: one process owns the database and keeps
+ * the lock in memory; the CLI and the jobs worker reach that database through the owner's socket
+ * and ask the owner for the lock over its lock socket, where it lives as long as their connection
+ * (an advisory lock would not do: PGlite is one session, in which every process's lock succeeds,
+ * and a transaction held open for a run would stop everyone else's statements). The in-process
+ * lock also stops a second run in the same process before it reaches the database.
  */
+
+const SHARED_LOCK_NAME = "reconciliation";
 
 /** Two-int advisory key: a namespace for creditdesk and the lock's id within it. */
 const LOCK_NAMESPACE = 0x43444b; // "CDK"
@@ -37,6 +48,8 @@ export interface RunLock {
 
 interface InProcessLock {
   runId: string | null;
+  /** Held for another process that reached this process's embedded database through its socket. */
+  remote?: boolean;
 }
 
 // On globalThis: the server and the Remix build load separate copies of this module, and the
@@ -118,10 +131,17 @@ export async function acquireRunLock(): Promise<RunLock> {
     if (holder.__creditdeskReconcileLock === mine) holder.__creditdeskReconcileLock = null;
   };
   let advisory: AdvisoryHold | null = null;
+  let remote: RemoteLock | null = null;
   try {
-    if (getDatabase().kind === "postgres") {
+    const db = getDatabase();
+    if (db.kind === "postgres") {
       advisory = await holdAdvisoryLock();
       if (!advisory) throw new ReconciliationLockedError(await runningRunIdInDatabase());
+    } else if (db.viaOwner) {
+      const answer = await acquireRemoteLock(db.viaOwner.runDir, SHARED_LOCK_NAME);
+      if (!answer.ok)
+        throw new ReconciliationLockedError(answer.holder ?? (await runningRunIdInDatabase()));
+      remote = answer.lock;
     }
   } catch (error) {
     dropInProcess();
@@ -131,12 +151,20 @@ export async function acquireRunLock(): Promise<RunLock> {
   return {
     setRunId(runId) {
       mine.runId = runId;
+      // Lets the owner name this run to whoever else asks for the lock.
+      remote?.setHolder(runId).catch(() => undefined);
     },
-    isHeld: () => (advisory ? advisory.isHeld() : holder.__creditdeskReconcileLock === mine),
+    isHeld: () =>
+      advisory
+        ? advisory.isHeld()
+        : remote
+          ? remote.isHeld()
+          : holder.__creditdeskReconcileLock === mine,
     release() {
       releasing ??= (async () => {
         try {
           await advisory?.release();
+          await remote?.release();
         } finally {
           dropInProcess();
         }
@@ -146,10 +174,37 @@ export async function acquireRunLock(): Promise<RunLock> {
   };
 }
 
+/**
+ * The owner's side of the lock socket: a process reaching this process's embedded database asks
+ * here, and its claim shares the in-process slot with this process's own runs.
+ */
+export const sharedReconciliationLock: SharedLock = {
+  claim() {
+    const current = holder.__creditdeskReconcileLock;
+    if (current) return { ok: false, holder: current.runId };
+    const claim: InProcessLock = { runId: null, remote: true };
+    holder.__creditdeskReconcileLock = claim;
+    return {
+      ok: true,
+      setHolder(id) {
+        claim.runId = id;
+      },
+      release() {
+        if (holder.__creditdeskReconcileLock === claim) holder.__creditdeskReconcileLock = null;
+      },
+    };
+  },
+  status() {
+    const current = holder.__creditdeskReconcileLock;
+    return { held: Boolean(current), holder: current?.runId ?? null };
+  },
+};
+
 /** Whether any process holds the lock right now (the UI uses it to tell a live run from a stale row). */
 export async function isRunLockHeld(): Promise<boolean> {
   if (holder.__creditdeskReconcileLock) return true;
   const db = getDatabase();
+  if (db.viaOwner) return (await remoteLockStatus(db.viaOwner.runDir, SHARED_LOCK_NAME)).held;
   if (db.kind !== "postgres") return false;
   const rows = await db.prisma.$queryRaw<{ held: boolean }[]>`
     SELECT EXISTS (
