@@ -80,6 +80,7 @@ class Connection {
   constructor(
     private readonly socket: net.Socket,
     private readonly pglite: PGlite,
+    private readonly idleInTransactionMs: number,
   ) {
     let finished!: () => void;
     this.done = new Promise((resolve) => (finished = resolve));
@@ -193,12 +194,12 @@ class Connection {
     if (this.closed || !this.release || this.pending > 0) return;
     this.idleTimer = setTimeout(() => {
       logger.warn(
-        { idleMs: IDLE_IN_TRANSACTION_MS },
+        { idleMs: this.idleInTransactionMs },
         "embedded database socket: a client kept a transaction open without sending anything; " +
           "disconnecting it and rolling its transaction back",
       );
       this.socket.destroy();
-    }, IDLE_IN_TRANSACTION_MS);
+    }, this.idleInTransactionMs);
     this.idleTimer.unref();
   }
 
@@ -324,6 +325,8 @@ export async function serveEmbeddedDatabase(opts: {
   pglite: PGlite;
   dataDir: string;
   locks: Record<string, SharedLock>;
+  /** Tests shorten it. */
+  idleInTransactionMs?: number;
 }): Promise<EmbeddedSocket> {
   const runDir = embeddedRunDir(opts.dataDir);
   const socketPath = path.join(runDir, SOCKET_FILE);
@@ -338,7 +341,11 @@ export async function serveEmbeddedDatabase(opts: {
   const connections = new Set<Connection>();
   const lockSockets = new Set<net.Socket>();
   const database = net.createServer((socket) => {
-    const connection = new Connection(socket, opts.pglite);
+    const connection = new Connection(
+      socket,
+      opts.pglite,
+      opts.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS,
+    );
     connections.add(connection);
     void connection.done.then(() => connections.delete(connection));
   });
