@@ -3,11 +3,14 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Server } from "node:http";
 import express from "express";
 import compression from "compression";
-import { createRequestHandler } from "@remix-run/express";
 import type { ServerBuild } from "@remix-run/node";
 import { ConfigError, getEnv } from "./app/services/env.server";
 import { openAppDatabase } from "./app/services/bootstrap.server";
 import { getDatabase } from "./app/services/db.server";
+import { dashboardGuards } from "./app/services/http/dashboard-guards.server";
+import { loadContextFor } from "./app/services/http/load-context.server";
+import { remixRequestHandler } from "./app/services/http/remix-handler.server";
+import { securityHeaders } from "./app/services/http/security-headers.server";
 import { mountExportRoutes } from "./app/services/exports/express-routes.server";
 import { logger, scrubSecrets } from "./app/services/logger.server";
 import { onStop, startHooks, stopHooks } from "./app/services/lifecycle.server";
@@ -30,7 +33,11 @@ export interface RunningServer {
 export async function createApp(build: ServerBuild) {
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", "loopback");
+  // Off unless TRUST_PROXY names the proxies in front (docs/deploy.md): otherwise any client could
+  // choose the address that audit records and the sign-in throttle see with X-Forwarded-For.
+  app.set("trust proxy", getEnv().TRUST_PROXY);
+  // CSP with a per-response nonce, nosniff, frame and referrer policies, HSTS in production.
+  app.use(securityHeaders({ production: getEnv().NODE_ENV === "production" }));
 
   // Health: 200 when the database answers, 503 otherwise. Cheap enough for a 5 s probe.
   app.get("/healthz", async (_req, res) => {
@@ -42,6 +49,10 @@ export async function createApp(build: ServerBuild) {
       res.status(503).json({ status: "unavailable", database: "down" });
     }
   });
+
+  // Dashboard requests (not /api/, /webhooks/): NUL characters, cross-origin and non-form posts
+  // and oversized bodies are refused here, before the session check or any parsing.
+  app.use(dashboardGuards());
 
   // CSV exports, streamed by Express with backpressure (Remix's adapter ignores it); never compressed.
   mountExportRoutes(app);
@@ -59,10 +70,10 @@ export async function createApp(build: ServerBuild) {
   app.use(express.static(path.join(root, "public"), { maxAge: "1h" }));
   app.all(
     "*",
-    createRequestHandler({
+    remixRequestHandler({
       build,
       mode: process.env.NODE_ENV === "production" ? "production" : "development",
-      getLoadContext: (req) => ({ ip: req.ip ?? req.socket.remoteAddress ?? "unknown" }),
+      getLoadContext: loadContextFor,
     }),
   );
   return app;

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 
 /** Raised when configuration is wrong; the message names the variable and what is accepted. */
@@ -15,6 +16,53 @@ const booleanString = z
 const emptyToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
 const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
 
+const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+/** An address, an address/prefix (CIDR), or one of Express's names for a range. */
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address, prefix, extra] = entry.split("/");
+  const family = isIP(address);
+  if (!family || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Which proxies' X-Forwarded-For (and -Proto, -Host) to believe: off (the default: the client is
+ * whoever opened the connection), a number of proxy hops in front of the server, or a list of
+ * proxy addresses/CIDRs. Never "everyone": that would let any client choose its own address.
+ */
+export const trustProxySchema = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): false | number | string[] => {
+      const value = raw?.trim().toLowerCase();
+      if (value === undefined || ["off", "false", "no", "0"].includes(value)) return false;
+      if (/^\d+$/.test(value)) {
+        const hops = Number(value);
+        if (hops <= 32) return hops;
+      } else if (value !== "true" && value !== "on" && value !== "yes") {
+        const entries = value.split(",").map((e) => e.trim());
+        const bad = entries.filter((e) => !isProxyAddress(e));
+        if (bad.length === 0) return entries;
+        ctx.addIssue({
+          code: "custom",
+          message: `not an address, CIDR range, loopback, linklocal or uniquelocal: ${bad.join(", ")}`,
+        });
+        return z.NEVER;
+      }
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "must be off, the number of proxies in front of the server (1-32), or a comma-separated list of their addresses/CIDRs (trusting every address would let any client set its own IP)",
+      });
+      return z.NEVER;
+    }),
+);
+
 export const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -23,6 +71,7 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   // Unset: human lines on a terminal, JSON lines otherwise (logger.server.ts reads it at import).
   LOG_FORMAT: z.preprocess(emptyToUndefined, z.enum(["pretty", "json"]).optional()),
+  TRUST_PROXY: trustProxySchema,
 
   DATABASE_URL: optionalString,
   DATA_DIR: z.preprocess(emptyToUndefined, z.string().default("./data")),

@@ -75,6 +75,9 @@ export const optionalText = (max: number, label: string) =>
       .optional(),
   );
 
+/** The largest magnitude a Postgres `integer` holds (and every credit column is one). */
+export const MAX_WHOLE_NUMBER = 2_147_483_647;
+
 /** A whole number typed by a person: "1,500", "+20", "-300" (separators are ignored). */
 export const wholeNumber = (label: string) =>
   z.preprocess(
@@ -85,13 +88,19 @@ export const wholeNumber = (label: string) =>
       .regex(/^[+-]?\d{1,12}$/, {
         error: `${capitalise(label)} must be a whole number, e.g. 500 or -200.`,
       })
-      .transform((s) => Number(s)),
+      .transform((s) => Number(s))
+      // Balances and amounts are 4-byte integer columns: a larger number would fail in the query.
+      .refine((n) => Math.abs(n) <= MAX_WHOLE_NUMBER, {
+        error: `${capitalise(label)} must be between -${MAX_WHOLE_NUMBER.toLocaleString("en-US")} and ${MAX_WHOLE_NUMBER.toLocaleString("en-US")}.`,
+      }),
   );
 
 export const optionalWholeNumber = (label: string) =>
   z.preprocess(blankToUndefined, wholeNumber(label).optional());
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const MIN_DAY = "1970-01-01";
+const MAX_DAY = "9999-12-31";
 
 /** A calendar day (YYYY-MM-DD, UTC) from a date input. */
 export const optionalDay = (label: string) =>
@@ -110,6 +119,10 @@ export const optionalDay = (label: string) =>
           error: `${label} is not a real date.`,
         },
       )
+      // A year 0000 is no Postgres date (500 in the query); nothing here predates 1970.
+      .refine((s) => s >= MIN_DAY && s <= MAX_DAY, {
+        error: `${label} must be between ${MIN_DAY} and ${MAX_DAY}.`,
+      })
       .optional(),
   );
 

@@ -68,11 +68,40 @@ export function decodeCursor(raw: string, spec: SortSpec): string[] {
   if (!Array.isArray(values) || values.length !== spec.columns.length) throw badCursor();
   return values.map((v, i) => {
     if (typeof v !== "string" || v.length > 500) throw badCursor();
-    const cast = spec.columns[i].cast;
-    if (cast === "timestamptz" && !ISO.test(v)) throw badCursor();
-    if ((cast === "int" || cast === "bigint") && !INT.test(v)) throw badCursor();
+    if (!fitsColumn(v, spec.columns[i].cast)) throw badCursor();
     return v;
   });
+}
+
+const INT_RANGE = { int: [-(2n ** 31n), 2n ** 31n - 1n], bigint: [-(2n ** 63n), 2n ** 63n - 1n] };
+
+/**
+ * Whether Postgres will take the value as the column's type: the right shape is not enough — a
+ * tampered cursor with month 13, year 0 or a number past the type's range fails in the query, and
+ * text cannot hold NUL.
+ */
+function fitsColumn(value: string, cast: KeyCast): boolean {
+  switch (cast) {
+    case "timestamptz": {
+      if (!ISO.test(value)) return false;
+      const time = new Date(value);
+      // The round trip catches 2026-02-30 and 25:00 (which Date would roll over or refuse).
+      return (
+        !Number.isNaN(time.getTime()) &&
+        time.toISOString().slice(0, 19) === value.slice(0, 19) &&
+        value >= "1970"
+      );
+    }
+    case "int":
+    case "bigint": {
+      if (!INT.test(value)) return false;
+      const [min, max] = INT_RANGE[cast];
+      const n = BigInt(value);
+      return n >= min && n <= max;
+    }
+    default:
+      return !value.includes("\0");
+  }
 }
 
 function param(value: string, cast: KeyCast): Prisma.Sql {

@@ -1,0 +1,64 @@
+import { randomBytes } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { RequestHandler } from "express";
+import helmet from "helmet";
+
+/**
+ * Security headers on every response, set by helmet (a maintained library, not hand-written
+ * strings). The Content-Security-Policy admits scripts from this site and inline scripts that
+ * carry this response's nonce — Remix's hydration and streaming scripts get it through
+ * getLoadContext → app/entry.server.tsx → `<Scripts nonce>` in app/root.tsx — and nothing else.
+ *
+ * Styles: stylesheets and `<style>` elements only from this site, but `style` *attributes* are
+ * allowed (`style-src-attr 'unsafe-inline'`). The server-rendered HTML carries them — the chart
+ * area's height, and recharts draws its SVG with inline styles — and a style attribute cannot
+ * run script or select other elements, so it cannot read the page the way an injected
+ * stylesheet can. Scripts stay nonce-only.
+ */
+
+export interface NonceLocals {
+  cspNonce?: string;
+}
+
+/** The nonce of this response, made by `securityHeaders` (undefined before it ran). */
+export function cspNonceOf(res: ServerResponse): string | undefined {
+  return ((res as ServerResponse & { locals?: NonceLocals }).locals ?? {}).cspNonce;
+}
+
+export function contentSecurityPolicyDirectives() {
+  return {
+    "default-src": ["'self'"],
+    "script-src": [
+      "'self'",
+      (_req: IncomingMessage, res: ServerResponse) => `'nonce-${cspNonceOf(res) ?? ""}'`,
+    ],
+    "style-src": ["'self'"],
+    "style-src-attr": ["'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+  };
+}
+
+export function securityHeaders(opts: { production: boolean }): RequestHandler[] {
+  return [
+    (_req, res, next) => {
+      (res.locals as NonceLocals).cspNonce = randomBytes(16).toString("base64");
+      next();
+    },
+    helmet({
+      // No upgrade-insecure-requests: a local `NODE_ENV=production` start over plain http would
+      // lose its scripts and styles. HSTS (production only) keeps browsers on https instead.
+      contentSecurityPolicy: { useDefaults: false, directives: contentSecurityPolicyDirectives() },
+      referrerPolicy: { policy: "same-origin" },
+      // Only a production deployment is behind TLS (docs/deploy.md); a development browser that
+      // saw HSTS for localhost would refuse plain http there for a year.
+      strictTransportSecurity: opts.production ? { maxAge: 31_536_000 } : false,
+      xFrameOptions: { action: "deny" },
+    }),
+  ];
+}
