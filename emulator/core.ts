@@ -8,6 +8,7 @@ import { listOf, type StripeObject } from "./objects/common";
 import { buildEvent, endpointWants, type EventRequest, type StripeEvent } from "./objects/events";
 import type { Charge } from "./objects/payment";
 import { Prng, type PrngState, streamFor } from "./random";
+import { shape } from "./schema/shape";
 import { Ledger } from "./state/ledger";
 import { DeliveryQueue, type DeliveryRecord } from "./webhooks/delivery-queue";
 
@@ -37,6 +38,16 @@ export interface EventSpec {
   asOf?: Record<string, unknown>;
 }
 
+/** A body the emulator sent: a `/v1` response or a webhook delivery (for tests that check shapes). */
+export interface ObservedBody {
+  kind: "api" | "webhook";
+  method: string;
+  /** The API path, or the event type of a webhook payload. */
+  path: string;
+  status: number;
+  body: string;
+}
+
 export interface CoreOptions {
   seed: number;
   clock: EmulatorClock;
@@ -45,6 +56,7 @@ export interface CoreOptions {
   webhookTimeoutMs: number;
   deliveryConcurrency: number;
   baseUrl: () => string;
+  onBody?: (observed: ObservedBody) => void;
 }
 
 /** State and shared machinery; the API handlers and control actions all work through it. */
@@ -86,6 +98,20 @@ export class EmulatorCore {
       payload: (eventId, livemode) => this.eventPayload(eventId, livemode),
       onProgress: (record) => this.onDeliveryProgress(record),
     });
+  }
+
+  private readonly warned = new Set<string>();
+
+  /** Logs a warning the first time `key` comes up (per emulator, kept across `reset()`). */
+  warnOnce(key: string, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    console.warn(message);
+  }
+
+  /** Hands a sent body to the `onBody` observer, if one was given. */
+  observe(observed: ObservedBody): void {
+    this.options.onBody?.(observed);
   }
 
   get baseUrl(): string {
@@ -165,7 +191,7 @@ export class EmulatorCore {
       const price = ledger.prices.require(record.price);
       const product = ledger.products.get(price.product);
       const amount = price.unit_amount * record.quantity;
-      return {
+      return shape<Record<string, unknown>>("LineItem", {
         id: record.id,
         object: "item",
         adjustable_quantity: null,
@@ -178,7 +204,7 @@ export class EmulatorCore {
         metadata: {},
         price,
         quantity: record.quantity,
-      };
+      });
     });
   }
 
@@ -272,7 +298,9 @@ export class EmulatorCore {
     const event = this.ledger(livemode ? "live" : "test").events.get(eventId);
     if (!event || !this.eventVisible(event)) return undefined;
     // Stripe sends pretty-printed JSON; the signature covers these exact bytes.
-    return JSON.stringify(event, null, 2);
+    const body = JSON.stringify(event, null, 2);
+    this.observe({ kind: "webhook", method: "POST", path: event.type, status: 0, body });
+    return body;
   }
 
   private onDeliveryProgress(record: DeliveryRecord): void {

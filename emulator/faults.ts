@@ -11,7 +11,7 @@ export interface FaultConfig {
   delayMs: number;
   /** Fraction of delivery attempts signed with a secret that is not the endpoint's. */
   wrongSecretRate: number;
-  /** Fraction of `/v1` requests answered 429 `rate_limit_error` before doing anything. */
+  /** Fraction of `/v1` requests answered 429 (`code: rate_limit`) before doing anything. */
   api429Rate: number;
   /**
    * Send `Stripe-Should-Retry: true` with injected 429s (as Stripe does for lock timeouts), so

@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { EmulatorClock } from "./clock";
 import { createControl, type EmulatorControl, type WebhookEndpointInput } from "./control";
-import { EmulatorCore } from "./core";
+import { EmulatorCore, type ObservedBody } from "./core";
 import { mergeFaults, NO_FAULTS, type FaultConfig } from "./faults";
 import { createEmulatorServer } from "./http/server";
 import { randomSeed } from "./random";
@@ -14,7 +14,7 @@ import {
 
 export { EmulatorClock } from "./clock";
 export type { EmulatorControl, WebhookEndpointInput } from "./control";
-export type { RequestLogEntry } from "./core";
+export type { ObservedBody, RequestLogEntry } from "./core";
 export type { FaultConfig } from "./faults";
 export type { EmulatorSnapshot } from "./state/snapshot";
 export type { DeliveryAttempt, DeliveryRecord } from "./webhooks/delivery-queue";
@@ -49,6 +49,8 @@ export interface EmulatorOptions {
   webhookTimeoutMs?: number;
   /** Concurrent deliveries per endpoint. Default 1, which keeps each endpoint's events in order. */
   deliveryConcurrency?: number;
+  /** Called with every `/v1` response body and webhook payload sent (the conformance tests). */
+  onBody?: (observed: ObservedBody) => void;
 }
 
 export interface EmulatorHandle {
@@ -88,6 +90,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     webhookTimeoutMs: opts.webhookTimeoutMs ?? 10_000,
     deliveryConcurrency: opts.deliveryConcurrency ?? 1,
     baseUrl: () => baseUrl,
+    onBody: opts.onBody,
   });
   // Filled in once the endpoints exist, so `reset()` recreates them with the same secrets.
   const standing: Array<WebhookEndpointInput & { secret: string }> = [];

@@ -6,6 +6,7 @@ import {
   customerDetails,
   type CheckoutSession,
   type SessionMode,
+  type UiMode,
 } from "../objects/checkout-session";
 import type { Metadata } from "../objects/common";
 import type { Customer } from "../objects/customer";
@@ -31,6 +32,8 @@ export interface SessionInput {
   locale: string | null;
   paymentIntentMetadata: Metadata;
   subscriptionMetadata: Metadata;
+  uiMode?: UiMode;
+  returnUrl?: string | null;
 }
 
 export function checkoutUrl(core: EmulatorCore, sessionId: string): string {
@@ -62,6 +65,11 @@ export function createCheckoutSession(
     successUrl: input.successUrl,
     cancelUrl: input.cancelUrl,
     locale: input.locale,
+    uiMode: input.uiMode,
+    returnUrl: input.returnUrl,
+    // Drawn only for such sessions, so hosted sessions keep their seeded ids.
+    clientSecret:
+      input.uiMode && input.uiMode !== "hosted_page" ? `${id}_secret_${core.ids.random(24)}` : null,
   });
   ledger.sessions.insert(session);
   ledger.sessionDetails.set(id, {

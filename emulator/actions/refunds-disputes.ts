@@ -5,6 +5,7 @@ import type { EventRequest } from "../objects/events";
 import {
   buildDispute,
   buildRefund,
+  disputeBalanceTransaction,
   type Charge,
   type Dispute,
   type Refund,
@@ -124,8 +125,22 @@ export function closeDispute(
   const inquiry = dispute.status.startsWith("warning_");
   const status: Dispute["status"] = inquiry ? "warning_closed" : outcome === "won" ? "won" : "lost";
   const previous = { status: dispute.status };
+  // A won chargeback gives the money back: a second balance transaction, the reinstatement.
+  const reinstatement =
+    status === "won"
+      ? disputeBalanceTransaction({
+          id: core.ids.next("txn"),
+          created: core.now(),
+          dispute: dispute.id,
+          charge: dispute.charge,
+          amount: dispute.amount,
+          currency: dispute.currency,
+          direction: "reinstatement",
+        })
+      : null;
   ledger.disputes.update(dispute, (d) => {
     d.status = status;
+    if (reinstatement) d.balance_transactions = [...d.balance_transactions, reinstatement];
   });
   core.emit(ledger, request, [
     { type: "charge.dispute.closed", object: dispute, previousAttributes: previous },

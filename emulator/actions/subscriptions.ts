@@ -4,6 +4,7 @@ import {
   buildPaidInvoice,
   buildSubscription,
   buildSubscriptionItem,
+  cancellationDetails,
   type Invoice,
   type Subscription,
   type SubscriptionItem,
@@ -184,7 +185,7 @@ export function cancelSubscription(
     s.status = "canceled";
     s.canceled_at = now;
     s.ended_at = now;
-    s.cancellation_details = { comment: null, feedback: null, reason: "cancellation_requested" };
+    s.cancellation_details = cancellationDetails({ reason: "cancellation_requested" });
   });
   core.emit(ledger, request, [{ type: "customer.subscription.deleted", object: subscription }]);
   return subscription;

@@ -2,9 +2,11 @@ import { invalidRequest } from "../api/stripe-error";
 import type { EmulatorCore } from "../core";
 import type { Metadata } from "../objects/common";
 import { buildWebhookEndpoint, type WebhookEndpoint } from "../objects/events";
+import { STRIPE_SCHEMA } from "../schema/shape";
 import type { Ledger } from "../state/ledger";
 
-const EVENT_NAME = /^(\*|[a-z_]+(\.[a-z_]+)+)$/;
+// The event names the pinned API version knows (and `*`), from the SDK's declarations.
+const EVENT_NAMES: ReadonlySet<string> = new Set(STRIPE_SCHEMA.webhookEventNames);
 
 export function validateEndpointUrl(url: string, param = "url"): string {
   let parsed: URL;
@@ -23,9 +25,9 @@ export function validateEnabledEvents(events: string[], param = "enabled_events"
   if (events.length === 0)
     throw invalidRequest("You must pass at least one event type in `enabled_events`.", param);
   events.forEach((name, i) => {
-    if (!EVENT_NAME.test(name))
+    if (!EVENT_NAMES.has(name))
       throw invalidRequest(
-        `Invalid ${param}[${i}]: ${name} is not an event type`,
+        `Invalid ${param}[${i}]: ${name} is not an event type of API version ${STRIPE_SCHEMA.apiVersion}`,
         `${param}[${i}]`,
       );
   });

@@ -405,8 +405,17 @@ function deleteCustomer(ctx: ApiContext) {
   Params.check(ctx.raw, []);
   const customer = ctx.ledger.customers.require(ctx.path[0]);
   ctx.ledger.customers.remove(customer.id);
+  ctx.ledger.deleted.set(customer.id, "customer");
   ctx.core.emit(ctx.ledger, ctx.request, [{ type: "customer.deleted", object: customer }]);
   return { id: customer.id, object: "customer", deleted: true };
+}
+
+/** A deleted customer is still answered for, as `{ id, object: "customer", deleted: true }`. */
+function retrieveCustomer(ctx: ApiContext) {
+  const p = Params.check(ctx.raw, []);
+  const gone = ctx.ledger.tombstone(ctx.path[0]);
+  if (gone?.object === "customer") return gone;
+  return serve(ctx, ctx.ledger.customers.require(ctx.path[0]), p);
 }
 
 function listCustomers(ctx: ApiContext) {
@@ -429,7 +438,7 @@ export const catalogRoutes: Route[] = [
   route("POST", "/v1/prices/:id", updatePrice),
   route("POST", "/v1/customers", createCustomer),
   route("GET", "/v1/customers", listCustomers),
-  route("GET", "/v1/customers/:id", retrieveFrom("customers")),
+  route("GET", "/v1/customers/:id", retrieveCustomer),
   route("POST", "/v1/customers/:id", updateCustomer),
   route("DELETE", "/v1/customers/:id", deleteCustomer),
 ];

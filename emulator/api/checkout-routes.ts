@@ -1,5 +1,7 @@
 import { createCheckoutSession, expireSession, type SessionInput } from "../actions/checkout";
 import type { Price } from "../objects/catalog";
+import type { UiMode } from "../objects/checkout-session";
+import { STRIPE_SCHEMA } from "../schema/shape";
 import { listOf } from "../objects/common";
 import { newPrice, newProduct } from "./catalog-routes";
 import { applyMetadata, Params } from "./params";
@@ -186,6 +188,18 @@ function createSession(ctx: ApiContext) {
       "expires_at",
     );
   }
+  const uiMode = p.enumValue("ui_mode", STRIPE_SCHEMA.checkoutUiModes as UiMode[]) ?? "hosted_page";
+  // The SDK's parameter docs: not allowed with the page embedded in (or built on) the merchant's own.
+  if (uiMode === "embedded_page" || uiMode === "elements") {
+    for (const param of ["success_url", "cancel_url"]) {
+      if (p.has(param)) {
+        throw invalidRequest(
+          `\`${param}\` is not allowed with \`ui_mode: ${uiMode}\`; use \`return_url\`.`,
+          param,
+        );
+      }
+    }
+  }
   const paymentIntentData = p.object("payment_intent_data");
   const subscriptionData = p.object("subscription_data");
   if (paymentIntentData && sessionMode !== "payment") {
@@ -215,6 +229,8 @@ function createSession(ctx: ApiContext) {
     locale: p.string("locale") ?? null,
     paymentIntentMetadata: applyMetadata({}, paymentIntentData?.metadata()),
     subscriptionMetadata: applyMetadata({}, subscriptionData?.metadata()),
+    uiMode,
+    returnUrl: p.string("return_url", { maxLength: 5000 }) ?? null,
   });
   return serve(ctx, session, p);
 }

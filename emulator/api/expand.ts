@@ -45,8 +45,10 @@ function expandOne(
     if (child === undefined) throw cannotExpand(path);
   } else if (typeof child === "string") {
     const target = ledger.find(child);
-    if (!target) throw cannotExpand(path);
-    child = core.present(ledger, target);
+    // A deleted customer expands to its `deleted: true` stub, as at Stripe.
+    const gone = target ? undefined : ledger.tombstone(child);
+    if (!target && !gone) throw cannotExpand(path);
+    child = target ? core.present(ledger, target) : gone;
   }
   return { ...obj, [key]: expandOne(core, ledger, child, rest, path) };
 }

@@ -21,6 +21,34 @@ const routes: readonly Route[] = [
 ];
 
 const IDEMPOTENCY_WINDOW_SECONDS = 24 * 3600;
+/** Stripe refuses longer `Idempotency-Key`s. */
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+/** Stripe's first API version; nothing older exists. */
+const FIRST_API_VERSION = "2011-01-01";
+
+/**
+ * Stripe answers 400 to a `Stripe-Version` that is not a version (malformed, before the first
+ * version, or newer than any it has). An older valid version is served here with the pinned
+ * version's shapes — the emulator knows no other — and logged once per version.
+ */
+function checkApiVersion(core: EmulatorCore, requested: string | undefined): void {
+  if (requested === undefined || requested === API_VERSION) return;
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:\.([a-z]+))?$/.exec(requested);
+  const date = m ? `${m[1]}-${m[2]}-${m[3]}` : "";
+  const parsed = m ? Date.parse(`${date}T00:00:00Z`) : NaN;
+  const calendar = !Number.isNaN(parsed) && new Date(parsed).toISOString().startsWith(date);
+  const pinnedDate = API_VERSION.slice(0, 10);
+  if (!m || !calendar || date < FIRST_API_VERSION || date >= pinnedDate) {
+    throw new StripeApiError(400, {
+      type: "invalid_request_error",
+      message: `Invalid Stripe API version: ${requested}. The emulator serves ${API_VERSION}; versions look like YYYY-MM-DD or YYYY-MM-DD.name.`,
+    });
+  }
+  core.warnOnce(
+    `api-version:${requested}`,
+    `[stripe-emulator] a request asked for Stripe-Version ${requested}: only ${API_VERSION} shapes are served, so responses keep that version's fields.`,
+  );
+}
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
@@ -44,10 +72,12 @@ function injectedFault(core: EmulatorCore): StripeApiError | null {
   if (api429Rate === 0 && api500Rate === 0) return null;
   const roll = core.apiFaultStream.next();
   if (roll < api429Rate) {
+    // Stripe's 429s are `invalid_request_error`s told apart by their code; the SDK makes any 429
+    // a StripeRateLimitError.
     return new StripeApiError(
       429,
       {
-        type: "rate_limit_error",
+        type: "invalid_request_error",
         code: api429Retryable ? "lock_timeout" : "rate_limit",
         message: api429Retryable
           ? "This object cannot be accessed right now because another API request or Stripe process is currently accessing it."
@@ -98,6 +128,13 @@ export async function handleApiRequest(
   try {
     mode = authenticate(header(req, "authorization"));
     const ledger = core.ledger(mode);
+    checkApiVersion(core, header(req, "stripe-version"));
+    if (idempotencyKey !== null && idempotencyKey.length > IDEMPOTENCY_KEY_MAX_LENGTH) {
+      throw new StripeApiError(400, {
+        type: "invalid_request_error",
+        message: `Invalid Idempotency-Key: it is ${idempotencyKey.length} characters long; the maximum is ${IDEMPOTENCY_KEY_MAX_LENGTH}.`,
+      });
+    }
     if (core.faults.apiLatencyMs > 0)
       await new Promise((r) => setTimeout(r, core.faults.apiLatencyMs));
     const injected = injectedFault(core);
@@ -166,6 +203,7 @@ export async function handleApiRequest(
   }
   res.writeHead(status, headers);
   res.end(payload);
+  core.observe({ kind: "api", method, path: url.pathname, status, body: payload });
   const durationMs = Math.round((performance.now() - started) * 10) / 10;
   core.logRequest({
     id: requestId,

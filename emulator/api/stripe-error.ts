@@ -1,5 +1,5 @@
 export type StripeErrorType =
-  "invalid_request_error" | "api_error" | "card_error" | "idempotency_error" | "rate_limit_error";
+  "invalid_request_error" | "api_error" | "card_error" | "idempotency_error";
 
 export interface StripeErrorBody {
   type: StripeErrorType;
@@ -46,14 +46,18 @@ export function invalidRequest(message: string, param?: string, code?: string): 
   );
 }
 
-export function resourceMissing(label: string, id: string, param = "id"): StripeApiError {
+/**
+ * `No such …`: 404 for the object the URL names (`param: "id"`); 400 with `param` set when the
+ * unknown id was passed as a parameter (a price in `line_items`, a cursor), as Stripe answers.
+ */
+export function resourceMissing(label: string, id: string, param?: string): StripeApiError {
   return new StripeApiError(
-    404,
+    param === undefined ? 404 : 400,
     withDocs({
       type: "invalid_request_error",
       code: "resource_missing",
       message: `No such ${label}: '${id}'`,
-      param,
+      param: param ?? "id",
     }),
   );
 }

@@ -1,4 +1,5 @@
 import { type Price, type Recurring, planOf } from "./catalog";
+import { shape } from "../schema/shape";
 import { EMPTY_ARRAY, listOf, type ListObject, type Metadata, type StripeObject } from "./common";
 
 export type SubscriptionStatus = "active" | "canceled" | "past_due" | "incomplete";
@@ -20,7 +21,7 @@ export interface Subscription extends StripeObject {
   object: "subscription";
   cancel_at_period_end: boolean;
   canceled_at: number | null;
-  cancellation_details: { comment: string | null; feedback: string | null; reason: string | null };
+  cancellation_details: Record<string, string | null>;
   currency: string;
   customer: string;
   ended_at: number | null;
@@ -44,18 +45,30 @@ export interface Invoice extends StripeObject {
   } | null;
 }
 
-const AUTOMATIC_TAX_OFF = Object.freeze({ disabled_reason: null, enabled: false, liability: null });
+const AUTOMATIC_TAX_OFF = Object.freeze(shape("Subscription.AutomaticTax", { enabled: false }));
+const INVOICE_AUTOMATIC_TAX_OFF = Object.freeze(shape("Invoice.AutomaticTax", { enabled: false }));
 const CLASSIC_BILLING = Object.freeze({ flexible: null, type: "classic" });
 const SELF_ISSUER = Object.freeze({ type: "self" });
-const SUB_INVOICE_SETTINGS = Object.freeze({ account_tax_ids: null, issuer: SELF_ISSUER });
+const SUB_INVOICE_SETTINGS = Object.freeze(
+  shape("Subscription.InvoiceSettings", { issuer: SELF_ISSUER }),
+);
 const SUB_PAYMENT_SETTINGS = Object.freeze({
   payment_method_options: null,
   payment_method_types: null,
   save_default_payment_method: "off",
 });
 const TRIAL_SETTINGS = Object.freeze({
-  end_behavior: Object.freeze({ missing_payment_method: "create_invoice" }),
+  end_behavior: Object.freeze(
+    shape("Subscription.TrialSettings.EndBehavior", { missing_payment_method: "create_invoice" }),
+  ),
 });
+
+/** `cancellation_details` as the SDK declares it (every field present, null when unknown). */
+export function cancellationDetails(
+  fields: { comment?: string; feedback?: string; reason?: string } = {},
+): Subscription["cancellation_details"] {
+  return shape("Subscription.CancellationDetails", fields);
+}
 const INVOICE_PAYMENT_SETTINGS = Object.freeze({
   default_mandate: null,
   payment_method_options: null,
@@ -102,7 +115,7 @@ export function buildSubscriptionItem(fields: {
   quantity: number;
   periodStart: number;
 }): SubscriptionItem {
-  return {
+  return shape<SubscriptionItem>("SubscriptionItem", {
     id: fields.id,
     object: "subscription_item",
     billing_thresholds: null,
@@ -116,7 +129,7 @@ export function buildSubscriptionItem(fields: {
     quantity: fields.quantity,
     subscription: fields.subscription,
     tax_rates: EMPTY_ARRAY,
-  };
+  });
 }
 
 export function buildSubscription(fields: {
@@ -129,7 +142,7 @@ export function buildSubscription(fields: {
   metadata: Metadata;
   defaultPaymentMethod: string | null;
 }): Subscription {
-  return {
+  return shape<Subscription>("Subscription", {
     id: fields.id,
     object: "subscription",
     application: null,
@@ -143,7 +156,7 @@ export function buildSubscription(fields: {
     cancel_at: null,
     cancel_at_period_end: false,
     canceled_at: null,
-    cancellation_details: { comment: null, feedback: null, reason: null },
+    cancellation_details: cancellationDetails(),
     collection_method: "charge_automatically",
     created: fields.created,
     currency: fields.currency,
@@ -177,7 +190,7 @@ export function buildSubscription(fields: {
     trial_end: null,
     trial_settings: TRIAL_SETTINGS,
     trial_start: null,
-  };
+  });
 }
 
 /** A paid subscription-cycle invoice, as Stripe issues for the first period. */
@@ -195,7 +208,7 @@ export function buildPaidInvoice(fields: {
   const sub = fields.subscription;
   const lines = sub.items.data.map((item, i) => {
     const amount = item.price.unit_amount * item.quantity;
-    return {
+    return shape<{ amount: number }>("InvoiceLineItem", {
       id: fields.lineIds[i],
       object: "line_item",
       amount,
@@ -230,11 +243,12 @@ export function buildPaidInvoice(fields: {
       subscription: sub.id,
       subtotal: amount,
       taxes: EMPTY_ARRAY,
-    };
+    });
   });
   const total = lines.reduce((sum, line) => sum + line.amount, 0);
   const periodEnd = sub.items.data[0]?.current_period_end ?? fields.created;
-  return {
+  // The pinned version has no top-level `subscription`: it is `parent.subscription_details`.
+  return shape<Invoice>("Invoice", {
     id: fields.id,
     object: "invoice",
     account_country: "US",
@@ -249,7 +263,7 @@ export function buildPaidInvoice(fields: {
     attempt_count: 1,
     attempted: true,
     auto_advance: false,
-    automatic_tax: AUTOMATIC_TAX_OFF,
+    automatic_tax: INVOICE_AUTOMATIC_TAX_OFF,
     automatically_finalizes_at: null,
     billing_reason: "subscription_create",
     collection_method: "charge_automatically",
@@ -309,7 +323,6 @@ export function buildPaidInvoice(fields: {
       paid_at: fields.created,
       voided_at: null,
     },
-    subscription: null,
     subtotal: total,
     subtotal_excluding_tax: total,
     test_clock: null,
@@ -319,5 +332,5 @@ export function buildPaidInvoice(fields: {
     total_pretax_credit_amounts: EMPTY_ARRAY,
     total_taxes: EMPTY_ARRAY,
     webhooks_delivered_at: fields.created,
-  };
+  });
 }

@@ -1,3 +1,4 @@
+import { shape } from "../schema/shape";
 import { EMPTY_ARRAY, type Metadata, type StripeObject } from "./common";
 
 export interface Product extends StripeObject {
@@ -45,7 +46,7 @@ export function buildProduct(fields: {
   url?: string;
   unitLabel?: string;
 }): Product {
-  return {
+  return shape<Product>("Product", {
     id: fields.id,
     object: "product",
     active: fields.active ?? true,
@@ -65,7 +66,7 @@ export function buildProduct(fields: {
     unit_label: fields.unitLabel ?? null,
     updated: fields.created,
     url: fields.url ?? null,
-  };
+  });
 }
 
 export function buildPrice(fields: {
@@ -81,7 +82,7 @@ export function buildPrice(fields: {
   nickname?: string;
   lookupKey?: string;
 }): Price {
-  return {
+  return shape<Price>("Price", {
     id: fields.id,
     object: "price",
     active: fields.active ?? true,
@@ -101,12 +102,12 @@ export function buildPrice(fields: {
     type: fields.recurring ? "recurring" : "one_time",
     unit_amount: fields.unitAmount,
     unit_amount_decimal: String(fields.unitAmount),
-  };
+  });
 }
 
 /** The legacy `plan` view of a recurring price that subscription items still carry. */
 export function planOf(price: Price): Record<string, unknown> {
-  return {
+  return shape("Plan", {
     id: price.id,
     object: "plan",
     active: price.active,
@@ -126,5 +127,5 @@ export function planOf(price: Price): Record<string, unknown> {
     transform_usage: null,
     trial_period_days: null,
     usage_type: "licensed",
-  };
+  });
 }

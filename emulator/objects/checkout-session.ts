@@ -1,8 +1,11 @@
+import { shape } from "../schema/shape";
 import { EMPTY_ARRAY, NULL_ADDRESS, type Metadata, type StripeObject } from "./common";
 
 export type SessionMode = "payment" | "subscription";
 export type SessionStatus = "open" | "complete" | "expired";
 export type PaymentStatus = "paid" | "unpaid" | "no_payment_required";
+/** The pinned version's `ui_mode` values (stripe-objects.json `checkoutUiModes`). */
+export type UiMode = "hosted_page" | "embedded_page" | "elements" | "form";
 
 export interface CustomerDetails {
   address: typeof NULL_ADDRESS | null;
@@ -36,6 +39,7 @@ export interface CheckoutSession extends StripeObject {
   status: SessionStatus;
   subscription: string | null;
   success_url: string | null;
+  ui_mode: UiMode;
   url: string | null;
 }
 
@@ -113,8 +117,13 @@ export function buildCheckoutSession(fields: {
   successUrl: string | null;
   cancelUrl: string | null;
   locale?: string | null;
+  uiMode?: UiMode;
+  /** Sessions shown outside the hosted page are driven by a client secret instead of a URL. */
+  clientSecret?: string | null;
+  returnUrl?: string | null;
 }): CheckoutSession {
-  return {
+  const uiMode = fields.uiMode ?? "hosted_page";
+  return shape<CheckoutSession>("Checkout.Session", {
     id: fields.id,
     object: "checkout.session",
     adaptive_pricing: ADAPTIVE_PRICING_OFF,
@@ -126,7 +135,7 @@ export function buildCheckoutSession(fields: {
     billing_address_collection: null,
     cancel_url: fields.cancelUrl,
     client_reference_id: fields.clientReferenceId,
-    client_secret: null,
+    client_secret: uiMode === "hosted_page" ? null : (fields.clientSecret ?? null),
     collected_information: null,
     consent: null,
     consent_collection: null,
@@ -161,6 +170,7 @@ export function buildCheckoutSession(fields: {
     permissions: null,
     phone_number_collection: PHONE_COLLECTION_OFF,
     recovered_from: null,
+    ...(fields.returnUrl ? { return_url: fields.returnUrl } : {}),
     saved_payment_method_options: SAVED_PM_OPTIONS,
     setup_intent: null,
     shipping_address_collection: null,
@@ -171,8 +181,8 @@ export function buildCheckoutSession(fields: {
     subscription: null,
     success_url: fields.successUrl,
     total_details: TOTAL_DETAILS_ZERO,
-    ui_mode: "hosted",
-    url: fields.url,
+    ui_mode: uiMode,
+    url: uiMode === "hosted_page" ? fields.url : null,
     wallet_options: null,
-  };
+  });
 }

@@ -1,3 +1,5 @@
+import { shape } from "../schema/shape";
+
 export type Metadata = Record<string, string>;
 
 /** Every served object: the fields the emulator itself reads, and whatever else Stripe has. */
@@ -39,33 +41,35 @@ export const EMPTY_ARRAY: readonly never[] = Object.freeze([]);
 export const EMPTY_OBJECT = Object.freeze({});
 
 export const CARD_DETAILS = Object.freeze({
-  card: Object.freeze({
-    amount_authorized: null,
-    authorization_code: null,
-    brand: "visa",
-    checks: Object.freeze({
-      address_line1_check: null,
-      address_postal_code_check: null,
-      cvc_check: "pass",
+  card: Object.freeze(
+    shape("Charge.PaymentMethodDetails.Card", {
+      amount_authorized: null,
+      authorization_code: null,
+      brand: "visa",
+      checks: Object.freeze({
+        address_line1_check: null,
+        address_postal_code_check: null,
+        cvc_check: "pass",
+      }),
+      country: "US",
+      exp_month: 12,
+      exp_year: 2034,
+      extended_authorization: Object.freeze({ status: "disabled" }),
+      fingerprint: "EmuL4t0rF1ngrPr1",
+      funding: "credit",
+      incremental_authorization: Object.freeze({ status: "unavailable" }),
+      installments: null,
+      last4: "4242",
+      mandate: null,
+      multicapture: Object.freeze({ status: "unavailable" }),
+      network: "visa",
+      network_token: Object.freeze({ used: false }),
+      network_transaction_id: "104557651805572",
+      overcapture: Object.freeze({ maximum_amount_capturable: 0, status: "unavailable" }),
+      regulated_status: "unregulated",
+      three_d_secure: null,
+      wallet: null,
     }),
-    country: "US",
-    exp_month: 12,
-    exp_year: 2034,
-    extended_authorization: Object.freeze({ status: "disabled" }),
-    fingerprint: "EmuL4t0rF1ngrPr1",
-    funding: "credit",
-    incremental_authorization: Object.freeze({ status: "unavailable" }),
-    installments: null,
-    last4: "4242",
-    mandate: null,
-    multicapture: Object.freeze({ status: "unavailable" }),
-    network: "visa",
-    network_token: Object.freeze({ used: false }),
-    network_transaction_id: "104557651805572",
-    overcapture: Object.freeze({ maximum_amount_capturable: 0, status: "unavailable" }),
-    regulated_status: "unregulated",
-    three_d_secure: null,
-    wallet: null,
-  }),
+  ),
   type: "card",
 });

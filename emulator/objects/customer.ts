@@ -1,3 +1,4 @@
+import { shape } from "../schema/shape";
 import { EMPTY_ARRAY, type Metadata, type StripeObject } from "./common";
 
 export interface Customer extends StripeObject {
@@ -10,12 +11,7 @@ export interface Customer extends StripeObject {
   phone: string | null;
 }
 
-const DEFAULT_INVOICE_SETTINGS = Object.freeze({
-  custom_fields: null,
-  default_payment_method: null,
-  footer: null,
-  rendering_options: null,
-});
+const DEFAULT_INVOICE_SETTINGS = Object.freeze(shape("Customer.InvoiceSettings", {}));
 
 export function buildCustomer(fields: {
   id: string;
@@ -28,7 +24,7 @@ export function buildCustomer(fields: {
   description?: string | null;
   metadata?: Metadata;
 }): Customer {
-  return {
+  return shape<Customer>("Customer", {
     id: fields.id,
     object: "customer",
     address: null,
@@ -51,5 +47,5 @@ export function buildCustomer(fields: {
     shipping: null,
     tax_exempt: "none",
     test_clock: null,
-  };
+  });
 }

@@ -1,3 +1,4 @@
+import { shape } from "../schema/shape";
 import type { Metadata, StripeObject } from "./common";
 
 /** The API version this emulator speaks: the one `stripe@23` pins. */
@@ -38,7 +39,7 @@ export function buildEvent(fields: {
   previousAttributes?: Record<string, unknown>;
   request: EventRequest;
 }): StripeEvent {
-  return {
+  return shape<StripeEvent>("EventBase", {
     id: fields.id,
     object: "event",
     api_version: API_VERSION,
@@ -50,7 +51,7 @@ export function buildEvent(fields: {
     pending_webhooks: 0,
     request: fields.request,
     type: fields.type,
-  };
+  });
 }
 
 export function buildWebhookEndpoint(fields: {
@@ -63,7 +64,7 @@ export function buildWebhookEndpoint(fields: {
   apiVersion?: string | null;
   metadata?: Metadata;
 }): WebhookEndpoint {
-  return {
+  return shape<WebhookEndpoint>("WebhookEndpoint", {
     id: fields.id,
     object: "webhook_endpoint",
     api_version: fields.apiVersion ?? null,
@@ -75,7 +76,7 @@ export function buildWebhookEndpoint(fields: {
     metadata: fields.metadata ?? {},
     status: "enabled",
     url: fields.url,
-  };
+  });
 }
 
 export function endpointWants(endpoint: WebhookEndpoint, type: string): boolean {

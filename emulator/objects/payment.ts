@@ -1,3 +1,4 @@
+import { shape } from "../schema/shape";
 import {
   CARD_DETAILS,
   EMPTY_OBJECT,
@@ -50,6 +51,14 @@ export interface Refund extends StripeObject {
   status: "succeeded";
 }
 
+export interface BalanceTransaction extends StripeObject {
+  object: "balance_transaction";
+  amount: number;
+  fee: number;
+  net: number;
+  reporting_category: string;
+}
+
 export type DisputeStatus =
   | "warning_needs_response"
   | "warning_under_review"
@@ -69,6 +78,7 @@ export interface Dispute extends StripeObject {
   payment_intent: string | null;
   reason: string;
   status: DisputeStatus;
+  balance_transactions: BalanceTransaction[];
 }
 
 const CARD_PM_OPTIONS = Object.freeze({
@@ -92,9 +102,10 @@ const APPROVED_OUTCOME = Object.freeze({
   seller_message: "Payment complete.",
   type: "authorized",
 });
+// `reference` (the acquirer reference number) is a string once the network assigns it and absent
+// until then, never null.
 const REFUND_DESTINATION = Object.freeze({
   card: Object.freeze({
-    reference: null,
     reference_status: "pending",
     reference_type: "acquirer_reference_number",
     type: "refund",
@@ -102,11 +113,21 @@ const REFUND_DESTINATION = Object.freeze({
   type: "card",
 });
 const DISPUTE_CARD_DETAILS = Object.freeze({
-  card: Object.freeze({ brand: "visa", case_type: "chargeback", network_reason_code: "10.4" }),
+  card: Object.freeze({
+    brand: "visa",
+    case_type: "chargeback",
+    network: "visa",
+    network_reason_code: "10.4",
+  }),
   type: "card",
 });
 const DISPUTE_INQUIRY_CARD_DETAILS = Object.freeze({
-  card: Object.freeze({ brand: "visa", case_type: "inquiry", network_reason_code: "10.4" }),
+  card: Object.freeze({
+    brand: "visa",
+    case_type: "inquiry",
+    network: "visa",
+    network_reason_code: "10.4",
+  }),
   type: "card",
 });
 const EMPTY_EVIDENCE = Object.freeze({
@@ -154,7 +175,7 @@ export function buildPaymentIntent(fields: {
   description?: string | null;
   receiptEmail?: string | null;
 }): PaymentIntent {
-  return {
+  return shape<PaymentIntent>("PaymentIntent", {
     id: fields.id,
     object: "payment_intent",
     amount: fields.amount,
@@ -197,7 +218,7 @@ export function buildPaymentIntent(fields: {
     status: fields.status,
     transfer_data: null,
     transfer_group: null,
-  };
+  });
 }
 
 export function buildCharge(fields: {
@@ -215,7 +236,7 @@ export function buildCharge(fields: {
   description?: string | null;
   metadata?: Metadata;
 }): Charge {
-  return {
+  return shape<Charge>("Charge", {
     id: fields.id,
     object: "charge",
     amount: fields.amount,
@@ -266,7 +287,7 @@ export function buildCharge(fields: {
     status: "succeeded",
     transfer_data: null,
     transfer_group: null,
-  };
+  });
 }
 
 export function buildRefund(fields: {
@@ -278,7 +299,7 @@ export function buildRefund(fields: {
   reason: string | null;
   metadata: Metadata;
 }): Refund {
-  return {
+  return shape<Refund>("Refund", {
     id: fields.id,
     object: "refund",
     amount: fields.amount,
@@ -297,7 +318,7 @@ export function buildRefund(fields: {
     source_transfer_reversal: null,
     status: "succeeded",
     transfer_reversal: null,
-  };
+  });
 }
 
 export function buildDispute(fields: {
@@ -306,13 +327,27 @@ export function buildDispute(fields: {
   charge: Charge;
   reason: string;
   inquiry: boolean;
+  /** The withdrawal's id; inquiries move no money and have none. */
   balanceTransaction: string;
 }): Dispute {
-  return {
+  const amount = fields.charge.amount - fields.charge.amount_refunded;
+  return shape<Dispute>("Dispute", {
     id: fields.id,
     object: "dispute",
-    amount: fields.charge.amount - fields.charge.amount_refunded,
-    balance_transactions: fields.inquiry ? [] : [fields.balanceTransaction],
+    amount,
+    balance_transactions: fields.inquiry
+      ? []
+      : [
+          disputeBalanceTransaction({
+            id: fields.balanceTransaction,
+            created: fields.created,
+            dispute: fields.id,
+            charge: fields.charge.id,
+            amount,
+            currency: fields.charge.currency,
+            direction: "withdrawal",
+          }),
+        ],
     charge: fields.charge.id,
     created: fields.created,
     currency: fields.charge.currency,
@@ -324,6 +359,7 @@ export function buildDispute(fields: {
       has_evidence: false,
       past_due: false,
       submission_count: 0,
+      submission_method: "not_submitted",
     },
     is_charge_refundable: fields.inquiry,
     livemode: fields.charge.livemode,
@@ -332,5 +368,54 @@ export function buildDispute(fields: {
     payment_method_details: fields.inquiry ? DISPUTE_INQUIRY_CARD_DETAILS : DISPUTE_CARD_DETAILS,
     reason: fields.reason,
     status: fields.inquiry ? "warning_needs_response" : "needs_response",
-  };
+  });
+}
+
+/** The fee Stripe (US) charges on a chargeback, in cents; the emulator does not return it. */
+export const DISPUTE_FEE = 1_500;
+
+/**
+ * The money a dispute moves, as Stripe lists it on `dispute.balance_transactions`: the disputed
+ * amount (plus the dispute fee) withdrawn when it opens, and the amount reinstated if it is won.
+ */
+export function disputeBalanceTransaction(fields: {
+  id: string;
+  created: number;
+  dispute: string;
+  charge: string;
+  amount: number;
+  currency: string;
+  direction: "withdrawal" | "reinstatement";
+}): BalanceTransaction {
+  const withdrawal = fields.direction === "withdrawal";
+  const amount = withdrawal ? -fields.amount : fields.amount;
+  const fee = withdrawal ? DISPUTE_FEE : 0;
+  return shape<BalanceTransaction>("BalanceTransaction", {
+    id: fields.id,
+    object: "balance_transaction",
+    amount,
+    available_on: fields.created,
+    balance_type: "payments",
+    created: fields.created,
+    currency: fields.currency,
+    description: `Chargeback ${withdrawal ? "withdrawal" : "reversal"} for ${fields.charge}`,
+    exchange_rate: null,
+    fee,
+    fee_details: withdrawal
+      ? [
+          {
+            amount: fee,
+            application: null,
+            currency: fields.currency,
+            description: "Dispute fee",
+            type: "stripe_fee",
+          },
+        ]
+      : [],
+    net: amount - fee,
+    reporting_category: withdrawal ? "dispute" : "dispute_reversal",
+    source: fields.dispute,
+    status: "available",
+    type: "adjustment",
+  });
 }

@@ -66,7 +66,8 @@ export class Collection<T extends StoredObject> {
     return this.byId.get(id)?.obj;
   }
 
-  require(id: string, param = "id"): T {
+  /** `param` names the request parameter the id came from; without it the id is the URL's (404). */
+  require(id: string, param?: string): T {
     const obj = this.get(id);
     if (!obj) throw resourceMissing(this.label, id, param);
     return obj;

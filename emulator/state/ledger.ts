@@ -72,6 +72,8 @@ export class Ledger {
   readonly idempotency = new Map<string, IdempotentResult>();
   /** Object id → the purchase (checkout session) it belongs to, for targeted webhook drops. */
   readonly purchaseOf = new Map<string, string>();
+  /** Deleted customers (id → `object`): Stripe still answers for them with `deleted: true`. */
+  readonly deleted = new Map<string, string>();
   invoiceCount = 0;
   private readonly byPrefix: Record<string, Collection<StripeObject>>;
 
@@ -103,6 +105,12 @@ export class Ledger {
     return this.collectionFor(id)?.get(id);
   }
 
+  /** `{ id, object, deleted: true }` for an object deleted earlier that Stripe still answers for. */
+  tombstone(id: string): { id: string; object: string; deleted: true } | undefined {
+    const object = this.deleted.get(id);
+    return object === undefined ? undefined : { id, object, deleted: true };
+  }
+
   purchaseRoot(id: string): string {
     return this.purchaseOf.get(id) ?? id;
   }
@@ -113,6 +121,7 @@ export class Ledger {
     this.webhookSecrets.clear();
     this.idempotency.clear();
     this.purchaseOf.clear();
+    this.deleted.clear();
     this.invoiceCount = 0;
   }
 

@@ -15,6 +15,8 @@ export interface LedgerSnapshot {
   sessionDetails: Array<[string, SessionDetails]>;
   webhookSecrets: Array<[string, string]>;
   purchaseOf: Array<[string, string]>;
+  /** Absent in snapshots written before deleted customers were kept. */
+  deleted?: Array<[string, string]>;
   invoiceCount: number;
 }
 
@@ -38,6 +40,7 @@ function ledgerSnapshot(ledger: Ledger): LedgerSnapshot {
     sessionDetails: [...ledger.sessionDetails],
     webhookSecrets: [...ledger.webhookSecrets],
     purchaseOf: [...ledger.purchaseOf],
+    deleted: [...ledger.deleted],
     invoiceCount: ledger.invoiceCount,
   };
 }
@@ -82,6 +85,7 @@ export function restoreSnapshot(core: EmulatorCore, snapshot: EmulatorSnapshot):
     for (const [id, details] of saved.sessionDetails) ledger.sessionDetails.set(id, details);
     for (const [id, secret] of saved.webhookSecrets) ledger.webhookSecrets.set(id, secret);
     for (const [id, root] of saved.purchaseOf) ledger.purchaseOf.set(id, root);
+    for (const [id, object] of saved.deleted ?? []) ledger.deleted.set(id, object);
     ledger.invoiceCount = saved.invoiceCount;
   }
   core.droppedPurchases.clear();

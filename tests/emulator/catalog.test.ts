@@ -125,8 +125,12 @@ describe("prices", () => {
     const missingProduct = await stripeError(
       h.stripe.prices.create({ currency: "usd", unit_amount: 1, product: "prod_nope" }),
     );
-    expect(missingProduct.statusCode).toBe(404);
-    expect(missingProduct.param).toBe("product");
+    // An unknown id passed as a parameter is a bad request (400), not a missing URL (404).
+    expect(missingProduct).toMatchObject({
+      statusCode: 400,
+      code: "resource_missing",
+      param: "product",
+    });
     const badCurrency = await stripeError(
       h.stripe.prices.create({ currency: "dollars", unit_amount: 1, product_data: { name: "x" } }),
     );

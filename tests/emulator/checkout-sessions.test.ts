@@ -129,7 +129,11 @@ describe("creating sessions", () => {
         line_items: [{ price: "price_nope", quantity: 1 }],
       }),
     );
-    expect(missingPrice).toMatchObject({ statusCode: 404, param: "line_items[0][price]" });
+    expect(missingPrice).toMatchObject({
+      statusCode: 400,
+      code: "resource_missing",
+      param: "line_items[0][price]",
+    });
     const customer = await h.stripe.customers.create({ email: "c@example.com" });
     const both = await stripeError(
       h.stripe.checkout.sessions.create({

