@@ -20,6 +20,13 @@ import {
 } from "~/services/admin/forms.server";
 import { OPS_ACCESS } from "~/services/admin/ops-permissions";
 import {
+  API_SCOPE_DESCRIPTIONS,
+  API_SCOPES,
+  apiKeyStatus,
+  DEFAULT_RATE_LIMIT,
+  effectiveRateLimit,
+} from "~/services/api-keys.server";
+import {
   createApiKeyForAdmin,
   createKeySchema,
   listApiKeysForAdmin,
@@ -37,7 +44,23 @@ export const headers: HeadersFunction = () => ({ "Cache-Control": "no-store" });
 
 export async function loader({ request }: LoaderFunctionArgs) {
   await requireStaff(request, { roles: OPS_ACCESS.apiKeys });
-  return listApiKeysForAdmin();
+  const { keys, more } = await listApiKeysForAdmin();
+  const now = new Date();
+  return {
+    keys: keys.map((k) => ({
+      ...k,
+      status: apiKeyStatus(k, now),
+      rateLimit: effectiveRateLimit(k),
+      customRateLimit: k.rateLimitPerSecond !== null || k.rateLimitBurst !== null,
+    })),
+    more,
+    // From a .server module, so the page gets them as data (the client bundle has no such module).
+    scopeChoices: API_SCOPES.map((scope) => ({
+      scope,
+      description: API_SCOPE_DESCRIPTIONS[scope],
+    })),
+    defaultRateLimit: DEFAULT_RATE_LIMIT,
+  };
 }
 
 type Intent = "create" | "revoke";
@@ -54,7 +77,13 @@ const noStore = { "Cache-Control": "no-store" };
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const me = await requireStaff(request, { roles: OPS_ACCESS.apiKeys });
-  const values = toValues(await request.formData());
+  const formData = await request.formData();
+  const values = toValues(formData);
+  // One value per ticked scope box; toValues keeps only the first of a name.
+  values.scopes = formData
+    .getAll("scopes")
+    .filter((v): v is string => typeof v === "string")
+    .join(",");
   const intent = values.intent === "create" || values.intent === "revoke" ? values.intent : null;
   const admin = { id: me.id, email: me.email, ip: clientIp(context) };
   const fail = (fieldErrors: FieldErrors, status = 400) =>
@@ -98,7 +127,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
   } catch (error) {
     if (error instanceof DomainError)
       return fail(
-        domainErrorToFields(error, { id: "form", keyId: "form", prefix: "form" }),
+        domainErrorToFields(error, {
+          id: "form",
+          keyId: "form",
+          prefix: "form",
+          expiresAt: "expires",
+        }),
         error.status === 404 ? 404 : error.status === 409 ? 409 : 400,
       );
     throw error;
@@ -107,7 +141,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function ApiKeysPage() {
-  const { keys, more } = useLoaderData<typeof loader>();
+  const { keys, more, scopeChoices, defaultRateLimit } = useLoaderData<typeof loader>();
   const actionData = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = (intent: string, id?: string) =>
@@ -115,6 +149,10 @@ export default function ApiKeysPage() {
     navigation.formData?.get("intent") === intent &&
     (!id || navigation.formData?.get("keyId") === id);
   const createErrors = actionData?.intent === "create" ? actionData.fieldErrors : {};
+  // After a failed create the boxes keep what was ticked; a fresh form starts with none.
+  const failedCreate = actionData?.intent === "create" && !actionData.created;
+  const tickedScopes = failedCreate ? (actionData.values.scopes ?? "").split(",") : [];
+  const kept = (name: string) => (failedCreate ? (actionData.values[name] ?? "") : "");
   return (
     <>
       <h1>API keys</h1>
@@ -142,12 +180,62 @@ export default function ApiKeysPage() {
             name="name"
             required
             maxLength={100}
-            defaultValue={
-              actionData?.intent === "create" && !actionData.created
-                ? (actionData.values.name ?? "")
-                : ""
-            }
+            defaultValue={kept("name")}
             error={createErrors.name}
+            autoComplete="off"
+          />
+          <fieldset
+            className="field"
+            aria-describedby={createErrors.scopes ? "scopes-error" : undefined}
+          >
+            <legend>Scopes (what the key may do)</legend>
+            {scopeChoices.map(({ scope, description }) => (
+              <div key={scope}>
+                <label>
+                  <input
+                    type="checkbox"
+                    name="scopes"
+                    value={scope}
+                    defaultChecked={tickedScopes.includes(scope)}
+                  />{" "}
+                  <span className="mono">{scope}</span>{" "}
+                  <span className="muted small">{description}</span>
+                </label>
+              </div>
+            ))}
+            {createErrors.scopes ? (
+              <div id="scopes-error" className="field-error" role="alert">
+                {createErrors.scopes}
+              </div>
+            ) : null}
+          </fieldset>
+          <TextField
+            label="Expires (optional)"
+            name="expires"
+            maxLength={40}
+            placeholder="90d or 2027-03-01"
+            hint="A duration (h, d, w) or a date (from UTC midnight). Empty: never."
+            defaultValue={kept("expires")}
+            error={createErrors.expires}
+            autoComplete="off"
+          />
+          <TextField
+            label="Requests per second (optional)"
+            name="rateLimitPerSecond"
+            inputMode="numeric"
+            placeholder={String(defaultRateLimit.perSecond)}
+            defaultValue={kept("rateLimitPerSecond")}
+            error={createErrors.rateLimitPerSecond}
+            autoComplete="off"
+          />
+          <TextField
+            label="Burst (optional)"
+            name="rateLimitBurst"
+            inputMode="numeric"
+            placeholder={String(defaultRateLimit.burst)}
+            hint="Counted per server process."
+            defaultValue={kept("rateLimitBurst")}
+            error={createErrors.rateLimitBurst}
             autoComplete="off"
           />
           <div className="field">
@@ -179,6 +267,8 @@ export default function ApiKeysPage() {
               <tr>
                 <th scope="col">Name</th>
                 <th scope="col">Key starts with</th>
+                <th scope="col">Scopes</th>
+                <th scope="col">Rate limit</th>
                 <th scope="col">Created</th>
                 <th scope="col">Last used</th>
                 <th scope="col">Status</th>
@@ -192,10 +282,25 @@ export default function ApiKeysPage() {
                   id={`key-${k.id}`}
                   data-testid="api-key-row"
                   data-name={k.name}
-                  className={k.revokedAt ? "inactive" : undefined}
+                  className={k.status !== "active" ? "inactive" : undefined}
                 >
                   <td>{k.name}</td>
                   <td className="mono">{k.prefix}…</td>
+                  <td data-testid="api-key-scopes">
+                    {k.scopes.length > 0 ? (
+                      k.scopes.map((scope) => (
+                        <div key={scope} className="mono small">
+                          {scope}
+                        </div>
+                      ))
+                    ) : (
+                      <span className="muted">none</span>
+                    )}
+                  </td>
+                  <td className="small">
+                    {k.rateLimit.perSecond}/s, burst {k.rateLimit.burst}
+                    {k.customRateLimit ? null : <div className="muted">default</div>}
+                  </td>
                   <td>
                     <Time value={k.createdAt} />
                     {k.createdBy ? <div className="muted small">by {k.createdBy.email}</div> : null}
@@ -212,8 +317,19 @@ export default function ApiKeysPage() {
                       <>
                         <span className="badge danger">Revoked</span> <Time value={k.revokedAt} />
                       </>
+                    ) : k.status === "expired" && k.expiresAt ? (
+                      <>
+                        <span className="badge warn">Expired</span> <Time value={k.expiresAt} />
+                      </>
                     ) : (
-                      <span className="badge ok">Active</span>
+                      <>
+                        <span className="badge ok">Active</span>
+                        {k.expiresAt ? (
+                          <div className="muted small">
+                            until <Time value={k.expiresAt} />
+                          </div>
+                        ) : null}
+                      </>
                     )}
                   </td>
                   <td>

@@ -359,6 +359,7 @@ describe("dashboard part 2 in the browser", () => {
     const { page, context, problems } = await signIn("ada");
     await open(page, "/api-keys");
     await page.getByLabel("Name (what uses it)").fill("E2E main app");
+    await page.getByLabel("packs:read").check();
     await page.getByRole("button", { name: "Create key" }).click();
     const key = (await page.getByTestId("new-api-key").textContent())!.trim();
     expect(key).toMatch(/^cdk_[0-9A-Za-z]{43}$/);

@@ -278,7 +278,7 @@ describe("API keys", () => {
     const created = await callAction<KeyAction>(
       apiKeysAction,
       "/api-keys",
-      { intent: "create", name: "Main app (prod)" },
+      { intent: "create", name: "Main app (prod)", scopes: "packs:read" },
       { cookie: admin.cookie },
     );
     expect(created.status).toBe(200);

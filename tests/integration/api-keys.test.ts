@@ -100,7 +100,15 @@ describe("API key authentication", () => {
 
 describe("apikey CLI", () => {
   it("create prints the key once and stores only its hash", async () => {
-    const res = await runCli(["apikey", "create", "--name", "main app", "--json"]);
+    const res = await runCli([
+      "apikey",
+      "create",
+      "--name",
+      "main app",
+      "--scope",
+      "users:read",
+      "--json",
+    ]);
     expect(res.code).toBe(0);
     const out = res.json<{ id: string; key: string; prefix: string; name: string }>();
     expect(out.key).toMatch(/^cdk_[0-9A-Za-z]{43}$/);
@@ -122,7 +130,7 @@ describe("apikey CLI", () => {
   });
 
   it("create without --json prints the key in the human output", async () => {
-    const res = await runCli(["apikey", "create", "--name", "human"]);
+    const res = await runCli(["apikey", "create", "--name", "human", "--scope", "all"]);
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/shown once.*cdk_[0-9A-Za-z]{43}/);
   });

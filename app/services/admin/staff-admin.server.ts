@@ -3,6 +3,10 @@ import type { StaffRole } from "~/generated/prisma/enums";
 import {
   apiKeyNameSchema,
   createApiKey,
+  MAX_RATE_LIMIT_BURST,
+  MAX_RATE_LIMIT_PER_SECOND,
+  parseExpiry,
+  parseScopes,
   revokeApiKey,
   type PublicApiKey,
 } from "../api-keys.server";
@@ -298,6 +302,10 @@ const apiKeyListSelect = {
   createdAt: true,
   lastUsedAt: true,
   revokedAt: true,
+  scopes: true,
+  expiresAt: true,
+  rateLimitPerSecond: true,
+  rateLimitBurst: true,
   createdBy: { select: { email: true } },
 } as const;
 
@@ -318,15 +326,54 @@ export async function listApiKeysForAdmin() {
   return { keys, more: Math.max(0, total - keys.length) };
 }
 
+const optionalLimit = (label: string, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z
+      .string()
+      .trim()
+      .regex(/^\d{1,9}$/, { error: `${label} must be a whole number from 1 to ${max}.` })
+      .transform(Number)
+      .pipe(
+        z
+          .number()
+          .min(1, { error: `${label} must be a whole number from 1 to ${max}.` })
+          .max(max, { error: `${label} must be a whole number from 1 to ${max}.` }),
+      )
+      .optional(),
+  );
+
+/** Scopes arrive comma-joined (one value per ticked box); parseScopes names unknown ones. */
 export const createKeySchema = z.object({
   name: z.string({ error: "Name the key after what uses it." }).pipe(apiKeyNameSchema),
+  scopes: z.string().optional(),
+  expires: z
+    .string()
+    .trim()
+    .max(40, { error: "Give a duration such as 90d or a date." })
+    .optional(),
+  rateLimitPerSecond: optionalLimit("Requests per second", MAX_RATE_LIMIT_PER_SECOND),
+  rateLimitBurst: optionalLimit("Burst", MAX_RATE_LIMIT_BURST),
 });
 
 export async function createApiKeyForAdmin(
   input: z.output<typeof createKeySchema>,
   admin: StaffRef,
 ): Promise<{ apiKey: PublicApiKey; key: string }> {
-  return createApiKey({ name: input.name, createdById: admin.id }, actorOf(admin));
+  // Both throw a ValidationError naming the field ("scopes", "expiresAt") for the form.
+  const scopes = parseScopes(input.scopes ?? "");
+  const expiresAt = input.expires ? parseExpiry(input.expires) : null;
+  return createApiKey(
+    {
+      name: input.name,
+      createdById: admin.id,
+      scopes,
+      expiresAt,
+      rateLimitPerSecond: input.rateLimitPerSecond ?? null,
+      rateLimitBurst: input.rateLimitBurst ?? null,
+    },
+    actorOf(admin),
+  );
 }
 
 export const revokeKeySchema = z.object({
