@@ -31,6 +31,18 @@ const COLUMN_TYPES = [
   "text",
 ];
 
+const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Text the delivery row can always hold, whatever the sender put in it: Postgres text refuses
+ * NUL, the driver would turn an unpaired surrogate into U+FFFD anyway, and the event id and type
+ * columns are indexed (a btree entry has a size limit). The delivery row must never fail.
+ */
+function storableText(s: string | null | undefined, max: number): string | null {
+  if (s === null || s === undefined) return null;
+  return s.replaceAll("\u0000", "\\u0000").replace(LONE_SURROGATES, "\uFFFD").slice(0, max);
+}
+
 /**
  * Bind values and the SQL value list (`$n::type` from parameter `from` on) for one delivery row in
  * DELIVERY_COLUMNS order. `outcomeSql` puts an SQL expression in place of the outcome, for a
@@ -42,18 +54,18 @@ export function deliveryInsertParts(
   outcomeSql?: string,
 ): { valueList: string; values: unknown[] } {
   const durationMs = Math.max(0, Math.round(performance.now() - r.startedAt));
-  const error = r.error ? scrubSecrets(r.error).slice(0, 2000) : null;
+  const error = r.error ? storableText(scrubSecrets(r.error), 2000) : null;
   const values: unknown[] = [
     r.signatureStatus,
     r.outcome ?? null,
-    r.eventId ?? null,
-    r.eventType ?? null,
+    storableText(r.eventId, 255),
+    storableText(r.eventType, 255),
     r.responseStatus,
     durationMs,
     error,
     r.bodySha256,
     r.bodySize,
-    r.remoteIp,
+    storableText(r.remoteIp, 100),
   ];
   const valueList: string[] = [];
   const used: unknown[] = [];

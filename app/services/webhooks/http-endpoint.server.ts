@@ -26,7 +26,9 @@ export async function stripeWebhookEndpoint(req: Request, res: Response): Promis
       ip: req.ip ?? req.socket.remoteAddress ?? null,
       startedAt,
     });
-    // A body cut off at the limit is still arriving: close the connection instead of reading it.
+    // Refused for size: close the connection after the 413 (readLimitedBody has thrown away
+    // what arrived in time, so the client reads the answer rather than a reset), and a keep-alive
+    // client opens a fresh connection for its next request instead of reusing this one.
     if (!body.ok) res.setHeader("Connection", "close");
     sendJson(res, result.status, result.body);
   } catch (error) {

@@ -23,8 +23,10 @@ import { verifyStripeSignature } from "./verify.server";
  * Every request is recorded as a WebhookDelivery, whatever happens. Status codes (what Stripe
  * does with them matters): 200 = stored or already stored, do not retry (the queue retries its
  * own transient failures and raises attention items); 400 = refused (signature, timestamp,
- * livemode, JSON); 413 = body over 1 MB; 503 = not stored (database down, no secret configured),
- * Stripe retries later.
+ * livemode, or a signed body that is not a Stripe event the database can store:
+ * payload.server.ts, and whatever the database itself refuses); 413 = body over 1 MB (connection
+ * closed); 503 = not stored (database down, no secret configured), Stripe retries later. Never a
+ * 5xx for the bytes themselves: Stripe would resend the same bytes for days.
  */
 
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
@@ -42,8 +44,20 @@ export type DeliveryOutcome =
   | "malformed"
   | "too_large";
 
-/** The request body as read by the HTTP layer: whole, or cut off at the limit. */
-export type WebhookBody = { ok: true; bytes: Buffer } | { ok: false; size: number };
+/**
+ * After the limit, up to this much more of a request body is read and thrown away (never kept)
+ * within DISCARD_MS, so that a client that has sent it all reads the 413 instead of a connection
+ * reset: closing a socket with unread bytes makes the kernel answer with RST. A body beyond that
+ * budget is answered at once and its connection closed mid-body.
+ */
+export const DISCARD_BYTES = 8 * 1024 * 1024;
+export const DISCARD_MS = 5_000;
+
+/**
+ * The request body as read by the HTTP layer: whole, or refused at the limit. `size` is the length
+ * declared, or the bytes seen; `exact` is false when reading stopped before the end ("more than").
+ */
+export type WebhookBody = { ok: true; bytes: Buffer } | { ok: false; size: number; exact: boolean };
 
 export interface WebhookRequest {
   body: WebhookBody;
@@ -59,20 +73,59 @@ export interface WebhookResponse {
   body: Record<string, unknown>;
 }
 
+type Chunks = AsyncIterator<Uint8Array>;
+
+/** Read and drop the rest of a body, within the discard budget; true if it ended cleanly. */
+async function discardRest(
+  chunks: Chunks,
+  seen: { bytes: number },
+  budgetEnd: number,
+): Promise<boolean> {
+  const deadline = Date.now() + DISCARD_MS;
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), Math.max(0, deadline - Date.now()));
+    });
+    const next = chunks.next();
+    // Left behind on a timeout: its failure (the client went away) must not go unhandled.
+    next.catch(() => undefined);
+    const step = await Promise.race([next, timeout])
+      .catch(() => "failed" as const)
+      .finally(() => clearTimeout(timer));
+    if (step === "timeout" || step === "failed") return false;
+    if (step.done) return true;
+    seen.bytes += step.value.byteLength;
+    // Not iterator.return(): that destroys the request, and with it the socket the 413 goes on.
+    if (seen.bytes > budgetEnd) return false;
+  }
+}
+
 /** Read a request body, refusing early on Content-Length and counting while streaming. */
 export async function readLimitedBody(
   stream: AsyncIterable<Uint8Array> | null,
   declaredLength: number | null,
   limit = MAX_WEBHOOK_BODY_BYTES,
 ): Promise<WebhookBody> {
-  if (declaredLength !== null && Number.isFinite(declaredLength) && declaredLength > limit)
-    return { ok: false, size: declaredLength };
+  if (declaredLength !== null && Number.isFinite(declaredLength) && declaredLength > limit) {
+    if (stream && declaredLength <= limit + DISCARD_BYTES)
+      await discardRest(stream[Symbol.asyncIterator](), { bytes: 0 }, declaredLength);
+    return { ok: false, size: declaredLength, exact: true };
+  }
   if (!stream) return { ok: true, bytes: Buffer.alloc(0) };
   const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    total += chunk.byteLength;
-    if (total > limit) return { ok: false, size: total };
+  const seen = { bytes: 0 };
+  const iterator = stream[Symbol.asyncIterator]();
+  for (;;) {
+    const step = await iterator.next();
+    if (step.done) break;
+    const chunk = step.value;
+    seen.bytes += chunk.byteLength;
+    if (seen.bytes > limit) {
+      chunks.length = 0;
+      const ended = await discardRest(iterator, seen, limit + DISCARD_BYTES);
+      return { ok: false, size: seen.bytes, exact: ended };
+    }
     chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   }
   return { ok: true, bytes: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) };
@@ -142,8 +195,8 @@ export async function receiveStripeWebhook(req: WebhookRequest): Promise<Webhook
   };
 
   if (!req.body.ok) {
-    const size = req.body.size;
-    const message = `Request body is ${size} bytes; the limit is ${MAX_WEBHOOK_BODY_BYTES} bytes (1 MB).`;
+    const { size, exact } = req.body;
+    const message = `Request body is ${exact ? "" : "more than "}${size} bytes; the limit is ${MAX_WEBHOOK_BODY_BYTES} bytes (1 MB).`;
     return finish(
       { status: 413, body: errorBody("payload_too_large", message) },
       {
@@ -180,7 +233,24 @@ export async function receiveStripeWebhook(req: WebhookRequest): Promise<Webhook
     );
   }
 
-  const verified = verifyStripeSignature(body, req.signature, secrets);
+  let verified: ReturnType<typeof verifyStripeSignature>;
+  try {
+    verified = verifyStripeSignature(body, req.signature, secrets);
+  } catch (error) {
+    // A bug, not the sender's doing: recorded, and 500 so Stripe sends it again after the fix.
+    const message = scrubSecrets((error as Error)?.message ?? String(error));
+    logger.error({ err: message }, "webhook verification failed unexpectedly");
+    return finish(
+      { status: 500, body: errorBody("internal_error", "The request could not be handled.") },
+      {
+        ...base,
+        signatureStatus: "invalid",
+        outcome: "failed",
+        responseStatus: 500,
+        error: message,
+      },
+    );
+  }
   if (!verified.ok) {
     return finish(
       { status: 400, body: errorBody(verified.code, verified.message) },
@@ -217,6 +287,23 @@ export async function receiveStripeWebhook(req: WebhookRequest): Promise<Webhook
     return { status: 200, body: { received: true, eventId: event.id, outcome } };
   } catch (error) {
     const message = scrubSecrets((error as Error)?.message ?? String(error));
+    const refused = unstorableReason(error);
+    if (refused) {
+      // The database refused these bytes and will refuse them every time: a 5xx would have
+      // Stripe send them again for days. payload.server.ts catches the known cases first.
+      const reason = `The event could not be stored: ${refused}`;
+      logger.warn({ eventId: event.id, type: event.type, err: reason }, "webhook event refused");
+      return finish(
+        { status: 400, body: errorBody("unstorable_payload", reason) },
+        {
+          // No event id: the delivery's event_id references a stored event.
+          ...signed,
+          outcome: "malformed",
+          responseStatus: 400,
+          error: reason,
+        },
+      );
+    }
     const transient = isTransientError(error);
     logger.error(
       { eventId: event.id, type: event.type, err: message, transient },
@@ -236,4 +323,25 @@ export async function receiveStripeWebhook(req: WebhookRequest): Promise<Webhook
       { ...signed, outcome: "failed", responseStatus: status, error: message },
     );
   }
+}
+
+/**
+ * The database's reason when it refused the values themselves (SQLSTATE class 22, data
+ * exception: bad text, JSON or numbers; class 54, program limit: index row or nesting too large),
+ * from node-postgres errors and from Prisma's driver-adapter errors (PGlite). Null otherwise.
+ */
+function unstorableReason(error: unknown): string | null {
+  const e = error as {
+    code?: unknown;
+    message?: unknown;
+    detail?: unknown;
+    meta?: { driverAdapterError?: { cause?: Record<string, unknown> } };
+  } | null;
+  if (!e || typeof e !== "object") return null;
+  const cause = e.meta?.driverAdapterError?.cause;
+  const code = cause ? (cause.originalCode ?? cause.code) : e.code;
+  if (typeof code !== "string" || !/^(22|54)[0-9A-Z]{3}$/.test(code)) return null;
+  const message = cause ? (cause.originalMessage ?? cause.message) : e.message;
+  const detail = cause ? cause.detail : e.detail;
+  return `${String(message)}${typeof detail === "string" && detail ? ` (${detail})` : ""} [SQLSTATE ${code}].`;
 }

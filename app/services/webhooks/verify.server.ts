@@ -1,4 +1,5 @@
 import Stripe from "stripe";
+import { checkSignedBody, type ParsedBody } from "./payload.server";
 
 /** Stripe's own default: a signed request older than five minutes is a possible replay. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -49,7 +50,7 @@ const fail = (
  * constructEvent. There is deliberately no way to skip this. Classifies the failure so the
  * delivery log says what went wrong: no header, unreadable header, no secret matched, a valid
  * signature on a request outside the tolerance window (replay / clock skew), or a correctly
- * signed body that is not JSON.
+ * signed body that is not a Stripe event the database can store (payload.server.ts).
  */
 export function verifyStripeSignature(
   body: Buffer,
@@ -77,50 +78,36 @@ export function verifyStripeSignature(
   const ageSeconds = Math.floor(nowMs / 1000) - parsed.timestamp;
   let staleMatch = false;
   for (const secret of secrets) {
+    let read: ParsedBody;
     try {
-      const event = Stripe.webhooks.constructEvent(
+      const value: unknown = Stripe.webhooks.constructEvent(
         body,
         header,
         secret,
         SIGNATURE_TOLERANCE_SECONDS,
         undefined,
         nowMs,
-      ) as Stripe.Event;
-      // The SDK only rejects old timestamps; one far in the future is as suspicious.
-      if (-ageSeconds > SIGNATURE_TOLERANCE_SECONDS) {
-        staleMatch = true;
-        continue;
-      }
-      if (
-        !event ||
-        typeof event !== "object" ||
-        typeof event.id !== "string" ||
-        typeof event.type !== "string"
-      ) {
-        return fail(
-          "valid",
-          "malformed",
-          "malformed_payload",
-          "The signed body is not a Stripe event (no id or type).",
-        );
-      }
-      return { ok: true, event };
+      );
+      read = { ok: true, value };
     } catch (error) {
       if (error instanceof Stripe.errors.StripeSignatureVerificationError) {
         // The SDK checks the signature before the timestamp, so this message means "signed with this secret, but too old".
         if (/tolerance/i.test(error.message)) staleMatch = true;
         continue;
       }
-      if (error instanceof SyntaxError) {
-        return fail(
-          "valid",
-          "malformed",
-          "malformed_payload",
-          "The body has a valid signature but is not valid JSON.",
-        );
-      }
-      throw error;
+      // The signature matched and JSON.parse failed: not JSON (SyntaxError), or nested so deep
+      // that the parser ran out of stack (RangeError).
+      if (!(error instanceof SyntaxError || error instanceof RangeError)) throw error;
+      read = { ok: false, error };
     }
+    // The SDK only rejects old timestamps; one far in the future is as suspicious.
+    if (-ageSeconds > SIGNATURE_TOLERANCE_SECONDS) {
+      staleMatch = true;
+      continue;
+    }
+    const checked = checkSignedBody(body, read);
+    if (!checked.ok) return fail("valid", "malformed", checked.code, checked.message);
+    return checked;
   }
   if (staleMatch) {
     return fail(
