@@ -12,8 +12,8 @@ import { loadContextFor } from "./app/services/http/load-context.server";
 import { remixRequestHandler } from "./app/services/http/remix-handler.server";
 import { securityHeaders } from "./app/services/http/security-headers.server";
 import { mountExportRoutes } from "./app/services/exports/express-routes.server";
-import { logger, scrubSecrets } from "./app/services/logger.server";
-import { onStop, startHooks, stopHooks } from "./app/services/lifecycle.server";
+import { logFormat, logger, printLine, scrubSecrets } from "./app/services/logger.server";
+import { onStart, onStop, startHooks, stopHooks } from "./app/services/lifecycle.server";
 import { stripeWebhookEndpoint } from "./app/services/webhooks/http-endpoint.server";
 import { startWebhookWorker, stopWebhookWorker } from "./app/services/webhooks/queue.server";
 import "./jobs/start-scheduler";
@@ -122,16 +122,32 @@ export async function startServer(
 
 async function main() {
   let running: RunningServer;
+  let demoMode = false;
   try {
+    // Say what is happening from the first second; each step logs when it is done.
+    const env = getEnv();
+    demoMode = env.demoMode;
+    logger.info({ mode: demoMode ? "demo" : env.NODE_ENV }, "starting creditdesk");
+    onStart("before-database", "announce-database", () =>
+      logger.info("opening the database (and applying any pending migrations)"),
+    );
     running = await startServer();
   } catch (error) {
+    // A stack trace only for the unexpected: a bad setting or a busy port is said in one line.
+    const code = (error as NodeJS.ErrnoException).code;
     const message =
-      error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error));
+      error instanceof ConfigError
+        ? error.message
+        : code === "EADDRINUSE"
+          ? `${(error as Error).message}: another process listens on that port (stop it, or set PORT).`
+          : ((error as Error).stack ?? String(error));
     console.error(`creditdesk could not start:\n${scrubSecrets(message)}`);
     process.exit(1);
   }
   logger.info({ url: running.url }, "creditdesk listening");
-  console.log(`\ncreditdesk is running at ${running.url}\n`);
+  // JSON logs are for machines (the record above has the URL); this line is for a person.
+  if (demoMode || logFormat() === "pretty")
+    printLine(`\ncreditdesk is running at ${running.url}\n`);
   let shuttingDown = false;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.on(signal, () => {

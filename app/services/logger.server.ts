@@ -150,7 +150,7 @@ export function setStatusLine(text: string | undefined): void {
     statusLine = undefined;
     return;
   }
-  const width = process.stdout.columns ?? 100;
+  const width = process.stdout.columns || 100;
   statusLine = text.length > width - 1 ? text.slice(0, width - 1) : text;
   process.stdout.write(`${CLEAR_LINE}${statusLine}`);
 }

@@ -1,5 +1,13 @@
 import { getEnv, setEnv } from "../env.server";
 import { onStart, onStop } from "../lifecycle.server";
+import {
+  canShowStatus,
+  hideRoutineLogs,
+  logger,
+  printLine,
+  progressBar,
+  setStatusLine,
+} from "../logger.server";
 import type { DemoAdmin } from "./admin.server";
 import type { DemoStripe } from "./stripe.server";
 
@@ -14,13 +22,15 @@ import type { DemoStripe } from "./stripe.server";
  * Heavy modules load only in demo mode, so a production start pays nothing for this.
  */
 
-const say = (text: string) => console.log(text);
+// Human lines for the person at the console (above the progress bar, if one is drawn).
+const say = (text: string) => printLine(text);
 
 let demo: DemoStripe | undefined;
 let admin: DemoAdmin | undefined;
 
 onStart("before-database", "demo-stripe", async () => {
   if (!getEnv().demoMode) return;
+  logger.info("demo mode (no STRIPE_SECRET_KEY): starting the built-in Stripe emulator");
   const { startDemoStripe } = await import("./stripe.server");
   const started = await startDemoStripe({ writable: true });
   demo = started;
@@ -33,6 +43,7 @@ onStart("before-database", "demo-stripe", async () => {
 onStart("after-database", "demo-admin", async () => {
   if (!demo) return;
   const { ensureDemoAdmin } = await import("./admin.server");
+  logger.info("demo mode: checking the demo staff admin");
   admin = await ensureDemoAdmin(getEnv().DATA_DIR);
 });
 
@@ -83,13 +94,33 @@ onStart("listening", "demo-seed", async ({ url }) => {
   const { writeSeedState } = await import("./seed-state.server");
   const controller = new AbortController();
   const startedAt = new Date().toISOString();
+  // On a terminal a progress bar says what is happening, so the hundreds of routine log lines
+  // the seeding causes (one per purchase credited…) are held back; warnings still print.
+  const bar = canShowStatus();
+  const endHiding = bar ? hideRoutineLogs() : undefined;
+  const finishBar = () => {
+    setStatusLine(undefined);
+    const hidden = endHiding?.() ?? 0;
+    if (hidden > 0)
+      say(
+        `[demo] (${hidden.toLocaleString("en-US")} routine log lines were not shown while the demo data was made; LOG_FORMAT=json shows every line.)`,
+      );
+  };
   // Not awaited: the server answers requests while the seeding feeds it webhooks.
   const run = seedDemo({
     demo: current,
     signal: controller.signal,
     log: (line) => say(`[demo] ${line}`),
+    progress: bar
+      ? (p) =>
+          setStatusLine(
+            `[demo] Seeding ${progressBar(p.day, p.days, 20)} day ${p.day}/${p.days} · ` +
+              `${p.purchases.toLocaleString("en-US")} purchases · ${(p.elapsedMs / 1000).toFixed(0)} s`,
+          )
+      : undefined,
   }).then(
     (summary) => {
+      finishBar();
       const e = summary.expected;
       say(
         [
@@ -106,6 +137,7 @@ onStart("listening", "demo-seed", async ({ url }) => {
       );
     },
     async (error: unknown) => {
+      finishBar();
       if (error instanceof SeedAborted) {
         say(`[demo] ${error.message} Start over with: npm run cli -- demo reset`);
         return;

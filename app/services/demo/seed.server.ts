@@ -51,9 +51,24 @@ export interface SeedOptions {
   signal: AbortSignal;
   /** One human line of progress. */
   log(line: string): void;
+  /**
+   * Called after each simulated day; when given, it replaces the every-15-days progress lines
+   * (the console draws a progress bar with it).
+   */
+  progress?(p: SeedProgress): void;
   seed?: number;
   /** Defaults to the real time; tests may pin it. */
   now?: Date;
+}
+
+export interface SeedProgress {
+  day: number;
+  days: number;
+  purchases: number;
+  refunds: number;
+  subscriptions: number;
+  usageDebits: number;
+  elapsedMs: number;
 }
 
 export interface SeedSummary {
@@ -317,7 +332,16 @@ export async function seedDemo(opts: SeedOptions): Promise<SeedSummary> {
     await settleWebhookQueue();
     await check();
     await spend(day);
-    if ((day + 1) % 15 === 0 || day === DEMO_DAYS - 1) {
+    opts.progress?.({
+      day: day + 1,
+      days: DEMO_DAYS,
+      purchases: sessionOf.size,
+      refunds: expected.refunds,
+      subscriptions: expected.subscriptions,
+      usageDebits: expected.usageDebits,
+      elapsedMs: Date.now() - started,
+    });
+    if (!opts.progress && ((day + 1) % 15 === 0 || day === DEMO_DAYS - 1)) {
       log(
         `  day ${day + 1}/${DEMO_DAYS}: ${fmt(sessionOf.size)} purchases, ${expected.refunds} refunds, ` +
           `${expected.disputes} dispute, ${expected.subscriptions} subscriptions, ${fmt(expected.usageDebits)} usage debits ` +
