@@ -34,6 +34,14 @@ export async function run(
   opts: { useOpenDatabase?: boolean } = {},
 ): Promise<number> {
   const [name, ...rest] = argv;
+  // With --json even a usage error is one JSON object on stdout (the explanation goes to stderr),
+  // so `… --json | jq` never reads half a line of help.
+  const usageError = (message: string, help: string): number => {
+    io.stderr.write(`${message}\n\n${help}\n`);
+    if (argv.includes("--json"))
+      io.stdout.write(JSON.stringify({ ok: false, code: "usage", error: message }) + "\n");
+    return 2;
+  };
   if (!name || name === "--help" || name === "-h" || name === "help") {
     io.stdout.write(overview(commands) + "\n");
     return name ? 0 : 2;
@@ -44,20 +52,16 @@ export async function run(
     commands.find((c) => c.name === name);
   if (!command) {
     const group = commands.filter((c) => c.name.startsWith(`${name} `));
-    if (group.length) {
-      io.stderr.write(`Unknown or missing subcommand for "${name}".\n\n${overview(group)}\n`);
-    } else {
-      io.stderr.write(`Unknown command "${name}".\n\n${overview(commands)}\n`);
-    }
-    return 2;
+    return group.length
+      ? usageError(`Unknown or missing subcommand for "${name}".`, overview(group))
+      : usageError(`Unknown command "${name}".`, overview(commands));
   }
   const args = command.name.includes(" ") ? rest.slice(1) : rest;
   let parsed;
   try {
     parsed = parseCommandArgs(command, args);
   } catch (error) {
-    io.stderr.write(`${(error as Error).message}\n\n${command.help}\n`);
-    return 2;
+    return usageError((error as Error).message, command.help);
   }
   if (parsed.values.help) {
     io.stdout.write(command.help + "\n");
@@ -91,10 +95,7 @@ export async function run(
     }
     return await command.run(ctx);
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr.write(`${error.message}\n\n${command.help}\n`);
-      return 2;
-    }
+    if (error instanceof UsageError) return usageError(error.message, command.help);
     const message =
       error instanceof ConfigError || error instanceof DomainError
         ? error.message
