@@ -15,8 +15,10 @@ Deletes, inside DATA_DIR: the database (pglite/), the Stripe emulator's state
 (stripe-emulator.json), the session secret (session-secret) and the demo login
 (demo-login.json). The next \`npm start\` creates a new demo admin and seeds new demo data.
 
-Refuses while creditdesk runs on DATA_DIR (stop it first), on Postgres (DATABASE_URL), and when
-DATA_DIR holds a database without demo Stripe data beside it (--force deletes it anyway).`,
+It deletes the files a running server holds, so it is the one command that needs the server
+stopped: it refuses while creditdesk runs on DATA_DIR (stop it first; every other command works
+beside a running server). It also refuses on Postgres (DATABASE_URL), and when DATA_DIR holds a
+database without demo Stripe data beside it (--force deletes it anyway).`,
   options: { force: { type: "boolean" } },
   needsDatabase: false,
   async run(ctx) {
