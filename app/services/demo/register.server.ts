@@ -131,7 +131,7 @@ onStart("listening", "demo-seed", async ({ url }) => {
           `[demo] ${e.droppedPurchases} paid purchases had their webhooks dropped on purpose and are not credited yet;` +
             ` ${e.unmatchedSessions} paid sessions match no user (see the attention items).`,
           `[demo] Credit them: open ${getEnv().appUrl}/reconciliation and press Run now`,
-          "[demo] (or stop the server and run: npm run cli -- reconcile).",
+          "[demo] (or, in another terminal: npm run cli -- reconcile).",
           loginBox(getEnv().appUrl, admin as DemoAdmin),
         ].join("\n"),
       );
