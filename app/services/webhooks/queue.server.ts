@@ -69,14 +69,17 @@ async function claimDueEvents(limit: number): Promise<ClaimedEvent[]> {
   return claimed;
 }
 
-// Events this process holds (claimed and not yet finished) → when it claimed them. Per module
-// copy: each copy renews the events its own drains claimed.
-const held = new Map<string, number>();
+// Events this process holds (claimed and not yet finished): when it first claimed them, and how
+// many of its drains hold them (two, if a stalled drain's lease ran out and another drain here
+// took the event). Per module copy: each copy renews the events its own drains claimed.
+const held = new Map<string, { since: number; holders: number }>();
 let heartbeat: NodeJS.Timeout | null = null;
 let renewing = false;
 
 function hold(id: string): void {
-  held.set(id, performance.now());
+  const entry = held.get(id);
+  if (entry) entry.holders += 1;
+  else held.set(id, { since: performance.now(), holders: 1 });
   if (!heartbeat) {
     heartbeat = setInterval(() => void renewLeases(), HEARTBEAT_MS);
     heartbeat.unref();
@@ -84,6 +87,8 @@ function hold(id: string): void {
 }
 
 function release(id: string): void {
+  const entry = held.get(id);
+  if (entry && --entry.holders > 0) return;
   held.delete(id);
   if (held.size === 0 && heartbeat) {
     clearInterval(heartbeat);
@@ -100,7 +105,7 @@ async function renewLeases(): Promise<void> {
   renewing = true;
   try {
     const cutoff = performance.now() - MAX_HOLD_SECONDS * 1000;
-    const ids = [...held].filter(([, since]) => since > cutoff).map(([id]) => id);
+    const ids = [...held].filter(([, e]) => e.since > cutoff).map(([id]) => id);
     if (ids.length === 0) return;
     await getDatabase().query(
       `UPDATE stripe_events
