@@ -1,10 +1,11 @@
 import { PassThrough } from "node:stream";
-import type { AppLoadContext, EntryContext } from "@remix-run/node";
+import type { AppLoadContext, EntryContext, HandleErrorFunction } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
-import { RemixServer } from "@remix-run/react";
+import { isRouteErrorResponse, RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
 import { NonceProvider } from "~/components/nonce";
+import { logger, scrubSecrets } from "~/services/logger.server";
 
 /**
  * Remix's default Node entry, plus the Content-Security-Policy nonce: server.ts makes one per
@@ -62,3 +63,19 @@ export default function handleRequest(
     setTimeout(abort, ABORT_DELAY);
   });
 }
+
+/**
+ * Remix's default prints every error with its stack, including the 404 of an address that no
+ * route matches (a browser asking for /apple-touch-icon.png, a stale /build/ asset): that is an
+ * answer, not an error, so it is not logged; nor is a request its client abandoned. Anything else
+ * is logged as one record with its stack.
+ */
+export const handleError: HandleErrorFunction = (error, { request }) => {
+  if (request.signal.aborted) return;
+  if (isRouteErrorResponse(error) && error.status === 404) return;
+  const err = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  logger.error(
+    { err: scrubSecrets(err), method: request.method, path: new URL(request.url).pathname },
+    "request failed",
+  );
+};
