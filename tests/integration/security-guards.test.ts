@@ -40,7 +40,7 @@ const FORM = { "Content-Type": "application/x-www-form-urlencoded" };
 
 async function post(
   path: string,
-  body: string | Uint8Array,
+  body: string | Uint8Array<ArrayBuffer>,
   headers: Record<string, string> = FORM,
 ) {
   const res = await fetch(`${base}${path}`, { method: "POST", body, headers });

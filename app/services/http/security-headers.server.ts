@@ -10,10 +10,11 @@ import helmet from "helmet";
  * getLoadContext → app/entry.server.tsx → `<Scripts nonce>` in app/root.tsx — and nothing else.
  *
  * Styles: stylesheets and `<style>` elements only from this site, but `style` *attributes* are
- * allowed (`style-src-attr 'unsafe-inline'`). The server-rendered HTML carries them — the chart
- * area's height, and recharts draws its SVG with inline styles — and a style attribute cannot
- * run script or select other elements, so it cannot read the page the way an injected
- * stylesheet can. Scripts stay nonce-only.
+ * allowed (`style-src-attr 'unsafe-inline'`). The server-rendered overview carries one on each
+ * chart frame (its fixed height, app/components/charts.tsx) and recharts gives its SVG inline
+ * styles; a nonce cannot be put on an attribute. The risk is small: a style attribute cannot run
+ * script or select other elements (so it cannot read the page the way an injected stylesheet
+ * can), and any url() in it is held to img-src/font-src 'self'. Scripts stay nonce-only.
  */
 
 export interface NonceLocals {
