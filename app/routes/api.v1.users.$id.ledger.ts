@@ -1,4 +1,4 @@
-import { apiHandler, apiJson, parseInput } from "~/services/api/http.server";
+import { apiHandler, apiJson, parseInput, queryParams } from "~/services/api/http.server";
 import { ledgerQuerySchema, listLedgerPage, userPathSchema } from "~/services/api/users.server";
 
 const handler = apiHandler("/users/{id}/ledger", {
@@ -6,8 +6,7 @@ const handler = apiHandler("/users/{id}/ledger", {
     scope: "users:read",
     async run({ request, params }) {
       const { id } = parseInput(userPathSchema, params, "path");
-      const url = new URL(request.url);
-      const query = parseInput(ledgerQuerySchema, Object.fromEntries(url.searchParams), "query");
+      const query = parseInput(ledgerQuerySchema, queryParams(request), "query");
       return apiJson(await listLedgerPage(id, query));
     },
   },

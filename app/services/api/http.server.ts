@@ -146,7 +146,13 @@ export async function readJsonBody(request: Request): Promise<unknown> {
     }
     chunks.push(value);
   }
-  const text = Buffer.concat(chunks).toString("utf8");
+  let text: string;
+  try {
+    // Fatal: invalid bytes would otherwise become U+FFFD and be stored silently altered.
+    text = new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new ApiError(400, "invalid_json", "The request body is not valid UTF-8.", "body");
+  }
   if (!text.trim())
     throw new ApiError(
       400,
@@ -204,9 +210,28 @@ export function parseInput<S extends z.ZodType>(
   if (result.success) return result.data;
   const issues = result.error.issues;
   const field = issueField(issues[0]);
-  const message = issues.map((i) => issueMessage(i, issueField(i))).join(" ");
+  // One sentence per distinct problem: zod can report one value twice (e.g. not an integer, too big).
+  const message = [...new Set(issues.map((i) => issueMessage(i, issueField(i))))].join(" ");
   if (where === "body") throw new ApiError(422, "validation_failed", message, field);
   throw new ApiError(400, "invalid_request", message, field);
+}
+
+/** The query string as an object; a parameter given twice is ambiguous, so it is a 400. */
+export function queryParams(request: Request): Record<string, string> {
+  const params = new URL(request.url).searchParams;
+  const out: Record<string, string> = {};
+  for (const [name, value] of params) {
+    if (name in out) {
+      throw new ApiError(
+        400,
+        "invalid_request",
+        `${name.slice(0, 50)} is given more than once; give it once.`,
+        name.slice(0, 50),
+      );
+    }
+    out[name] = value;
+  }
+  return out;
 }
 
 type RouteArgs = LoaderFunctionArgs | ActionFunctionArgs;

@@ -159,7 +159,7 @@ export const ledgerQuerySchema = z.object({
     .pipe(
       z
         .number()
-        .int()
+        .int({ error: `limit must be a whole number from 1 to ${LEDGER_PAGE_MAX}` })
         .min(1, { error: `limit must be a whole number from 1 to ${LEDGER_PAGE_MAX}` })
         .max(LEDGER_PAGE_MAX, {
           error: `limit must be a whole number from 1 to ${LEDGER_PAGE_MAX}`,
