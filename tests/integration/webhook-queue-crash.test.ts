@@ -131,45 +131,51 @@ describe.skipIf(testDbKind() !== "postgres")("a worker process killed mid-event"
     return p;
   }
 
-  it("SIGKILL while acting on an event: a new worker credits it once, within seconds", async () => {
-    const { user, session, event } = await queuedPurchase();
-    // The worker will hang inside the event, on its Stripe call.
+  it("SIGKILL while acting on events: a new worker credits each once, within seconds", async () => {
+    // Several purchases: the worker claims them as one batch and holds them all while it hangs
+    // inside the first one's Stripe call.
+    const purchases = [];
+    for (let i = 0; i < 4; i++) purchases.push(await queuedPurchase());
+    const ids = purchases.map((p) => p.event.id);
+    const events = () => getDb().stripeEvent.findMany({ where: { id: { in: ids } } });
     mp.ctx.emu.control.setFaults({ apiLatencyMs: 60_000 });
     const first = startWorker();
     const claimed = await waitFor(
-      "the first worker to claim the event",
+      "the first worker to claim the events",
       async () => {
-        const row = await stored(event.id);
-        return row.attempts === 1 ? row : undefined;
+        const rows = await events();
+        return rows.every((r) => r.attempts === 1) ? rows : undefined;
       },
       60_000,
     );
-    // Mid-event and alive: its heartbeat has renewed the lease at least once.
+    const claimedUntil = Math.max(...claimed.map((r) => r.availableAt!.getTime()));
+    // Mid-event and alive: its heartbeat has renewed the leases at least once.
     await waitFor(
       "the first worker's heartbeat",
       async () =>
-        (await stored(event.id)).availableAt!.getTime() > claimed.availableAt!.getTime() &&
+        (await events()).every((r) => r.availableAt!.getTime() > claimedUntil) &&
         first.output().includes("webhook queue worker ready"),
       30_000,
     );
     expect(first.child.kill("SIGKILL")).toBe(true);
     await first.exited;
     expect(first.child.signalCode).toBe("SIGKILL");
-    const orphan = await stored(event.id);
-    expect(orphan).toMatchObject({ status: "received", attempts: 1 });
-    expect(await balanceOf(user.id)).toBe(0);
+    for (const row of await events())
+      expect(row).toMatchObject({ status: "received", attempts: 1 });
+    for (const { user } of purchases) expect(await balanceOf(user.id)).toBe(0);
 
     // The restart: Stripe answers normally again and a new worker process starts.
     mp.ctx.emu.control.setFaults({ apiLatencyMs: 0 });
     const second = startWorker();
     // Generous, but far below the 5-minute lease a killed claim used to wait for.
     await waitFor(
-      "the new worker to credit the event",
-      async () => (await stored(event.id)).status === "processed",
+      "the new worker to credit every event",
+      async () => (await events()).every((r) => r.status === "processed"),
       45_000,
     );
-    await expectCreditedOnce(user.id, session.id, event.id);
-    expect((await stored(event.id)).attempts).toBe(2);
+    for (const { user, session, event } of purchases)
+      await expectCreditedOnce(user.id, session.id, event.id);
+    for (const row of await events()) expect(row.attempts).toBe(2);
     expect(second.output()).not.toMatch(/error/i);
   }, 180_000);
 });
