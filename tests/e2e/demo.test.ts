@@ -1,6 +1,8 @@
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { createStripeClient, DEMO_SECRET_KEY } from "~/services/stripe-client.server";
 import { freePort } from "../support/native-postgres";
@@ -294,6 +296,69 @@ describe("demo mode", () => {
     expect(again.output()).not.toContain(SEEDING);
     expect(await again.stop("SIGTERM")).toBe(0);
   }, 600_000);
+
+  it("the README's quick start in a fresh clone: a silent npm install that leaves git status clean, and npm start's first 20 lines free of stack traces", async () => {
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+    const work = mkdtempSync(path.join(os.tmpdir(), "creditdesk-clone-"));
+    dirs.push(work);
+    const clone = path.join(work, "creditdesk");
+    const dataDir = path.join(work, "data");
+    const git = (args: string[], cwd: string) =>
+      spawnSync("git", args, { cwd, encoding: "utf8", timeout: 120_000 });
+    // The committed tree, as a newcomer gets it.
+    const cloned = git(["clone", "--quiet", root, clone], work);
+    expect(cloned.status, cloned.stderr).toBe(0);
+
+    const env = demoEnv({ DATA_DIR: dataDir, HOST: "127.0.0.1", LOG_LEVEL: "info" });
+    const install = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"], {
+      cwd: clone,
+      env,
+      encoding: "utf8",
+      timeout: 480_000,
+    });
+    const installOutput = `${install.stdout}${install.stderr}`;
+    expect(install.status, installOutput).toBe(0);
+    // No engine warning (README, Requirements), no peer-dependency warning, no unreviewed scripts.
+    expect(installOutput).not.toMatch(/EBADENGINE|ERESOLVE|install-scripts/);
+    expect(installOutput).not.toMatch(/npm warn/i);
+    // The lockfile already holds every platform's optional packages: nothing to commit.
+    const status = git(["status", "--porcelain"], clone);
+    expect(status.status).toBe(0);
+    expect(status.stdout).toBe("");
+
+    const port = await freePort();
+    const start = spawn("npm", ["start"], {
+      cwd: clone,
+      env: { ...env, PORT: String(port) },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let output = "";
+    start.stdout.on("data", (c) => (output += c));
+    start.stderr.on("data", (c) => (output += c));
+    const exited = new Promise<void>((resolve) => start.on("exit", () => resolve()));
+    try {
+      await waitFor(
+        "the login box",
+        async () => output.includes("Password") || start.exitCode !== null,
+        300_000,
+      );
+      expect(output).toContain("Password");
+      const first20 = output.split("\n").slice(0, 20).join("\n");
+      // A stack trace line (`    at fn (file:line:col)`), an error, or the bundler's notice.
+      expect(first20).not.toMatch(/^\s+at .*:\d+:\d+\)?$/m);
+      expect(first20).not.toMatch(/Error:|CJS build of Vite|deprecated/);
+      // The favicon a browser asks for on every new tab is served, not a logged 404.
+      const icon = await fetch(`http://127.0.0.1:${port}/favicon.ico`);
+      expect(icon.status).toBe(200);
+      expect(icon.headers.get("content-type")).toBe("image/x-icon");
+      expect(output).not.toMatch(/^\s+at .*:\d+:\d+\)?$/m);
+    } finally {
+      // npm start runs the server as a grandchild: stop the whole group.
+      if (start.pid && start.exitCode === null) process.kill(-start.pid, "SIGTERM");
+      await exited;
+    }
+  }, 900_000);
 
   it("demo reset refuses on Postgres and with a real Stripe key, naming why", () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "creditdesk-demo-"));
