@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: the whole suite — unit, emulator, integration on in-memory PGlite AND on a throwaway
-// native Postgres cluster, and browser tests in Debian's Chromium. Locally a missing Postgres or
-// Chromium is reported and those projects are left out; in CI (CI=true) that is an error, because
-// tests that need them must run there.
+// native Postgres cluster, the money proof (property-based, on Postgres too), and browser tests
+// in Debian's Chromium. Locally a missing Postgres or Chromium is reported and those projects are
+// left out; in CI (CI=true) that is an error, because tests that need them must run there.
 import { existsSync, readdirSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 
@@ -26,7 +26,8 @@ if (missing.length) {
 }
 
 const projects = ["unit", "emulator", "pglite"];
-if (hasPostgres) projects.push("postgres");
+// `proof`: the money proof suite (tests/proof/), property-based runs on native Postgres.
+if (hasPostgres) projects.push("postgres", "proof");
 
 const extra = process.argv.slice(2);
 const vitest = (names) =>

@@ -8,7 +8,7 @@ import { getDb, type Tx } from "./db.server";
 import type { FulfillVia } from "./fulfillment.server";
 import { postLedgerEntryInTx } from "./ledger.server";
 import { logger } from "./logger.server";
-import { clawTotal } from "./refunds.server";
+import { applyChargeRefunds, clawTotal, findMissingRefunds } from "./refunds.server";
 import { recomputeUserTier } from "./tiers.server";
 
 /**
@@ -206,6 +206,18 @@ export async function applyDispute(
       disputeId: dispute.id,
       detail: `No credited purchase for charge ${ref.chargeId}.`,
     };
+  // The hold is what the refunds left, so every refund made before the dispute must be applied
+  // first. Stripe refuses refunds while a dispute is open or lost: each refund it has now came
+  // before this dispute (or after one that was won). One whose webhook is lost or still queued
+  // would otherwise be clawed after the hold, each rounded down on its own, leaving the customer
+  // credits they no longer paid for (found by the money proof, tests/proof/).
+  if (
+    ref.chargeId &&
+    !(await getDb().dispute.findUnique({ where: { id: dispute.id }, select: { id: true } })) &&
+    (await findMissingRefunds(purchase, ref.chargeId)).length > 0
+  ) {
+    await applyChargeRefunds(ref.chargeId, { via: opts.via ?? "webhook" });
+  }
   const result = await getDb().$transaction(async (tx) => {
     if (!purchase.chargeId && ref.chargeId)
       await tx.purchase.update({ where: { id: purchase.id }, data: { chargeId: ref.chargeId } });

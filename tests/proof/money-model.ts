@@ -622,6 +622,37 @@ class ServerUp extends Step implements MoneyCommand {
   }
 }
 
+export const LOSABLE = [
+  "checkout.session",
+  "charge.refunded",
+  "charge.dispute",
+  "customer.subscription",
+] as const;
+
+class LoseWebhooks extends Step implements MoneyCommand {
+  /** From now on Stripe's deliveries of these events are lost (until RestoreWebhooks). */
+  constructor(readonly prefix: (typeof LOSABLE)[number]) {
+    super();
+  }
+  check = () => true;
+  async run(_m: MoneyModel, w: ProofWorld) {
+    w.lostTypes.add(this.prefix);
+  }
+  toString() {
+    return `LoseWebhooks(${this.prefix}.*)`;
+  }
+}
+
+class RestoreWebhooks extends Step implements MoneyCommand {
+  check = () => true;
+  async run(_m: MoneyModel, w: ProofWorld) {
+    w.lostTypes.clear();
+  }
+  toString() {
+    return "RestoreWebhooks()";
+  }
+}
+
 class Settle extends Step implements MoneyCommand {
   /** Wait until the emulator's due deliveries are answered and the queue is empty. */
   check = () => true;
@@ -719,5 +750,10 @@ export function moneyCommand(users: number, packs: number): fc.Arbitrary<MoneyCo
     w(1, fc.constant(new ServerDown())),
     w(2, fc.constant(new ServerUp())),
     w(2, fc.constant(new Settle())),
+    w(
+      2,
+      fc.constantFrom(...LOSABLE).map((p) => new LoseWebhooks(p)),
+    ),
+    w(1, fc.constant(new RestoreWebhooks())),
   );
 }

@@ -62,6 +62,8 @@ export interface ProofWorld {
   users: { id: string; email: string }[];
   packs: (PackSpec & { priceId: string })[];
   planPriceId: string;
+  /** Event types (prefixes) whose deliveries the emulator drops while listed. */
+  lostTypes: Set<string>;
   up: boolean;
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -205,7 +207,12 @@ export async function openProofWorld(opts: ProofWorldOptions): Promise<ProofWorl
       passwordHash: "!",
     },
   });
-  emu.control.setFaults({ api429Rate: faults.api429Rate, api500Rate: faults.api500Rate });
+  const lostTypes = new Set<string>();
+  emu.control.setFaults({
+    api429Rate: faults.api429Rate,
+    api500Rate: faults.api500Rate,
+    dropWhen: (event) => [...lostTypes].some((prefix) => event.type.startsWith(prefix)),
+  });
 
   lap("api+staff");
   const concurrency = opts.workerConcurrency ?? 2;
@@ -222,6 +229,7 @@ export async function openProofWorld(opts: ProofWorldOptions): Promise<ProofWorl
     users,
     packs,
     planPriceId: plan.id,
+    lostTypes,
     up: true,
     async stop() {
       if (!world.up) return;
