@@ -8,7 +8,7 @@ import { getDb } from "../../app/services/db.server";
 import { syncPacks } from "../../app/services/packs.server";
 import { recordDelivery } from "../../app/services/webhooks/delivery-log.server";
 import { stripeWebhookEndpoint } from "../../app/services/webhooks/http-endpoint.server";
-import { MAX_WEBHOOK_BODY_BYTES } from "../../app/services/webhooks/ingest.server";
+import { DISCARD_BYTES, MAX_WEBHOOK_BODY_BYTES } from "../../app/services/webhooks/ingest.server";
 import { checkSignedBody, MAX_JSON_DEPTH } from "../../app/services/webhooks/payload.server";
 import {
   balanceOf,
@@ -393,6 +393,26 @@ describe("oversized bodies over HTTP", () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ outcome: "too_large", responseStatus: 413 });
     expect(rows[0].bodySize).toBeGreaterThan(MAX_WEBHOOK_BODY_BYTES);
+  });
+
+  it("past the discard budget (1 MB + 8 MB) a chunked body is cut off: 413 'more than', recorded", async () => {
+    const before = (await getDb().webhookDelivery.aggregate({ _max: { id: true } }))._max.id ?? 0n;
+    const chunk = Buffer.alloc(256 * 1024, 0x63);
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < 48; i++)
+      chunks.push(Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n"));
+    chunks.push(Buffer.from("0\r\n\r\n"));
+    // 12 MB: the server stops reading and closes; this client may see a reset while writing.
+    await rawExchange(
+      "POST /webhooks/stripe HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+      chunks,
+    );
+    const rows = await getDb().webhookDelivery.findMany({ where: { id: { gt: before } } });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ outcome: "too_large", responseStatus: 413 });
+    expect(rows[0].error).toMatch(/^Request body is more than \d+ bytes; the limit is 1048576/);
+    expect(rows[0].bodySize).toBeGreaterThan(MAX_WEBHOOK_BODY_BYTES + DISCARD_BYTES);
+    expect(rows[0].bodySize).toBeLessThan(12 * 1024 * 1024);
   });
 
   it("a 2 MB body with Content-Length on a keep-alive socket: 413, Connection: close, no reset", async () => {
