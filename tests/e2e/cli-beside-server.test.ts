@@ -185,6 +185,7 @@ describe("CLI commands while the server holds the embedded database", () => {
 
   beforeAll(async () => {
     s = await setUp();
+    price = await createPack(s.stripe, 100);
     server = startServer(s);
     await healthy(s);
   }, 120_000);
@@ -232,7 +233,6 @@ describe("CLI commands while the server holds the embedded database", () => {
     expect(known.status).toBe(404);
     await createUser(s, "user_cli_1");
 
-    price = await createPack(s.stripe, 100);
     const packs = await cli(s, ["packs", "sync", "--json"]);
     expect(packs.code, packs.stderr).toBe(0);
 
@@ -253,6 +253,7 @@ describe("CLI commands while the server holds the embedded database", () => {
   it("credits each session once when a CLI reconciliation runs while webhooks arrive", async () => {
     const userId = "user_race";
     await createUser(s, userId);
+    expect((await cli(s, ["packs", "sync", "--json"])).code).toBe(0);
     // Webhooks held back 0–2 s each (one endpoint delivers in order), a third never sent: the
     // reconciliation below runs while they arrive, and must credit the dropped ones.
     s.emu.control.setFaults({ delayMs: 2_000 });
@@ -269,13 +270,15 @@ describe("CLI commands while the server holds the embedded database", () => {
       await s.emu.control.paySession(session.id, { card: "success" });
       sessions.push(session.id);
     }
-    const [first, second] = await Promise.all([
+    // Two CLI reconciliations at once beside the webhooks: whichever takes the lock runs, the other
+    // either waits its turn out (exit 3) or, starting after it, finds everything credited.
+    const runs = await Promise.all([
       cli(s, ["reconcile", "--json"]),
-      // A second pass right behind it: either it waits its turn (exit 3) or finds all credited.
       new Promise<CliRun>((r) => setTimeout(r, 1_500)).then(() => cli(s, ["reconcile", "--json"])),
     ]);
-    expect(first.code, first.stderr).toBe(0);
-    expect([0, 3]).toContain(second.code);
+    for (const r of runs) expect([0, 3], r.stderr).toContain(r.code);
+    const completed = runs.filter((r) => r.code === 0);
+    expect(completed.length).toBeGreaterThanOrEqual(1);
     await s.emu.control.waitForDeliveries({ timeoutMs: 60_000 });
     s.emu.control.setFaults({ delayMs: 0 });
     const last = await cli(s, ["reconcile", "--json"]);
@@ -290,8 +293,11 @@ describe("CLI commands while the server holds the embedded database", () => {
     expect(json(withServer)).toMatchObject({ counts: { purchases: 24, ledgerEntries: 24 } });
     const verify = await cli(s, ["ledger", "verify", "--json"]);
     expect(json(verify)).toMatchObject({ ok: true, violations: [] });
-    const creditedByReconciliation = json<{ creditedNow: number }>(first).creditedNow;
-    expect(creditedByReconciliation).toBeGreaterThanOrEqual(8); // the dropped ones at least
+    // The dropped ones at least were credited by the reconciliations.
+    const creditedByReconciliation = completed
+      .map((r) => json<{ creditedNow: number }>(r).creditedNow)
+      .reduce((a, b) => a + b, 0);
+    expect(creditedByReconciliation).toBeGreaterThanOrEqual(8);
 
     expect(await server.stop("SIGTERM")).toBe(0);
     const withoutServer = await cli(s, ["demo", "status", "--json"]);
@@ -299,7 +305,7 @@ describe("CLI commands while the server holds the embedded database", () => {
     expect(json(withoutServer)).toEqual(json(withServer));
     const verifyAlone = await cli(s, ["ledger", "verify", "--json"]);
     expect(json(verifyAlone)).toEqual(json(verify));
-  }, 240_000);
+  }, 300_000);
 });
 
 describe("the embedded database's socket", () => {
@@ -344,13 +350,13 @@ describe("the embedded database's socket", () => {
     expect(await restarted.stop("SIGTERM")).toBe(0);
     // A clean stop removes the sockets.
     expect(existsSync(path.join(runDir, ".s.PGSQL.5432"))).toBe(false);
-  }, 240_000);
+  }, 300_000);
 
   it("refuses a CLI reconciliation (exit 3) while the server runs one", async () => {
-    // The server's scheduler starts a catch-up run at once (no run yet); slow Stripe answers keep
-    // it going while the CLI asks for the lock.
+    // The server's scheduler starts a catch-up run at once (no run yet); Stripe answering each
+    // request after 20 s keeps it going while the CLI starts and asks for the lock.
     const s = await setUp({ SCHEDULER: "on" });
-    s.emu.control.setFaults({ apiLatencyMs: 1_500 });
+    s.emu.control.setFaults({ apiLatencyMs: 20_000 });
     const server = startServer(s);
     await healthy(s);
     const runDir = path.join(s.dataDir, "run");
@@ -373,5 +379,5 @@ describe("the embedded database's socket", () => {
     const after = await cli(s, ["reconcile", "--json"]);
     expect(after.code, after.stderr).toBe(0);
     expect(await server.stop("SIGTERM")).toBe(0);
-  }, 240_000);
+  }, 300_000);
 });
