@@ -1,9 +1,12 @@
 import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
+import { connect, type AddressInfo } from "node:net";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { debitLedgerKey } from "../../app/services/api/debits.server";
 import { MAX_BODY_BYTES } from "../../app/services/api/http.server";
 import { userScopedKey } from "../../app/services/api/users.server";
+import { parseEnv, setEnv } from "../../app/services/env.server";
 import { postLedgerEntry } from "../../app/services/ledger.server";
 import { useTestDatabase } from "../support/test-database";
 import {
@@ -463,5 +466,43 @@ describe("bad input is a clear 4xx naming the field, never a 500, and changes no
     expect(res.status).toBe(413);
     expect(res.headers.get("connection")).toBe("close");
     expect(await balanceOf(user.id)).toBe(5);
+  });
+});
+
+describe("through the real HTTP stack (server.ts)", () => {
+  it("an oversized API body on a keep-alive connection gets 413 with Connection: close, and the socket ends cleanly", async () => {
+    setEnv(parseEnv({ ...process.env, NODE_ENV: "test", DEMO_SEED: "false", SCHEDULER: "off" }));
+    const { createApp } = await import("../../server");
+    const app = await createApp(api.build);
+    const server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, "127.0.0.1", () => resolve(s));
+    });
+    try {
+      const { port } = server.address() as AddressInfo;
+      const user = await makeUser({ balance: 5 });
+      // Declares 1 MB, sends 64 KB of it, and asks to keep the connection.
+      const answer = await new Promise<{ text: string; ended: boolean }>((resolve, reject) => {
+        const socket = connect(port, "127.0.0.1");
+        let text = "";
+        socket.on("data", (d) => (text += d.toString("latin1")));
+        socket.on("error", reject);
+        socket.on("end", () => resolve({ text, ended: true }));
+        socket.on("close", () => resolve({ text, ended: true }));
+        socket.write(
+          `POST /api/v1/users/${user.id}/debits HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+            `Authorization: Bearer ${key.key}\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${1024 * 1024}\r\nConnection: keep-alive\r\n\r\n`,
+        );
+        socket.write("x".repeat(64 * 1024));
+      });
+      expect(answer.text).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer.text).toMatch(/\r\nconnection: close\r\n/i);
+      expect(answer.text).toContain('"code":"body_too_large"');
+      expect(answer.ended).toBe(true);
+      expect(await balanceOf(user.id)).toBe(5);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      setEnv(undefined);
+    }
   });
 });

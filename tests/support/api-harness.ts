@@ -56,6 +56,8 @@ export async function createApiFetch() {
     return [parent, route.path ?? ""].filter(Boolean).join("/");
   };
   return {
+    /** The build itself, for tests that serve it through the real HTTP stack (server.ts). */
+    build,
     /** URL patterns of the API routes, e.g. "/api/v1/users/:id/ledger". */
     routePaths: Object.keys(routes)
       .filter((id) => id !== "root")
