@@ -250,6 +250,25 @@ describe("CLI commands while the server holds the embedded database", () => {
     expect(json<{ database: string }>(migrate).database).toContain("through the server");
   }, 180_000);
 
+  it("runs npm run jobs beside the server: its catch-up reconciliation goes through the server", async () => {
+    const worker = startProcess("node", ["--import", "tsx", "jobs/worker.ts"], {
+      ...s.env,
+      LOG_LEVEL: "info",
+    });
+    running.push(worker);
+    // No run yet, so the worker's scheduler catches up at once, through the server's socket.
+    const [run] = await waitFor("the worker's catch-up run", async () => {
+      const rows = await sql<{ trigger: string; status: string }>(
+        s,
+        "SELECT trigger, status::text AS status FROM reconciliation_runs WHERE status <> 'running'",
+      );
+      return rows.length ? rows : undefined;
+    });
+    expect(run).toMatchObject({ status: "completed" });
+    expect(worker.output()).toContain("through the server");
+    expect(await worker.stop("SIGTERM")).toBe(0);
+  }, 300_000);
+
   it("credits each session once when a CLI reconciliation runs while webhooks arrive", async () => {
     const userId = "user_race";
     await createUser(s, userId);
