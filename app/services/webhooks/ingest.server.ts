@@ -13,7 +13,7 @@ import {
 } from "./delivery-log.server";
 import { isHandledEventType, objectIdOf } from "./handlers.server";
 import { wakeWebhookWorker } from "./queue.server";
-import { verifyStripeSignature } from "./verify.server";
+import { verifyStripeSignature, type VerifyResult } from "./verify.server";
 
 /**
  * Receiving a Stripe webhook: verify, store, answer. Acting on the event happens in the event
@@ -233,7 +233,7 @@ export async function receiveStripeWebhook(req: WebhookRequest): Promise<Webhook
     );
   }
 
-  let verified: ReturnType<typeof verifyStripeSignature>;
+  let verified: VerifyResult;
   try {
     verified = verifyStripeSignature(body, req.signature, secrets);
   } catch (error) {
