@@ -6,6 +6,7 @@ import type { EmulatorCore } from "../core";
 import type { Mode } from "../ids";
 import type { StripeObject } from "../objects/common";
 import type { PrngState } from "../random";
+import { shape, STRIPE_SCHEMA } from "../schema/shape";
 import type { DeliveryRecord } from "../webhooks/delivery-queue";
 import type { Ledger, SessionDetails } from "./ledger";
 
@@ -69,6 +70,21 @@ export function takeSnapshot(core: EmulatorCore): EmulatorSnapshot {
   return JSON.parse(snapshotJson(core)) as EmulatorSnapshot;
 }
 
+/**
+ * An object saved by an earlier emulator, brought to the pinned version's top-level shape: fields
+ * it lacked become `null`, fields the version dropped go, and the old `ui_mode: "hosted"` is
+ * `hosted_page`. (Nested objects keep what was saved.)
+ */
+function currentShape(obj: StripeObject): StripeObject {
+  const typeName = STRIPE_SCHEMA.objects[obj.object]?.type;
+  if (!typeName) return obj;
+  const shaped = shape<StripeObject>(typeName, obj);
+  if (shaped.object === "checkout.session" && shaped.ui_mode === "hosted") {
+    shaped.ui_mode = "hosted_page";
+  }
+  return shaped;
+}
+
 export function restoreSnapshot(core: EmulatorCore, snapshot: EmulatorSnapshot): void {
   core.clock.restore(snapshot.clock);
   core.reseed(snapshot.streams);
@@ -80,7 +96,7 @@ export function restoreSnapshot(core: EmulatorCore, snapshot: EmulatorSnapshot):
     for (const [name, objects] of Object.entries(saved.tables)) {
       const table = tables[name];
       if (!table) throw new Error(`Snapshot has an unknown table "${name}"`);
-      for (const obj of objects) table.insert(obj);
+      for (const obj of objects) table.insert(currentShape(obj));
     }
     for (const [id, details] of saved.sessionDetails) ledger.sessionDetails.set(id, details);
     for (const [id, secret] of saved.webhookSecrets) ledger.webhookSecrets.set(id, secret);

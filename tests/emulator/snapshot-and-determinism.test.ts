@@ -14,6 +14,34 @@ const dir = mkdtempSync(join(tmpdir(), "stripe-emulator-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("snapshots", () => {
+  it("brings objects saved by an earlier emulator to the pinned version's shape on load", async () => {
+    const path = join(dir, "old-shapes.json");
+    const first = await startRecordedEmulator({ snapshotPath: path, clock: 1_790_000_000 });
+    const price = await createPackPrice(sdkFor(first.url), 800);
+    const session = await createPaymentSession(sdkFor(first.url), price);
+    await first.stop();
+    // What an emulator before the SDK-derived shapes wrote.
+    const saved = JSON.parse(readFileSync(path, "utf8")) as {
+      ledgers: { test: { tables: { sessions: Array<Record<string, unknown>> } } };
+    };
+    const old = saved.ledgers.test.tables.sessions[0];
+    old.ui_mode = "hosted";
+    delete old.allowed_payment_method_types;
+    old.legacy_field = "x";
+    writeFileSync(path, JSON.stringify(saved));
+
+    const second = await startRecordedEmulator({ snapshotPath: path });
+    try {
+      const restored = await sdkFor(second.url).checkout.sessions.retrieve(session.id);
+      expect(restored.ui_mode).toBe("hosted_page");
+      expect(restored).toHaveProperty("allowed_payment_method_types", null);
+      expect(restored).not.toHaveProperty("legacy_field");
+      expect(restored.url).toBe(session.url);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it("restores state, ids and clock after a restart", async () => {
     const path = join(dir, "state.json");
     const first = await startRecordedEmulator({ snapshotPath: path, clock: 1_790_000_000 });
