@@ -174,74 +174,79 @@ export default function ApiKeysPage() {
       ) : null}
       <section className="card" aria-labelledby="create-key">
         <h2 id="create-key">Create a key</h2>
-        <Form method="post" noValidate className="inline-form">
-          <TextField
-            label="Name (what uses it)"
-            name="name"
-            required
-            maxLength={100}
-            defaultValue={kept("name")}
-            error={createErrors.name}
-            autoComplete="off"
-          />
+        <Form method="post" noValidate>
+          <div className="inline-form">
+            <TextField
+              label="Name (what uses it)"
+              name="name"
+              required
+              maxLength={100}
+              defaultValue={kept("name")}
+              error={createErrors.name}
+              autoComplete="off"
+            />
+          </div>
           <fieldset
-            className="field"
+            className="choices"
             aria-describedby={createErrors.scopes ? "scopes-error" : undefined}
           >
-            <legend>Scopes (what the key may do)</legend>
+            <legend>Scopes: what the key may do (at least one)</legend>
             {scopeChoices.map(({ scope, description }) => (
-              <div key={scope}>
-                <label>
-                  <input
-                    type="checkbox"
-                    name="scopes"
-                    value={scope}
-                    defaultChecked={tickedScopes.includes(scope)}
-                  />{" "}
+              <label key={scope} className="choice">
+                <input
+                  type="checkbox"
+                  name="scopes"
+                  value={scope}
+                  defaultChecked={tickedScopes.includes(scope)}
+                />{" "}
+                <span>
                   <span className="mono">{scope}</span>{" "}
                   <span className="muted small">{description}</span>
-                </label>
-              </div>
+                </span>
+              </label>
             ))}
-            {createErrors.scopes ? (
-              <div id="scopes-error" className="field-error" role="alert">
-                {createErrors.scopes}
-              </div>
-            ) : null}
           </fieldset>
-          <TextField
-            label="Expires (optional)"
-            name="expires"
-            maxLength={40}
-            placeholder="90d or 2027-03-01"
-            hint="A duration (h, d, w) or a date (from UTC midnight). Empty: never."
-            defaultValue={kept("expires")}
-            error={createErrors.expires}
-            autoComplete="off"
-          />
-          <TextField
-            label="Requests per second (optional)"
-            name="rateLimitPerSecond"
-            inputMode="numeric"
-            placeholder={String(defaultRateLimit.perSecond)}
-            defaultValue={kept("rateLimitPerSecond")}
-            error={createErrors.rateLimitPerSecond}
-            autoComplete="off"
-          />
-          <TextField
-            label="Burst (optional)"
-            name="rateLimitBurst"
-            inputMode="numeric"
-            placeholder={String(defaultRateLimit.burst)}
-            hint="Counted per server process."
-            defaultValue={kept("rateLimitBurst")}
-            error={createErrors.rateLimitBurst}
-            autoComplete="off"
-          />
-          <div className="field">
-            <button type="submit" name="intent" value="create" disabled={busy("create")}>
-              {busy("create") ? "Creating…" : "Create key"}
-            </button>
+          {createErrors.scopes ? (
+            <div id="scopes-error" className="field-error" role="alert">
+              {createErrors.scopes}
+            </div>
+          ) : null}
+          <div className="inline-form">
+            <TextField
+              label="Expires (optional)"
+              name="expires"
+              maxLength={40}
+              placeholder="90d or 2027-03-01"
+              hint="A duration (h, d, w) or a date (from UTC midnight). Empty: never."
+              defaultValue={kept("expires")}
+              error={createErrors.expires}
+              autoComplete="off"
+            />
+            <TextField
+              label="Requests per second (optional)"
+              name="rateLimitPerSecond"
+              inputMode="numeric"
+              placeholder={String(defaultRateLimit.perSecond)}
+              hint="Per server process."
+              defaultValue={kept("rateLimitPerSecond")}
+              error={createErrors.rateLimitPerSecond}
+              autoComplete="off"
+            />
+            <TextField
+              label="Burst (optional)"
+              name="rateLimitBurst"
+              inputMode="numeric"
+              placeholder={String(defaultRateLimit.burst)}
+              hint="Requests at once."
+              defaultValue={kept("rateLimitBurst")}
+              error={createErrors.rateLimitBurst}
+              autoComplete="off"
+            />
+            <div className="field">
+              <button type="submit" name="intent" value="create" disabled={busy("create")}>
+                {busy("create") ? "Creating…" : "Create key"}
+              </button>
+            </div>
           </div>
         </Form>
         <FormError message={createErrors.form} />
