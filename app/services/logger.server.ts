@@ -119,14 +119,25 @@ export function formatPretty(line: string, opts: { color?: boolean } = {}): stri
 
 // --- the terminal: human lines and one status line (a progress bar) kept below them -----------
 
-let statusLine: string | undefined;
+// One console per process: the server's bundle and the Remix build each load this module, so the
+// status line and the hiding of routine lines live on globalThis (like db.server.ts's database).
+const terminal = ((globalThis as { __creditdeskTerminal?: Terminal }).__creditdeskTerminal ??= {
+  statusLine: undefined,
+  hidingRoutine: 0,
+  hiddenCount: 0,
+});
+interface Terminal {
+  statusLine: string | undefined;
+  hidingRoutine: number;
+  hiddenCount: number;
+}
 const interactive = () => process.stdout.isTTY === true && format === "pretty";
 const CLEAR_LINE = "\r\x1b[2K";
 
 /** Write to the log output, keeping the status line (if any) below what is written. */
 function writeAboveStatus(target: Output, text: string) {
-  if (statusLine !== undefined && target === process.stdout) {
-    process.stdout.write(`${CLEAR_LINE}${text}${statusLine}`);
+  if (terminal.statusLine !== undefined && target === process.stdout) {
+    process.stdout.write(`${CLEAR_LINE}${text}${terminal.statusLine}`);
   } else {
     target.write(text);
   }
@@ -146,13 +157,13 @@ export function canShowStatus(): boolean {
 export function setStatusLine(text: string | undefined): void {
   if (!interactive()) return;
   if (text === undefined) {
-    if (statusLine !== undefined) process.stdout.write(CLEAR_LINE);
-    statusLine = undefined;
+    if (terminal.statusLine !== undefined) process.stdout.write(CLEAR_LINE);
+    terminal.statusLine = undefined;
     return;
   }
   const width = process.stdout.columns || 100;
-  statusLine = text.length > width - 1 ? text.slice(0, width - 1) : text;
-  process.stdout.write(`${CLEAR_LINE}${statusLine}`);
+  terminal.statusLine = text.length > width - 1 ? text.slice(0, width - 1) : text;
+  process.stdout.write(`${CLEAR_LINE}${terminal.statusLine}`);
 }
 
 /** `[━━━━━━────]` for done/total, `width` cells. */
@@ -162,24 +173,21 @@ export function progressBar(done: number, total: number, width = 24): string {
   return `[${"█".repeat(full)}${"░".repeat(width - full)}]`;
 }
 
-let hidingRoutine = 0;
-let hiddenCount = 0;
-
 /**
  * While a progress bar says what is happening (demo seeding), hide the human console's routine
  * lines (info and below: one per purchase credited…); warnings and errors still print. JSON logs
  * are never filtered. Returns the function that ends it, which returns how many lines were hidden.
  */
 export function hideRoutineLogs(): () => number {
-  hidingRoutine++;
+  terminal.hidingRoutine++;
   let ended = false;
   return () => {
     if (!ended) {
       ended = true;
-      hidingRoutine--;
+      terminal.hidingRoutine--;
     }
-    const hidden = hiddenCount;
-    if (hidingRoutine === 0) hiddenCount = 0;
+    const hidden = terminal.hiddenCount;
+    if (terminal.hidingRoutine === 0) terminal.hiddenCount = 0;
     return hidden;
   };
 }
@@ -190,8 +198,8 @@ const sink = {
       writeAboveStatus(output, line);
       return;
     }
-    if (hidingRoutine > 0 && /"level":(10|20|30),/.test(line)) {
-      hiddenCount++;
+    if (terminal.hidingRoutine > 0 && /"level":(10|20|30),/.test(line)) {
+      terminal.hiddenCount++;
       return;
     }
     writeAboveStatus(output, formatPretty(line, { color: output.isTTY === true && !noColor() }));
