@@ -86,7 +86,18 @@ const DEFAULT_WAIT_MS = 30_000;
 
 /** A detached copy: the same JSON the API would serve, so callers cannot alter stored state. */
 function copy<T>(core: EmulatorCore, ledger: Ledger, obj: StripeObject): T {
-  return structuredClone(core.present(ledger, obj)) as T;
+  const presented = core.present(ledger, obj);
+  if (core.observing) {
+    const path = `control ${obj.object} ${obj.id}`;
+    core.observe({
+      kind: "control",
+      method: "-",
+      path,
+      status: 0,
+      body: JSON.stringify(presented),
+    });
+  }
+  return structuredClone(presented) as T;
 }
 
 function find<T extends StripeObject>(

@@ -38,9 +38,12 @@ export interface EventSpec {
   asOf?: Record<string, unknown>;
 }
 
-/** A body the emulator sent: a `/v1` response or a webhook delivery (for tests that check shapes). */
+/**
+ * A body the emulator sent: a `/v1` response, a webhook delivery, or an object a control action
+ * returned (for tests that check shapes).
+ */
 export interface ObservedBody {
-  kind: "api" | "webhook";
+  kind: "api" | "webhook" | "control";
   method: string;
   /** The API path, or the event type of a webhook payload. */
   path: string;
@@ -107,6 +110,11 @@ export class EmulatorCore {
     if (this.warned.has(key)) return;
     this.warned.add(key);
     console.warn(message);
+  }
+
+  /** Whether anyone watches sent bodies (so callers can skip serializing for nobody). */
+  get observing(): boolean {
+    return this.options.onBody !== undefined;
   }
 
   /** Hands a sent body to the `onBody` observer, if one was given. */

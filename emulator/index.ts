@@ -49,7 +49,7 @@ export interface EmulatorOptions {
   webhookTimeoutMs?: number;
   /** Concurrent deliveries per endpoint. Default 1, which keeps each endpoint's events in order. */
   deliveryConcurrency?: number;
-  /** Called with every `/v1` response body and webhook payload sent (the conformance tests). */
+  /** Called with every `/v1` response body, webhook payload and control result (the conformance tests). */
   onBody?: (observed: ObservedBody) => void;
 }
 

@@ -221,7 +221,12 @@ export class BodyRecorder {
         out.push(`${b.method} ${b.path}: not JSON`);
         continue;
       }
-      const where = b.kind === "api" ? `${b.method} ${b.path} (${b.status})` : `webhook ${b.path}`;
+      const where =
+        b.kind === "api"
+          ? `${b.method} ${b.path} (${b.status})`
+          : b.kind === "webhook"
+            ? `webhook ${b.path}`
+            : b.path;
       out.push(...conformanceProblems(parsed, where));
     }
     // The same problem from many responses (other ids, other list positions) is one problem.
