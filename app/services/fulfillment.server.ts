@@ -7,6 +7,7 @@ import {
   type Purchase,
 } from "~/generated/prisma/client";
 import type { CreditedVia, UserResolvedBy } from "~/generated/prisma/enums";
+import { isCheckoutSessionId } from "~/shared/ids";
 import { attentionKeys, raiseAttention } from "./attention.server";
 import type { Actor } from "./audit.server";
 import { getDatabase, getDb } from "./db.server";
@@ -119,7 +120,6 @@ export type FulfillResult =
 
 export type FulfillOutcome = FulfillResult["outcome"];
 
-const SESSION_ID = /^cs_[A-Za-z0-9_]{1,250}$/;
 // A burst of deliveries can queue for a pooled connection; waiting beats failing with a 503.
 const TX_OPTIONS = { maxWait: 10_000, timeout: 20_000 };
 const MAX_CREDITS = 2_147_483_647;
@@ -415,7 +415,7 @@ export async function fulfillCheckoutSession(
   via: FulfillVia,
   opts: FulfillOptions = {},
 ): Promise<FulfillResult> {
-  if (typeof sessionId !== "string" || !SESSION_ID.test(sessionId)) {
+  if (typeof sessionId !== "string" || !isCheckoutSessionId(sessionId)) {
     throw new ValidationError("sessionId must be a Checkout Session id (cs_…).", "sessionId");
   }
   if (opts.session && opts.session.id !== sessionId) {

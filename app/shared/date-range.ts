@@ -49,9 +49,12 @@ export function isDateRangeOrdered(range: DateRange): boolean {
 /** The `from`/`to` fields of a filter schema, labelled as the forms show them. */
 export const dateRangeFields = () => ({ from: optionalDay("From"), to: optionalDay("To") });
 
-/** Add the rule to an object schema that has `from` and `to`; the message goes beside "To". */
+/** Where the rule's message goes: beside "To". Use as `.refine(isDateRangeOrdered, DATE_RANGE_ISSUE)`. */
+export const DATE_RANGE_ISSUE = { path: ["to"], error: DATE_RANGE_ERROR };
+
+/** Add the rule to an object schema that has `from` and `to`. */
 export function refineDateRange<S extends z.ZodType<DateRange>>(schema: S): S {
-  return schema.refine(isDateRangeOrdered, { path: ["to"], error: DATE_RANGE_ERROR }) as S;
+  return schema.refine(isDateRangeOrdered, DATE_RANGE_ISSUE) as S;
 }
 
 /** The first instant of a day (UTC). */

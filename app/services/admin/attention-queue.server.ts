@@ -1,5 +1,6 @@
 import Stripe from "stripe";
 import { z } from "zod";
+import { DATE_RANGE_ISSUE, isDateRangeOrdered } from "~/shared/date-range";
 import { Prisma } from "~/generated/prisma/client";
 import { ATTENTION_KINDS, dismissAttention, resolveAttention } from "../attention.server";
 import { writeAudit } from "../audit.server";
@@ -26,9 +27,6 @@ import {
 import { searchUsers } from "./user-search.server";
 import { replayEvent, type StaffRef } from "./webhook-events.server";
 
-export const QUEUE_PAGE_SIZE = 100;
-export const HISTORY_PAGE_SIZE = 50;
-
 /** Kinds the queue knows: the money path's kinds, plus alerts the reconciliation could not send. */
 export const QUEUE_KINDS = [...new Set<string>([...ATTENTION_KINDS, "alert_delivery"])] as [
   string,
@@ -44,79 +42,6 @@ export const queueFilterSchema = z.object({
 });
 export type QueueFilter = z.output<typeof queueFilterSchema>;
 
-const itemSelect = {
-  id: true,
-  kind: true,
-  status: true,
-  title: true,
-  detail: true,
-  checkoutSessionId: true,
-  stripeEventId: true,
-  userId: true,
-  purchaseId: true,
-  runId: true,
-  occurrences: true,
-  createdAt: true,
-  updatedAt: true,
-  resolvedAt: true,
-  resolution: true,
-  resolvedBy: { select: { id: true, email: true, name: true } },
-  user: { select: { id: true, email: true } },
-} as const;
-
-interface RawKeyRow {
-  id: string;
-  kind: string;
-  created_at: Date;
-}
-
-// Oldest first inside each kind (a queue is worked from its front); the index (status, kind, created_at) serves it.
-const QUEUE_SORT: SortSpec = {
-  direction: "asc",
-  columns: [
-    { sql: Prisma.sql`kind`, cast: "text" },
-    { sql: Prisma.sql`created_at`, cast: "timestamptz" },
-    { sql: Prisma.sql`id`, cast: "text" },
-  ],
-};
-
-async function loadItems(ids: string[]) {
-  if (ids.length === 0) return [];
-  const rows = await getDb().attentionItem.findMany({
-    where: { id: { in: ids } },
-    select: itemSelect,
-  });
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  return ids.map((id) => byId.get(id)).filter((r): r is NonNullable<typeof r> => Boolean(r));
-}
-
-export type QueueItem = Awaited<ReturnType<typeof loadItems>>[number];
-
-/** Open items, grouped by kind (kind, then oldest first), one keyset page of at most 100. */
-export async function listOpenItems(
-  filter: QueueFilter,
-  limit = QUEUE_PAGE_SIZE,
-): Promise<Page<QueueItem>> {
-  const req: PageRequest = { after: filter.after, before: filter.before, limit };
-  const q = keysetQuery(QUEUE_SORT, req);
-  const kind = filter.kind ? Prisma.sql` AND kind = ${filter.kind}` : Prisma.empty;
-  const keys = await getDb().$queryRaw<RawKeyRow[]>`
-    SELECT id, kind, created_at FROM attention_items
-    WHERE status = 'open'${kind}${q.boundary}
-    ORDER BY ${q.orderBy} LIMIT ${q.take}`;
-  const page = finishPage(keys, req, q, (r) => [r.kind, r.created_at, r.id]);
-  return { ...page, rows: await loadItems(page.rows.map((r) => r.id)) };
-}
-
-export async function openCountsByKind(): Promise<Record<string, number>> {
-  const rows = await getDb().attentionItem.groupBy({
-    by: ["kind"],
-    where: { status: "open" },
-    _count: { _all: true },
-  });
-  return Object.fromEntries(rows.map((r) => [r.kind, r._count._all]));
-}
-
 export const historyFilterSchema = z
   .object({
     status: optionalEnum(["resolved", "dismissed"] as const, "status"),
@@ -127,84 +52,8 @@ export const historyFilterSchema = z
     after: cursorParam,
     before: cursorParam,
   })
-  .refine((f) => !f.from || !f.to || f.from <= f.to, {
-    path: ["to"],
-    error: "The end date must not be before the start date.",
-  });
+  .refine(isDateRangeOrdered, DATE_RANGE_ISSUE);
 export type HistoryFilter = z.output<typeof historyFilterSchema>;
-
-const HISTORY_SORT: SortSpec = {
-  direction: "desc",
-  columns: [
-    { sql: Prisma.sql`a.resolved_at`, cast: "timestamptz" },
-    { sql: Prisma.sql`a.id`, cast: "text" },
-  ],
-};
-
-/** Resolved and dismissed items, newest first: who closed each, when and how. */
-export async function listClosedItems(
-  filter: HistoryFilter,
-  limit = HISTORY_PAGE_SIZE,
-): Promise<Page<QueueItem>> {
-  const req: PageRequest = { after: filter.after, before: filter.before, limit };
-  const conditions: Prisma.Sql[] = [
-    Prisma.sql`a.status <> 'open'`,
-    Prisma.sql`a.resolved_at IS NOT NULL`,
-  ];
-  if (filter.status) conditions.push(Prisma.sql`a.status = ${filter.status}::"AttentionStatus"`);
-  if (filter.kind) conditions.push(Prisma.sql`a.kind = ${filter.kind}`);
-  if (filter.from) conditions.push(Prisma.sql`a.resolved_at >= ${dayStart(filter.from)}`);
-  if (filter.to) conditions.push(Prisma.sql`a.resolved_at < ${dayAfter(filter.to)}`);
-  if (filter.by) {
-    const prefix = `${filter.by.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    conditions.push(
-      Prisma.sql`EXISTS (SELECT 1 FROM staff_users s WHERE s.id = a.resolved_by_id AND lower(s.email) LIKE ${prefix})`,
-    );
-  }
-  const q = keysetQuery(HISTORY_SORT, req);
-  const keys = await getDb().$queryRaw<{ id: string; resolved_at: Date }[]>`
-    SELECT a.id, a.resolved_at FROM attention_items a
-    WHERE ${Prisma.join(conditions, " AND ")}${q.boundary}
-    ORDER BY ${q.orderBy} LIMIT ${q.take}`;
-  const page = finishPage(keys, req, q, (r) => [r.resolved_at, r.id]);
-  return { ...page, rows: await loadItems(page.rows.map((r) => r.id)) };
-}
-
-export async function getAttentionItem(id: string) {
-  if (!z.uuid().safeParse(id).success) throw new NotFoundError("Attention item", id);
-  const db = getDb();
-  const item = await db.attentionItem.findUnique({
-    where: { id },
-    select: { ...itemSelect, data: true, dedupeKey: true },
-  });
-  if (!item) throw new NotFoundError("Attention item", id);
-  const purchase = item.purchaseId
-    ? await db.purchase.findUnique({
-        where: { id: item.purchaseId },
-        select: { id: true, checkoutSessionId: true, userId: true, credits: true },
-      })
-    : item.checkoutSessionId
-      ? await db.purchase.findUnique({
-          where: { checkoutSessionId: item.checkoutSessionId },
-          select: { id: true, checkoutSessionId: true, userId: true, credits: true },
-        })
-      : null;
-  const history = await db.auditLog.findMany({
-    where: { targetType: "attention_item", targetId: id },
-    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-    take: 50,
-    select: {
-      id: true,
-      action: true,
-      actorLabel: true,
-      actorId: true,
-      reason: true,
-      after: true,
-      createdAt: true,
-    },
-  });
-  return { item, purchase, history: history.map((h) => ({ ...h, id: h.id.toString() })) };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Fixes
@@ -477,14 +326,6 @@ export async function resolveItem(
 ): Promise<FixOutcome> {
   await resolveAttention(input.itemId, { staffId: staff.id, resolution: input.resolution });
   return { tone: "success", message: "Item marked as resolved." };
-}
-
-/** Users for the "assign to" search box: part 1's finder (email, id, name or customer prefix). */
-export async function findUsersForAssignment(q: string) {
-  const term = q.trim();
-  if (term.length < 2) return [];
-  const page = await searchUsers({ q: term.slice(0, 200) }, 10);
-  return page.rows.map((u) => ({ id: u.id, email: u.email, name: u.name, balance: u.balance }));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DATE_RANGE_ISSUE, isDateRangeOrdered } from "~/shared/date-range";
 import { Prisma } from "~/generated/prisma/client";
 import { getDb } from "../db.server";
 import { ACTOR_TYPES, TARGET_TYPES } from "./ops-labels";
@@ -38,10 +39,7 @@ export const auditFilterSchema = z
     after: cursorParam,
     before: cursorParam,
   })
-  .refine((f) => !f.from || !f.to || f.from <= f.to, {
-    path: ["to"],
-    error: "The end date must not be before the start date.",
-  });
+  .refine(isDateRangeOrdered, DATE_RANGE_ISSUE);
 export type AuditFilter = z.output<typeof auditFilterSchema>;
 
 // (created_at, id) descending: the audit_logs_created_at_id index; filtered variants use the

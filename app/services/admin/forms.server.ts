@@ -98,33 +98,8 @@ export const wholeNumber = (label: string) =>
 export const optionalWholeNumber = (label: string) =>
   z.preprocess(blankToUndefined, wholeNumber(label).optional());
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const MIN_DAY = "1970-01-01";
-const MAX_DAY = "9999-12-31";
-
-/** A calendar day (YYYY-MM-DD, UTC) from a date input. */
-export const optionalDay = (label: string) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .regex(DAY, { error: `${label} must be a date (YYYY-MM-DD).` })
-      // Date.parse accepts 2026-02-30 (as 2 March); a round trip catches days that do not exist.
-      .refine(
-        (s) => {
-          const day = new Date(`${s}T00:00:00Z`);
-          return !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === s;
-        },
-        {
-          error: `${label} is not a real date.`,
-        },
-      )
-      // A year 0000 is no Postgres date (500 in the query); nothing here predates 1970.
-      .refine((s) => s >= MIN_DAY && s <= MAX_DAY, {
-        error: `${label} must be between ${MIN_DAY} and ${MAX_DAY}.`,
-      })
-      .optional(),
-  );
+// Days and the date-range rule live in ~/shared/date-range (the browser's forms use them too).
+export { dayAfter, dayStart, optionalDay } from "~/shared/date-range";
 
 export const optionalEnum = <T extends readonly [string, ...string[]]>(values: T, label: string) =>
   z.preprocess(blankToUndefined, z.enum(values, { error: `Choose a valid ${label}.` }).optional());
@@ -133,12 +108,4 @@ export const cursorParam = z.preprocess(blankToUndefined, z.string().max(2000).o
 
 function capitalise(s: string) {
   return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-/** Start of a UTC day, and the start of the day after (for inclusive "to" dates). */
-export function dayStart(day: string): Date {
-  return new Date(`${day}T00:00:00.000Z`);
-}
-export function dayAfter(day: string): Date {
-  return new Date(dayStart(day).getTime() + 24 * 60 * 60 * 1000);
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DATE_RANGE_ISSUE, isDateRangeOrdered } from "~/shared/date-range";
 import { Prisma } from "~/generated/prisma/client";
 import type { LedgerKind } from "~/generated/prisma/enums";
 import { getDb } from "../db.server";
@@ -33,10 +34,7 @@ export const ledgerFiltersSchema = z
     /** User id, or an email address (exact, case-insensitive). */
     user: optionalText(320, "User"),
   })
-  .refine((f) => !f.from || !f.to || f.from <= f.to, {
-    path: ["to"],
-    error: "“To” must not be before “From”.",
-  });
+  .refine(isDateRangeOrdered, DATE_RANGE_ISSUE);
 
 export type LedgerFilters = z.output<typeof ledgerFiltersSchema>;
 

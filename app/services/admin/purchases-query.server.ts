@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DATE_RANGE_ISSUE, isDateRangeOrdered } from "~/shared/date-range";
 import { Prisma } from "~/generated/prisma/client";
 import type { CreditedVia, PurchaseStatus } from "~/generated/prisma/enums";
 import { getDb } from "../db.server";
@@ -41,10 +42,7 @@ export const purchaseFiltersSchema = z
     /** Exact Stripe id: Checkout Session, PaymentIntent or Charge. */
     ref: optionalText(255, "Stripe id"),
   })
-  .refine((f) => !f.from || !f.to || f.from <= f.to, {
-    path: ["to"],
-    error: "“To” must not be before “From”.",
-  });
+  .refine(isDateRangeOrdered, DATE_RANGE_ISSUE);
 
 export type PurchaseFilters = z.output<typeof purchaseFiltersSchema>;
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DATE_RANGE_ISSUE, isDateRangeOrdered } from "~/shared/date-range";
 import { getDb } from "../db.server";
 import { NotFoundError, ValidationError } from "../errors.server";
 import {
@@ -120,10 +121,7 @@ export const runNowSchema = z
     from: optionalDay("From"),
     to: optionalDay("To"),
   })
-  .refine((f) => !f.from || !f.to || f.from <= f.to, {
-    path: ["to"],
-    error: "The end date must not be before the start date.",
-  })
+  .refine(isDateRangeOrdered, DATE_RANGE_ISSUE)
   .refine((f) => !f.from || dayStart(f.from).getTime() <= Date.now(), {
     path: ["from"],
     error: "The start date is in the future.",

@@ -1,5 +1,6 @@
 import Stripe from "stripe";
 import { z } from "zod";
+import { CHECKOUT_SESSION_ID } from "~/shared/ids";
 import { writeAudit } from "../audit.server";
 import { getDb } from "../db.server";
 import { DomainError, ValidationError } from "../errors.server";
@@ -58,7 +59,7 @@ export const creditSessionSchema = z.object({
     .string({ error: "Enter a Checkout Session id." })
     .trim()
     .min(1, { error: "Enter a Checkout Session id." })
-    .regex(/^cs_[A-Za-z0-9_]{1,250}$/, {
+    .regex(CHECKOUT_SESSION_ID, {
       error: "A Checkout Session id starts with cs_ (e.g. cs_test_a1B2…).",
     }),
   /** Set by the "assign to this user" follow-up after an unmatched-user outcome. */
