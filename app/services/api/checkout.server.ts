@@ -197,7 +197,9 @@ export async function createCheckoutSession(
     emailNormalized: user.emailNormalized || normalizeEmail(user.email),
   });
   // A client-supplied key makes the caller's retries return the same session; without one each
-  // call is a new session, and the key still protects the SDK's own network retries.
+  // call is a new session, and the key still protects the SDK's own network retries. Scoped to
+  // the user injectively (userScopedKey); for ids with ":" the form changed, so a retry across
+  // that upgrade opens a second (unpaid, harmless) session instead of finding the first.
   const idempotencyKey = opts.idempotencyKey
     ? userScopedKey("cdk-checkout", user.id, opts.idempotencyKey)
     : `cdk-checkout:${randomUUID()}`;
