@@ -37,10 +37,17 @@ interface Output {
 const isLogFormat = (value: string | undefined): value is LogFormat =>
   (LOG_FORMATS as readonly string[]).includes(value ?? "");
 
-/** LOG_FORMAT when set (env.server.ts rejects any other value), else pretty on a terminal only. */
-export function chooseLogFormat(requested: string | undefined, isTTY: boolean): LogFormat {
+/**
+ * LOG_FORMAT when set (env.server.ts rejects any other value); else pretty on a terminal, except in
+ * production, whose logs are for machines even when someone attaches a terminal.
+ */
+export function chooseLogFormat(
+  requested: string | undefined,
+  isTTY: boolean,
+  production = process.env.NODE_ENV === "production",
+): LogFormat {
   if (isLogFormat(requested)) return requested;
-  return isTTY ? "pretty" : "json";
+  return isTTY && !production ? "pretty" : "json";
 }
 
 let output: Output = process.stdout;

@@ -24,10 +24,15 @@ function runWithLogger(body: string, env: Record<string, string>) {
 
 describe("log format", () => {
   it("is LOG_FORMAT when set, otherwise human lines on a terminal and JSON lines elsewhere", () => {
-    expect(chooseLogFormat(undefined, true)).toBe("pretty");
-    expect(chooseLogFormat(undefined, false)).toBe("json");
-    expect(chooseLogFormat("json", true)).toBe("json");
-    expect(chooseLogFormat("pretty", false)).toBe("pretty");
+    expect(chooseLogFormat(undefined, true, false)).toBe("pretty");
+    expect(chooseLogFormat(undefined, false, false)).toBe("json");
+    expect(chooseLogFormat("json", true, false)).toBe("json");
+    expect(chooseLogFormat("pretty", false, false)).toBe("pretty");
+  });
+
+  it("stays JSON in production even on a terminal, unless LOG_FORMAT=pretty asks", () => {
+    expect(chooseLogFormat(undefined, true, true)).toBe("json");
+    expect(chooseLogFormat("pretty", true, true)).toBe("pretty");
   });
 
   it("LOG_FORMAT accepts pretty and json and stops the start with its name for anything else", () => {
@@ -74,7 +79,8 @@ describe("log format", () => {
   });
 });
 
-describe("logger output", () => {
+// Each runs a child Node process with tsx: seconds on a busy machine.
+describe("logger output", { timeout: 60_000 }, () => {
   it("writes JSON lines to stdout by default when stdout is not a terminal, secrets redacted", () => {
     const { stdout, stderr } = runWithLogger(
       'log.logger.info({ user: "u1", password: "hunter2" }, "signed in");',
