@@ -118,16 +118,11 @@ export async function closeSpareDatabase(): Promise<void> {
 }
 
 export async function openProofWorld(opts: ProofWorldOptions): Promise<ProofWorld> {
-  const t0 = performance.now();
-  const lap = (what: string) =>
-    process.env.PROOF_TIMING &&
-    console.log(`[proof] ${what} ${Math.round(performance.now() - t0)} ms`);
   // Cloning the template is most of a world's set-up: the next run's clone starts now.
   const template: TestDatabase = await (spareDatabase ?? createTestDatabase("postgres"));
   spareDatabase = createTestDatabase("postgres");
   spareDatabase.catch(() => undefined);
   const dbUrl = template.url!;
-  lap("db cloned");
   let db: Database = await openDatabase({ kind: "postgres", url: dbUrl });
   setDatabase(db);
 
@@ -170,32 +165,30 @@ export async function openProofWorld(opts: ProofWorldOptions): Promise<ProofWorl
     maxNetworkRetries: 5,
   });
 
-  lap("emulator");
   const faults = emu.control.faults();
   // Catalogue and people are set up before the storm: no faults while making them.
   emu.control.setFaults({ api429Rate: 0, api500Rate: 0 });
-  const packs = [];
-  for (const [i, spec] of opts.packs.entries()) {
-    const price = await stripe.prices.create({
-      product_data: { name: `Proof pack ${i + 1}` },
-      unit_amount: spec.unitAmount,
+  const [plan, ...packs] = await Promise.all([
+    stripe.prices.create({
+      product_data: { name: "Proof Pro plan" },
+      unit_amount: 1500,
       currency: "usd",
-      metadata: { credits: String(spec.credits) },
-    });
-    packs.push({ ...spec, priceId: price.id });
-  }
-  const plan = await stripe.prices.create({
-    product_data: { name: "Proof Pro plan" },
-    unit_amount: 1500,
-    currency: "usd",
-    recurring: { interval: "month" },
-    metadata: { tier: "pro" },
-  });
+      recurring: { interval: "month" },
+      metadata: { tier: "pro" },
+    }),
+    ...opts.packs.map(async (spec, i) => {
+      const price = await stripe.prices.create({
+        product_data: { name: `Proof pack ${i + 1}` },
+        unit_amount: spec.unitAmount,
+        currency: "usd",
+        metadata: { credits: String(spec.credits) },
+      });
+      return { ...spec, priceId: price.id };
+    }),
+  ]);
   await syncPacks();
-  lap("packs");
   const users = [];
   for (let i = 0; i < opts.users; i++) users.push(await makeUser({ balance: STARTING_GRANT }));
-  lap("users");
   apiFetch ??= createApiFetch();
   const api = await apiFetch;
   const { key } = await makeApiKey("proof");
@@ -214,7 +207,6 @@ export async function openProofWorld(opts: ProofWorldOptions): Promise<ProofWorl
     dropWhen: (event) => [...lostTypes].some((prefix) => event.type.startsWith(prefix)),
   });
 
-  lap("api+staff");
   const concurrency = opts.workerConcurrency ?? 2;
   startWebhookWorker({ concurrency });
 
