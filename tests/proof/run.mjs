@@ -26,12 +26,19 @@ for (let i = 0; i < args.length; i++) {
   }
   const variable = flags[name];
   const value = inline ?? args[++i];
-  if (!variable || value === undefined || value === "") {
-    console.error(`${args[i] ?? name}: not understood.\n${usage}`);
+  if (!variable) {
+    console.error(`${name}: not understood.\n${usage}`);
     process.exit(2);
   }
-  if (name !== "--path" && !/^-?\d+$/.test(value)) {
-    console.error(`${name} must be a whole number, got "${value}".\n${usage}`);
+  if (value === undefined || value === "") {
+    console.error(`${name} needs a value.\n${usage}`);
+    process.exit(2);
+  }
+  const pattern = name === "--seed" ? /^-?\d+$/ : /^[1-9]\d*$/;
+  if (name !== "--path" && !pattern.test(value)) {
+    console.error(
+      `${name} must be a whole number${name === "--seed" ? "" : " above 0"}, got "${value}".\n${usage}`,
+    );
     process.exit(2);
   }
   env[variable] = value;
