@@ -1,4 +1,5 @@
 import { getDb } from "./db.server";
+import { CREDITS_ROW } from "./rollups.server";
 
 export interface LedgerViolation {
   check: string;
@@ -10,7 +11,8 @@ export interface LedgerViolation {
 /**
  * Prove the ledger's invariants with set-based queries (one pass each, fine on millions of rows):
  * cache = sum of deltas = last balanceAfter; seq gapless from 1; each paid purchase has exactly
- * one purchase entry; clawbacks never exceed the purchase's credits.
+ * one purchase entry; clawbacks never exceed the purchase's credits; the overview's daily credit
+ * rollups equal the ledger's sums.
  */
 export async function verifyLedger(): Promise<{
   ok: boolean;
@@ -118,6 +120,34 @@ export async function verifyLedger(): Promise<{
       purchaseId: r.id,
       userId: r.user_id,
       detail: `clawed back ${Number(r.clawed)} credits of a ${r.credits}-credit purchase`,
+    });
+  }
+
+  // The overview's credit figures (daily_rollups' credits row, its slots summed) against the
+  // ledger, day by day. They are written in the ledger entry's own statement, so they never lag.
+  const rollups = await db.$queryRaw<
+    { day: string; l_issued: bigint; l_consumed: bigint; r_issued: bigint; r_consumed: bigint }[]
+  >`
+    WITH l AS (
+      SELECT (created_at AT TIME ZONE 'UTC')::date AS day,
+        COALESCE(SUM(delta) FILTER (WHERE kind IN ('purchase', 'grant', 'manual_credit')), 0) AS issued,
+        COALESCE(-SUM(delta) FILTER (WHERE kind = 'usage'), 0) AS consumed
+      FROM ledger_entries GROUP BY 1),
+    r AS (
+      SELECT day, SUM(credits_issued) AS issued, SUM(credits_consumed) AS consumed
+      FROM daily_rollups WHERE currency = ${CREDITS_ROW} GROUP BY day)
+    SELECT to_char(COALESCE(l.day, r.day), 'YYYY-MM-DD') AS day,
+      COALESCE(l.issued, 0) AS l_issued, COALESCE(l.consumed, 0) AS l_consumed,
+      COALESCE(r.issued, 0) AS r_issued, COALESCE(r.consumed, 0) AS r_consumed
+    FROM l FULL JOIN r ON r.day = l.day
+    WHERE COALESCE(l.issued, 0) <> COALESCE(r.issued, 0) OR COALESCE(l.consumed, 0) <> COALESCE(r.consumed, 0)
+    ORDER BY 1 LIMIT 1000`;
+  for (const r of rollups) {
+    violations.push({
+      check: "credits_rollup",
+      detail:
+        `${r.day}: overview shows ${Number(r.r_issued)} issued / ${Number(r.r_consumed)} consumed, ` +
+        `the ledger ${Number(r.l_issued)} / ${Number(r.l_consumed)}`,
     });
   }
 

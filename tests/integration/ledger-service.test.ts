@@ -8,6 +8,7 @@ import {
 } from "../../app/services/errors.server";
 import { postLedgerEntry, postLedgerEntryInTx } from "../../app/services/ledger.server";
 import { verifyLedger } from "../../app/services/ledger-verify.server";
+import { readDailyRollups } from "../../app/services/rollups.server";
 import { testDbKind, useTestDatabase } from "../support/test-database";
 
 const t = useTestDatabase();
@@ -22,10 +23,10 @@ async function createUser() {
 
 const key = () => `k_${Math.random().toString(36).slice(2)}`;
 
+/** The day's row as the overview sees it (its slots summed). */
 async function rollup(day: string, currency: string) {
-  return t.db.prisma.dailyRollup.findUnique({
-    where: { day_currency: { day: new Date(`${day}T00:00:00Z`), currency } },
-  });
+  const rows = await readDailyRollups(t.db.prisma, day);
+  return rows.find((r) => r.day === day && r.currency === currency) ?? null;
 }
 
 describe("ledger service", () => {

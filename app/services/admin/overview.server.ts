@@ -7,7 +7,7 @@ import { queueBacklog } from "../webhooks/queue.server";
 
 /**
  * The finance overview. Money and credit totals come from `daily_rollups` (a few hundred rows,
- * kept current by the ledger and purchase writes), webhook health from the deliveries of the last
+ * kept current by the ledger and purchase writes, each day's slots summed here: rollups.server.ts), webhook health from the deliveries of the last
  * 24 hours (indexed on received_at), never from scanning purchases or the ledger.
  */
 
@@ -69,9 +69,10 @@ export async function getOverview(range: ChartRange = 30, now = new Date()) {
   const [rollups, outstanding, deliveries, lastValid, lastDelivery, attention, lastRun, queue] =
     await Promise.all([
       db.$queryRaw<RollupRow[]>`
-      SELECT to_char(day, 'YYYY-MM-DD') AS day, currency, revenue, refunded, purchases, refunds,
-        credits_issued, credits_consumed
-      FROM daily_rollups WHERE day >= ${since}::date ORDER BY day`,
+      SELECT to_char(day, 'YYYY-MM-DD') AS day, currency, sum(revenue) AS revenue,
+        sum(refunded) AS refunded, sum(purchases) AS purchases, sum(refunds) AS refunds,
+        sum(credits_issued) AS credits_issued, sum(credits_consumed) AS credits_consumed
+      FROM daily_rollups WHERE day >= ${since}::date GROUP BY day, currency ORDER BY day`,
       outstandingCredits(now),
       db.$queryRaw<{ hour: Date; outcome: string; n: bigint }[]>`
       SELECT date_trunc('hour', received_at) AS hour, outcome, COUNT(*) AS n
