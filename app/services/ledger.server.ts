@@ -159,6 +159,32 @@ export interface PostEntryExtras {
   with?: Prisma.Sql;
   /** Further daily rollup rows to bump in the same statement, only if the entry is created. */
   rollups?: RollupBump[];
+  /** The audit record of the entry, written by its statement (only if the entry is created). */
+  audit?: EntryAudit;
+}
+
+/**
+ * An audit record written with its ledger entry. `after` gains the entry's `entryId` and
+ * `balanceAfter`, which exist only once the entry is inserted.
+ */
+export interface EntryAudit {
+  actorType: string;
+  actorId: string | null;
+  actorLabel: string | null;
+  ip: string | null;
+  action: string;
+  targetType: string;
+  targetId: string;
+  reason: string | null;
+  after: Record<string, Prisma.InputJsonValue>;
+}
+
+/** The day rollup rows an entry bumps: credits issued or consumed, on the entry's day. */
+function creditRollups(kind: LedgerKind, delta: number, at: Date): RollupBump[] {
+  if (kind === "purchase" || kind === "grant" || kind === "manual_credit")
+    return [{ at, currency: CREDITS_ROW, delta: { creditsIssued: delta } }];
+  if (kind === "usage") return [{ at, currency: CREDITS_ROW, delta: { creditsConsumed: -delta } }];
+  return [];
 }
 
 type LedgerClient = Pick<Tx, "$queryRaw" | "ledgerEntry">;
@@ -180,7 +206,8 @@ function runStatement<T>(client: LedgerClient | null, sql: Prisma.Sql): Promise<
  * key: the database, not a lookup, decides who gets a key), update the balance cache, bump the
  * day's rollups and the caller's extra writes, all gated on the insert. Nothing is written when
  * the entry is not inserted; a second statement then tells a replay, a reused key and an
- * overdraft apart. The rollup rows are shared by every transaction of the day and locked last.
+ * overdraft apart. The rollup rows are locked last; each is one slot of its day
+ * (rollups.server.ts), so other users' writes on other connections do not wait for them.
  */
 async function post(
   client: LedgerClient | null,
@@ -191,13 +218,7 @@ async function post(
   const hash = ledgerPayloadHash(input);
   const at = input.at ?? new Date();
   const nonNegative = input.delta < 0 && NON_NEGATIVE_KINDS.has(input.kind);
-  const rollups: RollupBump[] = [];
-  if (input.kind === "purchase" || input.kind === "grant" || input.kind === "manual_credit") {
-    rollups.push({ at, currency: CREDITS_ROW, delta: { creditsIssued: input.delta } });
-  } else if (input.kind === "usage") {
-    rollups.push({ at, currency: CREDITS_ROW, delta: { creditsConsumed: -input.delta } });
-  }
-  rollups.push(...(extras.rollups ?? []));
+  const rollups = [...creditRollups(input.kind, input.delta, at), ...(extras.rollups ?? [])];
   const ctes: Prisma.Sql[] = [
     Prisma.sql`ledger_user AS (
       SELECT id, balance, last_seq FROM users WHERE id = ${input.userId} FOR UPDATE)`,
@@ -219,6 +240,15 @@ async function post(
   if (rollups.length > 0) {
     ctes.push(Prisma.sql`ledger_rollup AS (
       ${rollupUpsertSql(rollups, Prisma.sql`EXISTS (SELECT 1 FROM ledger_entry)`)})`);
+  }
+  if (extras.audit) {
+    const a = extras.audit;
+    ctes.push(Prisma.sql`ledger_audit AS (
+      INSERT INTO audit_logs (actor_type, actor_id, actor_label, action, target_type, target_id, after, reason, ip)
+      SELECT ${a.actorType}, ${a.actorId}, ${a.actorLabel}, ${a.action}, ${a.targetType}, ${a.targetId},
+        ${JSON.stringify(a.after)}::jsonb || jsonb_build_object('entryId', e.id::text, 'balanceAfter', e.balance_after),
+        ${a.reason}, ${a.ip}
+      FROM ledger_entry e)`);
   }
   if (extras.with) ctes.push(extras.with);
   const rows = await runStatement<EntryRow & { user_balance: number }>(
@@ -262,6 +292,158 @@ export async function postLedgerEntry(
   extras: PostEntryExtras = {},
 ): Promise<PostEntryResult> {
   return post(null, input, extras);
+}
+
+/** One entry of a batch (postLedgerBatch) and its audit record. */
+export interface BatchEntryInput {
+  input: PostEntryInput;
+  audit?: EntryAudit;
+}
+
+export type BatchOutcome = { ok: true; result: PostEntryResult } | { ok: false; error: Error };
+
+/** The batch met a key taken outside the user's row lock: nothing was written, post one by one. */
+export class BatchKeyRaceError extends Error {
+  constructor() {
+    super("a ledger key of the batch was taken concurrently; nothing was written");
+  }
+}
+
+/**
+ * Post many entries of ONE user in one transaction: one row lock, one commit, one WAL flush for
+ * all of them (a hot user's concurrent debits, coalesced by api/debits.server.ts). Each entry is
+ * decided in order as if posted alone — a replay returns its original entry, a reused key with
+ * another payload is a conflict, an overdraft of a non-negative kind fails — and fails alone: its
+ * outcome carries its own error and the others are still written. The same key twice in the batch
+ * makes one entry; the later caller gets it as a replay (or a conflict when the payload differs).
+ *
+ * Entries carry only the columns a debit has (no purchase, staff, Stripe event, reversal or
+ * metadata). Throws (nothing written) when the transaction fails or, BatchKeyRaceError, when a
+ * key was inserted by another user's entry meanwhile: the caller posts them one by one.
+ */
+export async function postLedgerBatch(
+  userId: string,
+  items: BatchEntryInput[],
+): Promise<BatchOutcome[]> {
+  const outcomes: (BatchOutcome | undefined)[] = items.map(({ input }) => {
+    if (input.userId !== userId) throw new Error("postLedgerBatch: entries of one user only");
+    if (
+      input.purchaseId ||
+      input.staffId ||
+      input.stripeEventId ||
+      input.reversesId ||
+      input.metadata
+    )
+      throw new Error("postLedgerBatch: debit-shaped entries only");
+    try {
+      validate(input);
+      return undefined;
+    } catch (error) {
+      return { ok: false, error: error as Error };
+    }
+  });
+  const at = new Date();
+  return getDb().$transaction(async (tx) => {
+    const [user] = await tx.$queryRaw<{ balance: number; last_seq: number }[]>`
+      SELECT balance, last_seq FROM users WHERE id = ${userId} FOR UPDATE`;
+    if (!user)
+      return items.map(() => ({ ok: false, error: new NotFoundError("User", userId, "userId") }));
+    const keys = items.map((i) => i.input.idempotencyKey);
+    const existingRows = await tx.$queryRaw<EntryRow[]>`
+      SELECT ${ENTRY_COLUMNS} FROM ledger_entries e WHERE e.idempotency_key = ANY(${keys}::text[])`;
+    const byKey = new Map<string, { entry: LedgerEntry; hash: string }>();
+    for (const r of existingRows)
+      byKey.set(r.idempotency_key, { entry: toEntry(r), hash: r.payload_hash });
+
+    let balance = Number(user.balance);
+    let seq = Number(user.last_seq);
+    const fresh: { index: number; entry: LedgerEntry }[] = [];
+    items.forEach(({ input }, index) => {
+      if (outcomes[index]) return;
+      const hash = ledgerPayloadHash(input);
+      const taken = byKey.get(input.idempotencyKey);
+      if (taken) {
+        outcomes[index] =
+          taken.hash === hash
+            ? { ok: true, result: { entry: taken.entry, created: false, balance: NaN } }
+            : { ok: false, error: new IdempotencyConflictError(input.idempotencyKey) };
+        return;
+      }
+      const nonNegative = input.delta < 0 && NON_NEGATIVE_KINDS.has(input.kind);
+      if (nonNegative && balance + input.delta < 0) {
+        outcomes[index] = { ok: false, error: new InsufficientCreditsError(balance, -input.delta) };
+        return;
+      }
+      seq += 1;
+      balance += input.delta;
+      const entry: LedgerEntry = {
+        id: 0n,
+        userId,
+        seq,
+        delta: input.delta,
+        balanceAfter: balance,
+        kind: input.kind,
+        idempotencyKey: input.idempotencyKey,
+        payloadHash: hash,
+        purchaseId: null,
+        staffId: null,
+        apiKeyId: input.apiKeyId ?? null,
+        stripeEventId: null,
+        reversesId: null,
+        reason: input.reason ?? null,
+        metadata: null,
+        createdAt: at,
+      };
+      byKey.set(input.idempotencyKey, { entry, hash });
+      fresh.push({ index, entry });
+      outcomes[index] = { ok: true, result: { entry, created: true, balance: NaN } };
+    });
+
+    if (fresh.length > 0) {
+      const audited = fresh.filter((f) => items[f.index].audit);
+      const audits = audited.map((f) => items[f.index].audit!);
+      const rollups = fresh.flatMap((f) => creditRollups(f.entry.kind, f.entry.delta, at));
+      const n = fresh.length;
+      const inserted = await tx.$queryRaw<{ idempotency_key: string; id: bigint | string }[]>`
+        WITH ledger_entry AS (
+          INSERT INTO ledger_entries AS e (user_id, seq, delta, balance_after, kind, idempotency_key, payload_hash,
+            api_key_id, reason, created_at)
+          SELECT ${userId}, v.seq, v.delta, v.balance_after, v.kind::"LedgerKind", v.key, v.hash, v.api_key_id, v.reason, ${at}
+          FROM unnest(${fresh.map((f) => f.entry.seq)}::int[], ${fresh.map((f) => f.entry.delta)}::int[],
+            ${fresh.map((f) => f.entry.balanceAfter)}::int[], ${fresh.map((f) => f.entry.kind)}::text[],
+            ${fresh.map((f) => f.entry.idempotencyKey)}::text[], ${fresh.map((f) => f.entry.payloadHash)}::text[],
+            ${fresh.map((f) => f.entry.apiKeyId)}::text[], ${fresh.map((f) => f.entry.reason)}::text[])
+            AS v(seq, delta, balance_after, kind, key, hash, api_key_id, reason)
+          ON CONFLICT (idempotency_key) DO NOTHING
+          RETURNING e.id, e.idempotency_key, e.balance_after),
+        ledger_complete AS (SELECT count(*) = ${n} AS ok FROM ledger_entry),
+        ledger_balance AS (
+          UPDATE users SET balance = ${balance}::int, last_seq = ${seq}::int, updated_at = now()
+          WHERE id = ${userId} AND (SELECT ok FROM ledger_complete)),
+        ledger_rollup AS (${rollupUpsertSql(rollups, Prisma.sql`(SELECT ok FROM ledger_complete)`)}),
+        ledger_audit AS (
+          INSERT INTO audit_logs (actor_type, actor_id, actor_label, action, target_type, target_id, after, reason, ip)
+          SELECT a.actor_type, a.actor_id, a.actor_label, a.action, a.target_type, a.target_id,
+            a.after::jsonb || jsonb_build_object('entryId', e.id::text, 'balanceAfter', e.balance_after), a.reason, a.ip
+          FROM unnest(${audited.map((f) => f.entry.idempotencyKey)}::text[], ${audits.map((a) => a.actorType)}::text[],
+            ${audits.map((a) => a.actorId)}::text[], ${audits.map((a) => a.actorLabel)}::text[],
+            ${audits.map((a) => a.action)}::text[], ${audits.map((a) => a.targetType)}::text[],
+            ${audits.map((a) => a.targetId)}::text[], ${audits.map((a) => JSON.stringify(a.after))}::text[],
+            ${audits.map((a) => a.reason)}::text[], ${audits.map((a) => a.ip)}::text[])
+            AS a(key, actor_type, actor_id, actor_label, action, target_type, target_id, after, reason, ip)
+          JOIN ledger_entry e ON e.idempotency_key = a.key
+          WHERE (SELECT ok FROM ledger_complete))
+        SELECT idempotency_key, id FROM ledger_entry`;
+      // A key of ours taken by another user's entry (only an old ':' debit key can be): roll back.
+      if (inserted.length !== n) throw new BatchKeyRaceError();
+      const ids = new Map(inserted.map((r) => [r.idempotency_key, BigInt(r.id)]));
+      for (const f of fresh) f.entry.id = ids.get(f.entry.idempotencyKey)!;
+    }
+    // Every answer reports the balance as this transaction leaves it.
+    return outcomes.map((o) =>
+      o!.ok ? { ok: true as const, result: { ...o!.result, balance } } : o!,
+    );
+  });
 }
 
 export async function getBalance(userId: string): Promise<number> {
