@@ -11,13 +11,26 @@ import { sharedReconciliationLock } from "./reconciliation/lock.server";
  */
 export async function shareEmbeddedDatabase(db: Database): Promise<EmbeddedSocket | null> {
   if (!db.pglite || !db.dataDir) return null;
-  const shared = await serveEmbeddedDatabase({
-    pglite: db.pglite,
-    dataDir: db.dataDir,
-    locks: { reconciliation: sharedReconciliationLock },
-  });
-  logger.info({ socket: shared.socketPath }, "embedded database shared with this user's processes");
-  return shared;
+  try {
+    const shared = await serveEmbeddedDatabase({
+      pglite: db.pglite,
+      dataDir: db.dataDir,
+      locks: { reconciliation: sharedReconciliationLock },
+    });
+    logger.info(
+      { socket: shared.socketPath },
+      "embedded database shared with this user's processes",
+    );
+    return shared;
+  } catch (error) {
+    // The server works without it, as before; only CLI commands must then wait for it to stop.
+    logger.warn(
+      { err: (error as Error).message },
+      "the embedded database cannot be shared with other processes: CLI commands and " +
+        "npm run jobs refuse while this process runs",
+    );
+    return null;
+  }
 }
 
 onStart("after-database", "embedded-socket", async () => {

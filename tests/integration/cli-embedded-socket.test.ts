@@ -4,6 +4,8 @@ import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Database } from "../../app/services/db.server";
+import { shareEmbeddedDatabase } from "../../app/services/embedded-share.server";
 import {
   acquireRemoteLock,
   serveEmbeddedDatabase,
@@ -178,6 +180,16 @@ describe.skipIf(process.env.CREDITDESK_TEST_DB === "postgres")("embedded databas
     await a.query("ROLLBACK");
     expect((await b.query("SELECT 41 + 1 AS n")).rows).toEqual([{ n: 42 }]);
     expect((await a.query("SELECT 'ok' AS v")).rows).toEqual([{ v: "ok" }]);
+  });
+
+  it("leaves a DATA_DIR too deep for a socket unshared, with a message naming it", async () => {
+    const deep = path.join(dataDir, "d".repeat(90));
+    await expect(serveEmbeddedDatabase({ pglite, dataDir: deep, locks: {} })).rejects.toThrow(
+      `DATA_DIR "${deep}" is too deep for a Unix socket`,
+    );
+    // The server goes on without sharing (the CLI then refuses while it runs, as before).
+    const db = { pglite, dataDir: deep } as unknown as Database;
+    expect(await shareEmbeddedDatabase(db)).toBeNull();
   });
 
   it("holds a shared lock for one process at a time, naming the holder", async () => {
