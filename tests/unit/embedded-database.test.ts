@@ -53,7 +53,7 @@ describe("embedded PGlite directory", () => {
     );
     const db = await openDatabase({ kind: "pglite", dataDir });
     await db.close();
-  });
+  }, 60_000); // creating a PGlite database takes seconds, more on a busy machine
 
   it("fails with a clear error naming DATA_DIR when it is not writable", async () => {
     const file = path.join(tempDir(), "a-file");
