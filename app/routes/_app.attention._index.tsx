@@ -1,14 +1,13 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { Link, useActionData, useLoaderData } from "@remix-run/react";
+import { listOpenItems, openCountsByKind } from "~/presenters/attention-queue.server";
 import { AttentionFixes } from "~/components/attention-fixes";
 import { EmptyState } from "~/components/empty-state";
 import { formatCredits, humanize } from "~/components/format";
 import { Pager } from "~/components/pager";
 import { Time } from "~/components/time";
 import {
-  listOpenItems,
-  openCountsByKind,
   QUEUE_KINDS,
   queueFilterSchema,
   runAttentionAction,

@@ -1,17 +1,14 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
+import { listClosedItems } from "~/presenters/attention-history.server";
 import { EmptyState } from "~/components/empty-state";
 import { SelectField, TextField } from "~/components/field";
 import { humanize } from "~/components/format";
 import { Pager } from "~/components/pager";
 import { StatusBadge } from "~/components/status-badge";
 import { Time } from "~/components/time";
-import {
-  historyFilterSchema,
-  listClosedItems,
-  QUEUE_KINDS,
-} from "~/services/admin/attention-queue.server";
+import { historyFilterSchema, QUEUE_KINDS } from "~/services/admin/attention-queue.server";
 import { KIND_LABELS } from "~/services/admin/ops-labels";
 import { parseSearch } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";

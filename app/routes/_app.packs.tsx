@@ -1,17 +1,14 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { presentPacks as getPacksAndTiers } from "~/presenters/packs.server";
 import { EmptyState } from "~/components/empty-state";
 import { FormError } from "~/components/field";
 import { formatCredits, formatMoney } from "~/components/format";
 import { Time } from "~/components/time";
 import { toastCookie } from "~/services/admin/flash.server";
 import { canOps, OPS_ACCESS } from "~/services/admin/ops-permissions";
-import {
-  getPacksAndTiers,
-  syncPacksAsStaff,
-  type PackSyncView,
-} from "~/services/admin/packs-tiers.server";
+import { syncPacksAsStaff, type PackSyncView } from "~/services/admin/packs-tiers.server";
 import { requireStaff } from "~/services/auth/session.server";
 import { DomainError } from "~/services/errors.server";
 import { clientIp } from "~/services/request.server";

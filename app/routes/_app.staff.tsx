@@ -7,6 +7,7 @@ import type {
 import { data } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { useState } from "react";
+import { presentStaff } from "~/presenters/staff.server";
 import { ConfirmButton } from "~/components/confirm-button";
 import { FormError, SelectField, TextField } from "~/components/field";
 import { humanize } from "~/components/format";
@@ -27,12 +28,10 @@ import {
   disableStaffMember,
   disableStaffSchema,
   enableStaffMember,
-  listStaff,
   resetStaffPassword,
   staffTargetSchema,
 } from "~/services/admin/staff-admin.server";
 import { requireStaff } from "~/services/auth/session.server";
-import { STAFF_ROLES } from "~/services/auth/staff.server";
 import { DomainError } from "~/services/errors.server";
 import { clientIp } from "~/services/request.server";
 
@@ -43,7 +42,7 @@ export const headers: HeadersFunction = () => ({ "Cache-Control": "no-store" });
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const me = await requireStaff(request, { roles: OPS_ACCESS.staff });
-  return { ...(await listStaff()), me: me.id, roles: [...STAFF_ROLES] as string[] };
+  return presentStaff(me.id);
 }
 
 type Intent = "create" | "disable" | "enable" | "reset";

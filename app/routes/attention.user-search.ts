@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
-import { findUsersForAssignment } from "~/services/admin/attention-queue.server";
+import { findUsersForAssignment } from "~/presenters/attention-queue.server";
 import { OPS_ACCESS } from "~/services/admin/ops-permissions";
 import { requireStaff } from "~/services/auth/session.server";
 

@@ -1,7 +1,6 @@
 import Stripe from "stripe";
 import { z } from "zod";
 import { DATE_RANGE_ISSUE, isDateRangeOrdered } from "~/shared/date-range";
-import { Prisma } from "~/generated/prisma/client";
 import { ATTENTION_KINDS, dismissAttention, resolveAttention } from "../attention.server";
 import { writeAudit } from "../audit.server";
 import { getDb } from "../db.server";
@@ -9,22 +8,7 @@ import { ConflictError, DomainError, NotFoundError, ValidationError } from "../e
 import { fulfillCheckoutSession, type FulfillResult } from "../fulfillment.server";
 import { syncPacks, type PackSyncReport } from "../packs.server";
 import { KIND_LABELS } from "./ops-labels";
-import {
-  cursorParam,
-  dayAfter,
-  dayStart,
-  optionalDay,
-  optionalEnum,
-  optionalText,
-} from "./forms.server";
-import {
-  finishPage,
-  keysetQuery,
-  type Page,
-  type PageRequest,
-  type SortSpec,
-} from "./keyset.server";
-import { searchUsers } from "./user-search.server";
+import { cursorParam, optionalDay, optionalEnum, optionalText } from "./forms.server";
 import { replayEvent, type StaffRef } from "./webhook-events.server";
 
 /** Kinds the queue knows: the money path's kinds, plus alerts the reconciliation could not send. */

@@ -17,23 +17,17 @@ import {
   MIN_PASSWORD_LENGTH,
   verifyPassword,
 } from "../auth/password.server";
-import {
-  createStaff,
-  disableStaff,
-  publicStaffSelect,
-  STAFF_ROLES,
-  staffEmailSchema,
-} from "../auth/staff.server";
+import { createStaff, disableStaff, STAFF_ROLES, staffEmailSchema } from "../auth/staff.server";
 import { getDb } from "../db.server";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.server";
 
 /**
  * Staff accounts and API keys, for admins. Nothing here reads or returns a password hash or a key
- * hash for display: lists use `publicStaffSelect` and an explicit API key select, and a new
- * password or key is returned once, by the function that made it.
+ * hash for display: the staff list (app/presenters/staff.server.ts) uses `publicStaffSelect`, API
+ * keys an explicit select, and a new password or key is returned once, by the function that made
+ * it.
  */
 
-export const STAFF_LIST_LIMIT = 100;
 export const API_KEYS_LIST_LIMIT = 100;
 
 export interface StaffRef {
@@ -48,26 +42,6 @@ const actorOf = (staff: StaffRef): Actor => ({
   label: staff.email,
   ip: staff.ip ?? null,
 });
-
-export async function listStaff() {
-  const db = getDb();
-  const [staff, total] = await Promise.all([
-    db.staffUser.findMany({
-      select: { ...publicStaffSelect, _count: { select: { sessions: true } } },
-      orderBy: [
-        { disabledAt: { sort: "desc", nulls: "first" } },
-        { createdAt: "asc" },
-        { id: "asc" },
-      ],
-      take: STAFF_LIST_LIMIT,
-    }),
-    db.staffUser.count(),
-  ]);
-  return {
-    staff: staff.map(({ _count, ...s }) => ({ ...s, sessions: _count.sessions })),
-    more: Math.max(0, total - staff.length),
-  };
-}
 
 const passwordField = z
   .string()
