@@ -7,7 +7,7 @@ import { humanize } from "~/components/format";
 import { Pager } from "~/components/pager";
 import { TargetLink } from "~/components/target-link";
 import { Time } from "~/components/time";
-import { auditFilterSchema, listAudit } from "~/services/admin/audit-query.server";
+import { auditFilterSchema, listAudit } from "~/presenters/audit-log.server";
 import { ACTOR_TYPES, KNOWN_ACTIONS, TARGET_TYPES } from "~/services/admin/ops-labels";
 import { parseSearch } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";

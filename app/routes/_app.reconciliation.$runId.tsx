@@ -1,5 +1,6 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
+import { getRunDetailPage } from "~/presenters/reconciliation.server";
 import { EmptyState } from "~/components/empty-state";
 import { SelectField } from "~/components/field";
 import { formatCredits, formatMoney, humanize } from "~/components/format";
@@ -11,11 +12,7 @@ import { parseSearch } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";
 import { OPS_ACCESS } from "~/services/admin/ops-permissions";
 import { ITEM_OUTCOME_HELP } from "~/services/admin/ops-labels";
-import {
-  getRunDetailPage,
-  ITEM_OUTCOMES,
-  runItemsSearchSchema,
-} from "~/services/admin/reconciliation-admin.server";
+import { ITEM_OUTCOMES, runItemsSearchSchema } from "~/services/admin/reconciliation-admin.server";
 import { requireStaff } from "~/services/auth/session.server";
 
 export const meta: MetaFunction = () => [{ title: "Reconciliation run · creditdesk" }];

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { listRunsPage } from "~/presenters/reconciliation.server";
 import { ConfirmButton } from "~/components/confirm-button";
 import { EmptyState } from "~/components/empty-state";
 import { FormError, TextField } from "~/components/field";
@@ -20,7 +21,6 @@ import {
 import { orHttpError } from "~/services/admin/http.server";
 import { canOps, OPS_ACCESS } from "~/services/admin/ops-permissions";
 import {
-  listRunsPage,
   runNowSchema,
   runsSearchSchema,
   startRunAsStaff,

@@ -17,7 +17,7 @@ import {
   deliveryFilterSchema,
   EVENT_TYPE_CHOICES,
   listDeliveries,
-} from "~/services/admin/webhook-events.server";
+} from "~/presenters/webhooks.server";
 import { getDoctorReport } from "~/services/admin/webhook-doctor.server";
 import { requireStaff } from "~/services/auth/session.server";
 

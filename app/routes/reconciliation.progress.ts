@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { orHttpError } from "~/services/admin/http.server";
 import { OPS_ACCESS } from "~/services/admin/ops-permissions";
-import { getProgress } from "~/services/admin/reconciliation-admin.server";
+import { getProgress } from "~/presenters/reconciliation.server";
 import { requireStaff } from "~/services/auth/session.server";
 
 // Resource route polled about once a second while a reconciliation run is in progress (JSON).

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { DATE_RANGE_ISSUE, isDateRangeOrdered } from "~/shared/date-range";
 import { Prisma } from "~/generated/prisma/client";
-import { getDb } from "../db.server";
-import { ACTOR_TYPES, TARGET_TYPES } from "./ops-labels";
+import { getDb } from "~/services/db.server";
+import { ACTOR_TYPES, TARGET_TYPES } from "~/services/admin/ops-labels";
 import {
   cursorParam,
   dayAfter,
@@ -10,14 +10,14 @@ import {
   optionalDay,
   optionalEnum,
   optionalText,
-} from "./forms.server";
+} from "~/services/admin/forms.server";
 import {
   finishPage,
   keysetQuery,
   type Page,
   type PageRequest,
   type SortSpec,
-} from "./keyset.server";
+} from "~/services/admin/keyset.server";
 
 export const AUDIT_PAGE_SIZE = 50;
 
