@@ -65,7 +65,5 @@ export function formatUtc(value: Date | string): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
 
-export function humanize(code: string): string {
-  const text = code.replace(/_/g, " ");
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
+// One label rule for codes: ~/shared/labels.
+export { humanize } from "~/shared/labels";

@@ -1,6 +1,6 @@
 import type { StaffRole } from "~/generated/prisma/enums";
 import { OPS_ACCESS } from "~/services/admin/ops-permissions";
-import { ACCESS } from "~/services/admin/permissions";
+import { ACCESS } from "~/shared/permissions";
 
 export interface NavItem {
   to: string;

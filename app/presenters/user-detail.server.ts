@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { getDb } from "../db.server";
-import { NotFoundError } from "../errors.server";
+import { getDb } from "~/services/db.server";
+import { NotFoundError } from "~/services/errors.server";
+import { viaOf } from "~/shared/labels";
 
 export const USER_LEDGER_PAGE_SIZE = 50;
 /** Newest rows per side section: with 50 ledger rows, a page never shows more than 100 rows. */
@@ -21,6 +22,8 @@ export const userDetailSearchSchema = z.object({
 const staffLabel = { select: { id: true, email: true, name: true } } as const;
 
 /**
+ * The user page's read model (a presenter: reads only; the commands are in
+ * app/services/admin/{adjustments,user-actions}.server.ts).
  * Everything support needs about one user on one page: profile, tier history, a keyset page of the
  * ledger (newest first, paged on the per-user seq), recent purchases, Stripe events about the user,
  * open attention items and pending adjustment requests.
@@ -78,7 +81,13 @@ export async function getUserDetail(
   const entries = ledgerRows.slice(0, USER_LEDGER_PAGE_SIZE);
   if (!newerFirst) entries.reverse();
   const ledger = {
-    entries: entries.map((e) => ({ ...e, id: e.id.toString() })),
+    // `apiKeyName` and `via` are what actorLabel (~/shared/labels) reads for "By".
+    entries: entries.map(({ metadata, ...e }) => ({
+      ...e,
+      id: e.id.toString(),
+      apiKeyName: e.apiKey?.name ?? null,
+      via: viaOf(metadata),
+    })),
     olderBefore: (newerFirst ? hasMore : entries.length > 0 && entries[entries.length - 1].seq > 1)
       ? entries[entries.length - 1].seq
       : null,
@@ -173,7 +182,7 @@ export async function getUserDetail(
     user,
     ledger,
     tierHistory,
-    purchases,
+    purchases: purchases.map((p) => ({ ...p, packName: p.pack?.name ?? null })),
     purchaseCount,
     events,
     attention,

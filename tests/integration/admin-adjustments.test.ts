@@ -4,7 +4,7 @@ import {
   action as approvalsAction,
   loader as approvalsLoader,
 } from "../../app/routes/_app.approvals";
-import { action as userAction, loader as userLoader } from "../../app/routes/_app.users.$userId";
+import { action as userAction, loader as userLoader } from "../../app/routes/_app.users.$userId/route";
 import { loader as layoutLoader } from "../../app/routes/_app";
 import {
   approveAdjustment,

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { action as userAction } from "../../app/routes/_app.users.$userId";
+import { action as userAction } from "../../app/routes/_app.users.$userId/route";
 import type { CreditSessionView } from "../../app/services/admin/user-actions.server";
 import { getDb } from "../../app/services/db.server";
 import { callAction } from "../support/admin";

@@ -10,7 +10,7 @@ import {
 import { loader as ledgerLoader } from "../../app/routes/_app.ledger._index";
 import { loader as purchaseLoader } from "../../app/routes/_app.purchases.$purchaseId";
 import { loader as purchasesLoader } from "../../app/routes/_app.purchases._index";
-import { action as userAction, loader as userLoader } from "../../app/routes/_app.users.$userId";
+import { action as userAction, loader as userLoader } from "../../app/routes/_app.users.$userId/route";
 import { loader as usersLoader } from "../../app/routes/_app.users._index";
 import {
   action as accountPasswordAction,

@@ -11,7 +11,7 @@ import {
 import { createStaffWithSession } from "../support/staff";
 import { startExportApp } from "../support/export-app";
 import { loader as usersLoader } from "../../app/routes/_app.users._index";
-import { action as userAction } from "../../app/routes/_app.users.$userId";
+import { action as userAction } from "../../app/routes/_app.users.$userId/route";
 import { loader as purchasesLoader } from "../../app/routes/_app.purchases._index";
 import { loader as ledgerLoader } from "../../app/routes/_app.ledger._index";
 import { loader as auditLoader } from "../../app/routes/_app.audit";

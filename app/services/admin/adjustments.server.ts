@@ -11,7 +11,11 @@ import {
   ValidationError,
 } from "../errors.server";
 import { postLedgerEntryInTx } from "../ledger.server";
-import { cursorParam, optionalText, wholeNumber } from "./forms.server";
+import {
+  needsApproval as needsApprovalAt,
+  type AdjustmentInput,
+} from "~/shared/schemas/adjustment";
+import { cursorParam } from "./forms.server";
 import { decodeCursor, encodeCursor, type SortSpec } from "./keyset.server";
 
 /**
@@ -25,39 +29,13 @@ import { decodeCursor, encodeCursor, type SortSpec } from "./keyset.server";
  * the same form finds the first result instead of crediting twice.
  */
 
-export const MAX_ADJUSTMENT = 10_000_000;
-
-export const adjustmentSchema = z.object({
-  amount: wholeNumber("an amount").pipe(
-    z
-      .number()
-      .refine((n) => n !== 0, {
-        error:
-          "The amount cannot be zero: use a positive number to add credits, negative to remove.",
-      })
-      .refine((n) => Math.abs(n) <= MAX_ADJUSTMENT, {
-        error: `At most ${MAX_ADJUSTMENT.toLocaleString("en-US")} credits in one adjustment.`,
-      }),
-  ),
-  reason: z
-    .string({ error: "Write a reason." })
-    .trim()
-    .min(10, { error: "Write at least 10 characters, so the next person understands why." })
-    .max(500, { error: "Keep the reason under 500 characters." }),
-  ticketRef: optionalText(100, "The ticket reference"),
-  nonce: z.uuid({ error: "This form has expired. Reload the page and try again." }),
-});
-
-export type AdjustmentInput = z.output<typeof adjustmentSchema>;
-
-export const decisionSchema = z.object({
-  requestId: z.uuid({ error: "Unknown request." }),
-  note: z
-    .string({ error: "Write a note." })
-    .trim()
-    .min(3, { error: "Write a short note (at least 3 characters) for the record." })
-    .max(500, { error: "Keep the note under 500 characters." }),
-});
+// The form's schemas are client-safe (the confirm dialog previews with them); re-exported here.
+export {
+  adjustmentSchema,
+  decisionSchema,
+  MAX_ADJUSTMENT,
+  type AdjustmentInput,
+} from "~/shared/schemas/adjustment";
 
 export interface StaffActor {
   id: string;
@@ -81,7 +59,7 @@ export function approvalThreshold(): number {
 }
 
 export function needsApproval(amount: number, threshold = approvalThreshold()): boolean {
-  return Math.abs(amount) > threshold;
+  return needsApprovalAt(amount, threshold);
 }
 
 const actorOf = (staff: StaffActor) => ({

@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { createCookie, redirect } from "@remix-run/node";
+import { sessionSecret } from "../auth/session.server";
 import { getEnv } from "../env.server";
 
 /**
  * One-shot messages ("Added 500 credits") carried across the POST → redirect → GET that follows
  * a successful form, so a reload never re-submits and the message shows once. The cookie holds
- * only the text; the layout loader reads it and clears it in the same response.
+ * only the text, signed with the session secret so nobody can plant a message that looks like
+ * the dashboard's own; the layout loader reads it and clears it in the same response.
  */
 
 export type ToastKind = "success" | "info" | "error";
@@ -25,6 +27,7 @@ function flashCookie() {
     secure: getEnv().NODE_ENV === "production",
     path: "/",
     maxAge: 60,
+    secrets: [sessionSecret()],
   });
   return cookie;
 }

@@ -1,3 +1,4 @@
+import { remember } from "~/lib/remember";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
@@ -15,7 +16,7 @@ export const SESSION_COOKIE = "cd_session";
  * Outside production a missing SESSION_SECRET is generated once and kept in DATA_DIR, so demo
  * logins survive restarts; production refuses to start without one (env.server.ts).
  */
-function sessionSecret(): string {
+export function sessionSecret(): string {
   const env = getEnv();
   if (env.SESSION_SECRET) return env.SESSION_SECRET;
   if (env.DATABASE_URL)
@@ -31,10 +32,9 @@ function sessionSecret(): string {
     return (secretHolder.__creditdeskSessionSecret ??= randomBytes(32).toString("hex"));
   }
 }
-// A generated per-process secret lives on globalThis: server.ts (the CSV exports, see
-// app/services/exports/) and the Remix build each load their own copy of this module, and a cookie
-// signed by one must verify in the other.
-const secretHolder = globalThis as typeof globalThis & { __creditdeskSessionSecret?: string };
+// A generated per-process secret, remembered (app/lib/remember.ts): a cookie signed before a
+// re-imported build (npm run dev) must still verify after it.
+const secretHolder = remember("session-secret", (): { __creditdeskSessionSecret?: string } => ({}));
 
 let cookie: ReturnType<typeof createCookie> | undefined;
 function sessionCookie() {

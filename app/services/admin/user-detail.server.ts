@@ -1,0 +1,2 @@
+// The user page's read model is a presenter now; this path stays for existing imports.
+export * from "~/presenters/user-detail.server";
