@@ -2,13 +2,12 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import type { z } from "zod";
 import type { StaffRole } from "~/generated/prisma/enums";
-import { redirectWithToast, type ToastKind } from "~/services/admin/flash.server";
+import { redirectWithToast, toastCookie, type ToastKind } from "~/services/admin/flash.server";
 import {
   domainErrorToFields,
   parseValues,
   toValues,
   type FieldErrors,
-  type FormValues,
   type Parsed,
 } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";
@@ -16,6 +15,7 @@ import { requireStaff, type StaffIdentity } from "~/services/auth/session.server
 import { DomainError } from "~/services/errors.server";
 import { clientIp } from "~/services/request.server";
 import { safeRedirect } from "~/services/http/safe-redirect";
+import type { ActionReply } from "~/shared/action-reply";
 
 /**
  * The dashboard's loaders and actions, written once: who may call them is data (`roles`, from
@@ -95,14 +95,19 @@ export function staffLoader<
   };
 }
 
-/** What an intent answers on success: a redirect with a toast, or an outcome shown in place. */
+/**
+ * What an intent answers on success: a redirect with a toast, or an outcome shown in place (with
+ * a toast too if given, e.g. a one-time password shown once and "Account created"; with a status
+ * other than 200 when the outcome is a refusal that carries data, e.g. 409 "a run is in progress").
+ */
 export type IntentOk<O> =
   | {
       toast: string;
       kind?: ToastKind;
-      /** Same-site path; defaults to the current page. */ to?: string;
+      /** Same-site path; defaults to the current page. */
+      to?: string;
     }
-  | { outcome: O };
+  | { outcome: O; toast?: string; kind?: ToastKind; status?: number; fieldErrors?: FieldErrors };
 
 export interface IntentSpec<S extends Schema, R, O> {
   schema: S;
@@ -127,13 +132,10 @@ type OutcomeOf<I extends Record<string, AnyIntent>> = {
   [K in keyof I]: I[K] extends IntentSpec<Schema, unknown, infer O> ? O : never;
 }[keyof I];
 
-/** What the page gets back from a failed (or in-place) submit: the same shape on every route. */
-export interface ActionReply<N extends string = string, O = never> {
-  intent: N;
-  fieldErrors: FieldErrors;
-  values: FormValues;
-  outcome?: O;
-}
+export type { ActionReply };
+
+/** Statuses a refused command keeps (four eyes → 403, "already approved" → 409); others are 400. */
+const KEPT_STATUSES = new Set([403, 409]);
 
 const UNKNOWN_INTENT = "Unknown action: reload the page and try again.";
 
@@ -141,28 +143,35 @@ const UNKNOWN_INTENT = "Unknown action: reload the page and try again.";
  * An action with named intents (the submit button's `name="intent"` value). A form with one
  * intent may leave `intent` out. Each intent's schema parses the form; its `run` calls a domain
  * command; `ok` says what to show. Errors: zod → the field's message (400); `DomainError` → the
- * field it names or "form" (400; 403 stays 403; 5xx from Stripe → 502); not found → 404.
+ * field it names or "form" (400; 403 and 409 stay; 5xx from Stripe → 502); not found → 404.
  */
 export function staffAction<I extends Record<string, AnyIntent>>(spec: {
   roles: Roles;
   intents: I;
   /** The message when the posted intent is none of these. */
   unknownIntent?: string;
+  /** Headers on every answer, redirects included (e.g. `Cache-Control: no-store`). */
+  headers?: HeadersInit;
+  /** Fields never echoed back in `values` (a typed password). */
+  omitValues?: readonly string[];
 }) {
   type Name = keyof I & string;
   type Reply = ActionReply<Name, OutcomeOf<I>>;
   const names = Object.keys(spec.intents) as Name[];
   return async ({ request, params, context }: ActionFunctionArgs) => {
     const staff = await requireStaff(request, { roles: spec.roles });
-    const values = toValues(await request.formData());
-    const name = (values.intent ?? (names.length === 1 ? names[0] : "")) as Name;
+    const posted = toValues(await request.formData());
+    const values = { ...posted };
+    for (const field of spec.omitValues ?? []) delete values[field];
+    const name = (posted.intent ?? (names.length === 1 ? names[0] : "")) as Name;
+    const headers = spec.headers;
     const fail = (intentName: Name, fieldErrors: FieldErrors, status = 400) =>
-      data<Reply>({ intent: intentName, fieldErrors, values }, { status });
+      data<Reply>({ intent: intentName, fieldErrors, values }, { status, headers });
     const handler = Object.hasOwn(spec.intents, name) ? spec.intents[name] : undefined;
     if (!handler) return fail(names[0], { form: spec.unknownIntent ?? UNKNOWN_INTENT });
     if (handler.roles) await requireStaff(request, { roles: handler.roles });
 
-    const parsed = parseValues(handler.schema, values);
+    const parsed = parseValues(handler.schema, posted);
     if (!parsed.ok) return fail(name, parsed.fieldErrors);
     const ctx = {
       request,
@@ -175,16 +184,24 @@ export function staffAction<I extends Record<string, AnyIntent>>(spec: {
       const result: unknown = await handler.run(parsed.data, ctx);
       const ok = handler.ok(result, parsed.data) as IntentOk<OutcomeOf<I>>;
       if ("outcome" in ok) {
-        return data<Reply>({ intent: name, fieldErrors: {}, values, outcome: ok.outcome });
+        const out = new Headers(headers);
+        if (ok.toast) out.append("Set-Cookie", await toastCookie(ok.kind ?? "success", ok.toast));
+        return data<Reply>(
+          { intent: name, fieldErrors: ok.fieldErrors ?? {}, values, outcome: ok.outcome },
+          { status: ok.status ?? 200, headers: out },
+        );
       }
       const here = new URL(request.url).pathname;
-      return redirectWithToast(safeRedirect(ok.to ?? here, here), ok.kind ?? "success", ok.toast);
+      return redirectWithToast(safeRedirect(ok.to ?? here, here), ok.kind ?? "success", ok.toast, {
+        headers,
+      });
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       if (error.status === 404) throw new Response(error.message, { status: 404 });
       const own = handler.explain?.(error);
       if (own) return fail(name, own);
-      const status = error.status >= 500 ? 502 : error.status === 403 ? 403 : 400;
+      const status =
+        error.status >= 500 ? 502 : KEPT_STATUSES.has(error.status) ? error.status : 400;
       return fail(name, domainErrorToFields(error, handler.fieldMap), status);
     }
   };
