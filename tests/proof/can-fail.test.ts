@@ -1,8 +1,9 @@
 /**
  * The money proof can fail. The property of money.proof.test.ts runs here against a deliberately
  * broken system — the success page credits on its own as well as through fulfillCheckoutSession,
- * the double credit DESIGN.md's incidents describe — and fast-check must find a counterexample
- * and shrink it to a purchase and a success page, reported step by step with what differed.
+ * the double credit of the incidents in docs/architecture.md — and fast-check must find a
+ * counterexample and shrink it to a purchase and a success page, reported step by step with what
+ * differed.
  * The scenario is fixed and calm (no faults) so that only the commands shrink: it stays short.
  * (By hand: newModel(…, "model_forgets_refunds") fails the first run that refunds anything.)
  */
