@@ -1,25 +1,16 @@
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Server } from "node:http";
-import express from "express";
-import compression from "compression";
 import type { ServerBuild } from "@remix-run/node";
-import { ConfigError, getEnv } from "./app/services/env.server";
-import { openAppDatabase } from "./app/services/bootstrap.server";
-import { getDatabase } from "./app/services/db.server";
-import { dashboardGuards } from "./app/services/http/dashboard-guards.server";
-import { loadContextFor } from "./app/services/http/load-context.server";
-import { remixRequestHandler } from "./app/services/http/remix-handler.server";
-import { securityHeaders } from "./app/services/http/security-headers.server";
-import { mountExportRoutes } from "./app/services/exports/express-routes.server";
-import { logFormat, logger, printLine, scrubSecrets } from "./app/services/logger.server";
-import { onStart, onStop, startHooks, stopHooks } from "./app/services/lifecycle.server";
-import { stripeWebhookEndpoint } from "./app/services/webhooks/http-endpoint.server";
-import { startWebhookWorker, stopWebhookWorker } from "./app/services/webhooks/queue.server";
-import "./jobs/start-scheduler";
-import "./app/services/demo/register.server";
-// CLI commands and `npm run jobs` reach the embedded database through this process while it runs.
-import "./app/services/embedded-share.server";
+
+/**
+ * `npm start`: a thin launcher around the Remix build. Everything the process runs — the HTTP app
+ * (dashboard guards, /healthz, the Stripe webhook endpoint, the CSV exports, the Remix routes),
+ * the webhook worker, env, logging, the database — comes from the build's `server` export
+ * (app/http/app.server.ts, re-exported by app/entry.server.tsx), so each module exists once in the
+ * process (docs/decisions/009-one-app-per-process.md). This file only imports types from app/.
+ */
+type ServerApp = typeof import("./app/http/app.server");
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 
@@ -29,71 +20,51 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Build the HTTP app around the Remix build; the database must already be open. */
-export async function createApp(build: ServerBuild) {
-  const app = express();
-  app.disable("x-powered-by");
-  // Off unless TRUST_PROXY names the proxies in front (docs/deploy.md): otherwise any client could
-  // choose the address that audit records and the sign-in throttle see with X-Forwarded-For.
-  app.set("trust proxy", getEnv().TRUST_PROXY);
-  // CSP with a per-response nonce, nosniff, frame and referrer policies, HSTS in production.
-  app.use(securityHeaders({ production: getEnv().NODE_ENV === "production" }));
-
-  // Health: 200 when the database answers, 503 otherwise. Cheap enough for a 5 s probe.
-  app.get("/healthz", async (_req, res) => {
-    try {
-      await getDatabase().prisma.$queryRaw`SELECT 1`;
-      res.status(200).json({ status: "ok", database: "up" });
-    } catch (error) {
-      logger.warn({ err: scrubSecrets((error as Error).message) }, "health check failed");
-      res.status(503).json({ status: "unavailable", database: "down" });
-    }
-  });
-
-  // Dashboard requests (not /api/, /webhooks/): NUL characters, cross-origin and non-form posts
-  // and oversized bodies are refused here, before the session check or any parsing.
-  app.use(dashboardGuards());
-
-  // CSV exports, streamed by Express with backpressure (Remix's adapter ignores it); never compressed.
-  mountExportRoutes(app);
-
-  // Stripe webhooks, ahead of everything else: the untouched body for the signature check, and
-  // no compression or Remix pipeline on the hottest endpoint.
-  app.all("/webhooks/stripe", (req, res) => void stripeWebhookEndpoint(req, res));
-  app.use((req, res, next) =>
-    req.path.startsWith("/webhooks/") ? next() : compression()(req, res, next),
-  );
-  app.use(
-    "/build",
-    express.static(path.join(root, "public/build"), { immutable: true, maxAge: "1y" }),
-  );
-  app.use(express.static(path.join(root, "public"), { maxAge: "1h" }));
-  app.all(
-    "*",
-    remixRequestHandler({
-      build,
-      mode: process.env.NODE_ENV === "production" ? "production" : "development",
-      getLoadContext: loadContextFor,
-    }),
-  );
+/** The app module inside a Remix build (the build's copy of app/http/app.server.ts). */
+export function appOf(build: ServerBuild): ServerApp {
+  const app = (build.entry.module as { server?: ServerApp }).server;
+  if (!app) throw new Error("the Remix build has no `server` export: run `npx remix build`");
   return app;
 }
 
+export async function loadBuild(): Promise<ServerBuild> {
+  return (await import(pathToFileURL(path.join(root, "build/index.js")).href)) as ServerBuild;
+}
+
+/** Build the HTTP app around the Remix build; the database must already be open. */
+export async function createApp(build: ServerBuild) {
+  return appOf(build).createApp(build, { publicDir: path.join(root, "public") });
+}
+
+let hooksInstalled = false;
+/** The start-up hooks, registered here, explicitly, once per process. */
+function installStartupHooks(app: ServerApp) {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  app.startupHooks.demo();
+  app.startupHooks.embeddedShare();
+  app.startupHooks.scheduler();
+}
+
 export async function startServer(
-  opts: { port?: number; host?: string } = {},
+  opts: { port?: number; host?: string; build?: ServerBuild } = {},
 ): Promise<RunningServer> {
+  const build = opts.build ?? (await loadBuild());
+  const {
+    getEnv,
+    startHooks,
+    stopHooks,
+    onStop,
+    getDatabase,
+    openDatabaseForServer,
+    startWorkers,
+  } = appOf(build);
   const env = getEnv();
-  const build = (await import(
-    pathToFileURL(path.join(root, "build/index.js")).href
-  )) as ServerBuild;
+  installStartupHooks(appOf(build));
   await startHooks("before-database");
-  const db = await openAppDatabase(env);
-  logger.info({ database: db.description }, "database ready");
+  await openDatabaseForServer();
   await startHooks("after-database");
-  // Webhook events are acted on by this queue worker, moments after the endpoint stores them.
-  if (env.WEBHOOK_WORKER_CONCURRENCY > 0)
-    startWebhookWorker({ concurrency: env.WEBHOOK_WORKER_CONCURRENCY });
-  onStop("webhook-queue", () => stopWebhookWorker());
+  onStop("webhook-queue", startWorkers());
   const app = await createApp(build);
   const port = opts.port ?? env.PORT;
   const host = opts.host ?? env.HOST;
@@ -123,6 +94,19 @@ export async function startServer(
 async function main() {
   let running: RunningServer;
   let demoMode = false;
+  let build: ServerBuild;
+  try {
+    build = await loadBuild();
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND";
+    console.error(
+      missing
+        ? `creditdesk could not start: no Remix build at build/index.js (run \`npx remix build\`).`
+        : `creditdesk could not start:\n${(error as Error).stack ?? String(error)}`,
+    );
+    process.exit(1);
+  }
+  const { ConfigError, getEnv, logFormat, logger, onStart, printLine, scrubSecrets } = appOf(build);
   try {
     // Say what is happening from the first second; each step logs when it is done.
     const env = getEnv();
@@ -131,7 +115,7 @@ async function main() {
     onStart("before-database", "announce-database", () =>
       logger.info("opening the database (and applying any pending migrations)"),
     );
-    running = await startServer();
+    running = await startServer({ build });
   } catch (error) {
     // A stack trace only for the unexpected: a bad setting or a busy port is said in one line.
     const code = (error as NodeJS.ErrnoException).code;

@@ -7,6 +7,10 @@ import { renderToPipeableStream } from "react-dom/server";
 import { NonceProvider } from "~/components/nonce";
 import { logger, scrubSecrets } from "~/services/logger.server";
 
+// server.ts mounts the HTTP app, workers and start-up hooks from the build through this export, so
+// the process has one copy of every module (docs/decisions/009-one-app-per-process.md).
+export * as server from "~/http/app.server";
+
 /**
  * Remix's default Node entry, plus the Content-Security-Policy nonce: server.ts makes one per
  * response (app/services/http/security-headers.server.ts) and passes it in the load context; here

@@ -1,3 +1,4 @@
+import { remember } from "../app/lib/remember";
 import cron from "node-cron";
 import { ConfigError, getEnv, type Env } from "../app/services/env.server";
 import { onStart, onStop } from "../app/services/lifecycle.server";
@@ -200,7 +201,7 @@ export function schedulerOptionsFromEnv(env: Env = getEnv()): SchedulerOptions {
   return { cron: env.RECONCILE_CRON, timezone: env.RECONCILE_TZ };
 }
 
-const installed = globalThis as typeof globalThis & { __creditdeskSchedulerHooks?: boolean };
+const installed = remember("scheduler-hooks", (): { __creditdeskSchedulerHooks?: boolean } => ({}));
 
 /** Run the scheduler inside `npm start` once the server listens, unless SCHEDULER=off. */
 export function installSchedulerHooks(): void {

@@ -1,17 +1,18 @@
 import type { Express, Request as ExpressRequest, Response as ExpressResponse } from "express";
 import type { z } from "zod";
-import { BOM, csvHeaders, exportFilename } from "../admin/csv.server";
-import { parseValues, toValues } from "../admin/forms.server";
-import { ledgerFiltersSchema } from "../admin/ledger-query.server";
-import { ACCESS } from "../admin/permissions";
-import { purchaseFiltersSchema } from "../admin/purchases-query.server";
-import { writeAudit } from "../audit.server";
-import { requireStaff } from "../auth/session.server";
-import { logger, scrubSecrets } from "../logger.server";
-import { ledgerCsv, purchasesCsv, type CsvExport } from "./csv-export.server";
+import { BOM, csvHeaders, exportFilename } from "~/services/admin/csv.server";
+import { parseValues, toValues } from "~/services/admin/forms.server";
+import { ledgerFiltersSchema } from "~/services/admin/ledger-query.server";
+import { ACCESS } from "~/services/admin/permissions";
+import { purchaseFiltersSchema } from "~/services/admin/purchases-query.server";
+import { writeAudit } from "~/services/audit.server";
+import { requireStaff } from "~/services/auth/session.server";
+import { logger, scrubSecrets } from "~/services/logger.server";
+import { ledgerCsv, purchasesCsv, type CsvExport } from "~/services/exports/csv-export.server";
 
 /**
- * The two CSV exports, served by Express itself rather than as Remix resource routes.
+ * The two CSV exports (GET /purchases/export.csv, GET /ledger/export.csv), served by Express
+ * itself rather than as Remix resource routes; server.ts mounts them through app/http/app.server.ts.
  *
  * Why: Remix 2's Express adapter copies a streamed body into the socket without waiting for it to
  * drain, so a client slower than the database makes the server buffer the export in memory. Here

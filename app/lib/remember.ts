@@ -1,9 +1,11 @@
 /**
- * Process-global state, kept across re-imports of the same module: `npm run dev` re-imports the
- * Remix build after each rebuild, and a database pool, a worker or a cache made by the old copy
- * must be found, not made again, by the new one. Since server.ts mounts what the build exports
- * (docs/decisions/009-one-app-per-process.md), each module has one copy per process otherwise;
- * this is the one place that reaches into `globalThis`.
+ * State that belongs to the process rather than to one evaluation of a module: the database, the
+ * env view, the Stripe client, the webhook worker, the reconciliation lock, the generated session
+ * secret, the console's status line. server.ts mounts what the Remix build exports, so each module
+ * is loaded once per process (docs/decisions/009-one-app-per-process.md); a module evaluated again
+ * (vitest evaluates modules afresh for each test file of a worker; a dev server that re-imports the
+ * build) must find this state, not make a second pool or worker. This is the one place that reaches
+ * into `globalThis`; `grep -rn "remember(" app jobs` lists everything kept there.
  */
 const store = ((
   globalThis as { __creditdeskRemembered?: Map<string, unknown> }

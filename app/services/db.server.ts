@@ -1,3 +1,4 @@
+import { remember } from "~/lib/remember";
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
@@ -213,9 +214,8 @@ export async function openDatabase(
 }
 
 // The process-wide database. Services call getDb(); entry points (server, CLI, tests) install it.
-// Kept on globalThis because the server (run by tsx) and the Remix build each load their own copy
-// of this module, and both must see the one connection pool.
-const holder = globalThis as typeof globalThis & { __creditdeskDatabase?: Database };
+// Process state, remembered (app/lib/remember.ts): a re-evaluated module finds the one pool.
+const holder = remember("database", (): { __creditdeskDatabase?: Database } => ({}));
 
 export function setDatabase(db: Database | undefined): void {
   holder.__creditdeskDatabase = db;

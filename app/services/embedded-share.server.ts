@@ -5,7 +5,7 @@ import { logger } from "./logger.server";
 import { sharedReconciliationLock } from "./reconciliation/lock.server";
 
 /**
- * The process that owns the embedded database shares it (server.ts imports this module once;
+ * The process that owns the embedded database shares it (server.ts installs its hook once;
  * `npm run jobs` calls shareEmbeddedDatabase itself when it is the owner): CLI commands and the
  * jobs worker then work while it runs. Nothing happens on Postgres or in memory.
  */
@@ -33,8 +33,11 @@ export async function shareEmbeddedDatabase(db: Database): Promise<EmbeddedSocke
   }
 }
 
-onStart("after-database", "embedded-socket", async () => {
-  const shared = await shareEmbeddedDatabase(getDatabase());
-  // Registered after the database opened, so it stops before the database closes.
-  if (shared) onStop("embedded-socket", () => shared.stop());
-});
+/** Share the database once it is open (server.ts installs this hook once). */
+export function installEmbeddedShareHook(): void {
+  onStart("after-database", "embedded-socket", async () => {
+    const shared = await shareEmbeddedDatabase(getDatabase());
+    // Registered after the database opened, so it stops before the database closes.
+    if (shared) onStop("embedded-socket", () => shared.stop());
+  });
+}

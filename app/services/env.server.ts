@@ -1,3 +1,4 @@
+import { remember } from "~/lib/remember";
 import { isIP } from "node:net";
 import { z } from "zod";
 
@@ -154,8 +155,8 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   };
 }
 
-// On globalThis so the server process and the Remix build (separate module copies) share it.
-const holder = globalThis as typeof globalThis & { __creditdeskEnv?: Env };
+// Process state, remembered (app/lib/remember.ts): setEnv's view outlives a module re-evaluation.
+const holder = remember("env", (): { __creditdeskEnv?: Env } => ({}));
 
 /** The validated environment of this process (parsed on first use). */
 export function getEnv(): Env {

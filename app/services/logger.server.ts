@@ -1,3 +1,4 @@
+import { remember } from "~/lib/remember";
 import pino from "pino";
 
 /**
@@ -126,13 +127,12 @@ export function formatPretty(line: string, opts: { color?: boolean } = {}): stri
 
 // --- the terminal: human lines and one status line (a progress bar) kept below them -----------
 
-// One console per process: the server's bundle and the Remix build each load this module, so the
-// status line and the hiding of routine lines live on globalThis (like db.server.ts's database).
-const terminal = ((globalThis as { __creditdeskTerminal?: Terminal }).__creditdeskTerminal ??= {
+// One console per process, remembered (app/lib/remember.ts) across a module re-evaluation.
+const terminal = remember("terminal", (): Terminal => ({
   statusLine: undefined,
   hidingRoutine: 0,
   hiddenCount: 0,
-});
+}));
 interface Terminal {
   statusLine: string | undefined;
   hidingRoutine: number;

@@ -16,7 +16,15 @@ import type * as EngineTypes from "@prisma/schema-engine-wasm";
  * project must migrate where Prisma's native engines cannot be downloaded.
  */
 
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+// The repository root: the nearest folder above this module with prisma/schema.prisma. Searched,
+// not counted: this module also runs bundled into build/index.js (server.ts mounts the Remix build).
+const projectRoot = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
+function findProjectRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, "prisma", "schema.prisma"))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from, "../..");
+  }
+}
 export const defaultPrismaDir = path.join(projectRoot, "prisma");
 
 type SchemaEngine = EngineTypes.SchemaEngine;

@@ -1,3 +1,4 @@
+import { remember } from "~/lib/remember";
 import Stripe from "stripe";
 import { getEnv } from "./env.server";
 
@@ -31,7 +32,7 @@ export function createStripeClient(conn: StripeConnection): Stripe {
   return new Stripe(conn.secretKey, options);
 }
 
-const holder = globalThis as typeof globalThis & { __creditdeskStripe?: Stripe };
+const holder = remember("stripe", (): { __creditdeskStripe?: Stripe } => ({}));
 
 /** The process's Stripe client, built from STRIPE_SECRET_KEY and STRIPE_API_BASE. */
 export function getStripe(): Stripe {

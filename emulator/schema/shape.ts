@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+// Imported, not read from disk beside this file: the Remix build bundles the emulator (demo mode).
+import stripeObjects from "./stripe-objects.json";
 
 /**
  * The object shapes of the pinned API version, generated from the `stripe` SDK's own type
@@ -50,9 +51,7 @@ export interface StripeSchema {
   checkoutUiModes: string[];
 }
 
-export const STRIPE_SCHEMA = JSON.parse(
-  readFileSync(new URL("./stripe-objects.json", import.meta.url), "utf8"),
-) as StripeSchema;
+export const STRIPE_SCHEMA = stripeObjects as unknown as StripeSchema;
 
 type Builder = (fields: Record<string, unknown>) => Record<string, unknown>;
 const builders = new Map<string, Builder>();

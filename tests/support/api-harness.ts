@@ -34,7 +34,9 @@ export async function createApiFetch() {
       module: {
         default: () =>
           new Response("document requests are not served by this harness", { status: 500 }),
-      },
+        // What server.ts mounts from a real build (app/entry.server.tsx re-exports it).
+        server: await import("../../app/http/app.server"),
+      } as ServerBuild["entry"]["module"],
     },
     routes,
     assets: { entry: { imports: [], module: "" }, routes: {}, url: "", version: "test" },

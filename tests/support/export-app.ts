@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import express from "express";
-import { mountExportRoutes } from "../../app/services/exports/express-routes.server";
+import { mountExportRoutes } from "../../app/http/exports.server";
 
 /**
  * The CSV exports as server.ts serves them: an Express app with `mountExportRoutes`, on a free

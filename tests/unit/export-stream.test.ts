@@ -6,7 +6,7 @@ import {
   keysetBatches,
   type CsvExport,
 } from "../../app/services/exports/csv-export.server";
-import { writeExport } from "../../app/services/exports/express-routes.server";
+import { writeExport } from "../../app/http/exports.server";
 
 /** A response whose socket buffer is "full" after every write until the test says 'drain'. */
 class SlowResponse extends EventEmitter {

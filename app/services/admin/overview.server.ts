@@ -1,3 +1,4 @@
+import { remember } from "~/lib/remember";
 import { z } from "zod";
 import { getDatabase, getDb } from "../db.server";
 import { getEnv } from "../env.server";
@@ -230,13 +231,16 @@ export async function getOverview(range: ChartRange = 30, now = new Date()) {
  * process, concurrent requests share the computation, and the page says how old it is.
  */
 export const OUTSTANDING_TTL_MS = 60_000;
-const outstandingHolder = globalThis as typeof globalThis & {
-  __creditdeskOutstanding?: {
-    at: Date;
-    value: Promise<{ total: number; holders: number }>;
-    db: unknown;
-  };
-};
+const outstandingHolder = remember(
+  "outstanding",
+  (): {
+    __creditdeskOutstanding?: {
+      at: Date;
+      value: Promise<{ total: number; holders: number }>;
+      db: unknown;
+    };
+  } => ({}),
+);
 
 async function outstandingCredits(
   now: Date,

@@ -32,8 +32,8 @@ export function sessionSecret(): string {
     return (secretHolder.__creditdeskSessionSecret ??= randomBytes(32).toString("hex"));
   }
 }
-// A generated per-process secret, remembered (app/lib/remember.ts): a cookie signed before a
-// re-imported build (npm run dev) must still verify after it.
+// A generated per-process secret, remembered (app/lib/remember.ts): a cookie must verify after
+// its module is evaluated again.
 const secretHolder = remember("session-secret", (): { __creditdeskSessionSecret?: string } => ({}));
 
 let cookie: ReturnType<typeof createCookie> | undefined;

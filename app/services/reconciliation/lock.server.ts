@@ -1,3 +1,4 @@
+import { remember } from "~/lib/remember";
 import { getDatabase } from "../db.server";
 import {
   acquireRemoteLock,
@@ -52,11 +53,12 @@ interface InProcessLock {
   remote?: boolean;
 }
 
-// On globalThis: the server and the Remix build load separate copies of this module, and the
-// scheduler (server side) and the "Run now" button (Remix side) must see the same lock.
-const holder = globalThis as typeof globalThis & {
-  __creditdeskReconcileLock?: InProcessLock | null;
-};
+// Remembered (app/lib/remember.ts): the scheduler and the "Run now" button see one lock, also
+// across a re-evaluated module.
+const holder = remember(
+  "reconcile-lock",
+  (): { __creditdeskReconcileLock?: InProcessLock | null } => ({}),
+);
 
 /** The run id holding the lock in this process, or null when none does. */
 export function inProcessRunId(): string | null {

@@ -1,3 +1,4 @@
+import { remember } from "~/lib/remember";
 import type Stripe from "stripe";
 import { getDatabase } from "../db.server";
 import { logger, scrubSecrets } from "../logger.server";
@@ -267,8 +268,8 @@ export async function queueBacklog(): Promise<{ waiting: number; oldestSeconds: 
   return { waiting: rows[0]?.waiting ?? 0, oldestSeconds: rows[0]?.oldest_seconds ?? null };
 }
 
-// The process's worker. Kept on globalThis: the server (tsx) and the Remix build load separate
-// copies of this module, and the endpoint in either must wake the one worker.
+// The process's worker, remembered (app/lib/remember.ts): a re-evaluated module must wake the
+// running worker, not start a second one.
 interface Worker {
   concurrency: number;
   /** When the endpoint last woke it (performance.now()): deliveries are arriving. */
@@ -278,7 +279,7 @@ interface Worker {
   stopped: boolean;
   timer: NodeJS.Timeout;
 }
-const holder = globalThis as typeof globalThis & { __creditdeskWebhookWorker?: Worker };
+const holder = remember("webhook-worker", (): { __creditdeskWebhookWorker?: Worker } => ({}));
 
 function runDrain(worker: Worker): void {
   if (worker.stopped) return;
