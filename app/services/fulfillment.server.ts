@@ -24,8 +24,8 @@ import { getStripe } from "./stripe-client.server";
 import { raiseUserTier } from "./tiers.server";
 
 /**
- * The one code path that turns a paid Checkout Session into a purchase and credits (DESIGN.md,
- * "Fulfillment, step by step"). Webhook, reconciliation, the success page and staff all call it;
+ * The one code path that turns a paid Checkout Session into a purchase and credits
+ * (docs/architecture.md, "Fulfillment, step by step"). Webhook, reconciliation, the success page and staff all call it;
  * it may run many times at once for one session and still credits once, because the database
  * refuses a second Purchase for the session (unique checkoutSessionId) and a second ledger entry
  * for `checkout:<session id>` (unique idempotency key).
@@ -183,7 +183,7 @@ type Resolution =
   | { ok: "credited"; purchaseId: string };
 
 /**
- * DESIGN.md's order: client_reference_id → metadata.user_id → known customer → exactly one user
+ * docs/architecture.md's order: client_reference_id → metadata.user_id → known customer → exactly one user
  * with the email (case-insensitive). One round trip fetches every candidate; the order is applied here.
  */
 async function resolveUser(s: Stripe.Checkout.Session, facts: SessionFacts): Promise<Resolution> {

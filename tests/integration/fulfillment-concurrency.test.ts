@@ -19,7 +19,7 @@ useTestDatabase();
 const mp = useMoneyPath();
 
 /**
- * DESIGN.md principle 1: many callers at once, one credit. On native Postgres this is a real race
+ * docs/architecture.md invariant 1: many callers at once, one credit. On native Postgres this is a real race
  * (22 callers, separate connections); PGlite has a single connection, so there the same mix runs
  * one after another and proves the idempotency, not the locking.
  */
