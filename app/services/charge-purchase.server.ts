@@ -1,5 +1,6 @@
 import type { Purchase } from "~/generated/prisma/client";
 import { getDb, type Tx } from "./db.server";
+import { purchaseOf } from "./fulfillment-result.server";
 import { fulfillCheckoutSession, type FulfillVia } from "./fulfillment.server";
 import { getStripe } from "./stripe-client.server";
 
@@ -24,9 +25,7 @@ export async function findOrFulfillPurchase(
   const result = await fulfillCheckoutSession(session.id, opts.via, {
     stripeEventId: opts.stripeEventId,
   });
-  if (result.outcome === "credited" && !result.dryRun) return result.purchase;
-  if (result.outcome === "already_credited") return result.purchase;
-  return null;
+  return purchaseOf(result);
 }
 
 export async function findPurchaseByCharge(

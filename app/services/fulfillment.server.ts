@@ -76,19 +76,8 @@ export interface PurchaseLine {
 export type FulfillResult =
   | {
       outcome: "credited";
-      dryRun: false;
       purchase: Purchase;
       entry: LedgerEntry;
-      resolvedBy: UserResolvedBy;
-      userId: string;
-      credits: number;
-      session: SessionFacts;
-    }
-  | {
-      outcome: "credited";
-      dryRun: true;
-      purchase: null;
-      entry: null;
       resolvedBy: UserResolvedBy;
       userId: string;
       credits: number;
@@ -119,6 +108,22 @@ export type FulfillResult =
   | { outcome: "no_credits"; detail: string; session: SessionFacts };
 
 export type FulfillOutcome = FulfillResult["outcome"];
+
+/**
+ * What a dry run found instead of crediting: nothing was written. Only a caller that asks for a
+ * dry run can get it (the overloads of fulfillCheckoutSession), so the API and the dashboard's
+ * fixes never see it. fulfillment-result.server.ts reads results of either kind.
+ */
+export interface WouldCredit {
+  outcome: "would_credit";
+  resolvedBy: UserResolvedBy;
+  userId: string;
+  credits: number;
+  session: SessionFacts;
+}
+
+/** A result of a call that may have been a dry run. */
+export type FulfillOrDryRunResult = FulfillResult | WouldCredit;
 
 // A burst of deliveries can queue for a pooled connection; waiting beats failing with a 503.
 const TX_OPTIONS = { maxWait: 10_000, timeout: 20_000 };
@@ -413,8 +418,18 @@ async function rememberCustomer(user: ResolvedUser, customerId: string | null): 
 export async function fulfillCheckoutSession(
   sessionId: string,
   via: FulfillVia,
+  opts?: FulfillOptions & { dryRun?: false },
+): Promise<FulfillResult>;
+export async function fulfillCheckoutSession(
+  sessionId: string,
+  via: FulfillVia,
+  opts: FulfillOptions,
+): Promise<FulfillOrDryRunResult>;
+export async function fulfillCheckoutSession(
+  sessionId: string,
+  via: FulfillVia,
   opts: FulfillOptions = {},
-): Promise<FulfillResult> {
+): Promise<FulfillOrDryRunResult> {
   if (typeof sessionId !== "string" || !isCheckoutSessionId(sessionId)) {
     throw new ValidationError("sessionId must be a Checkout Session id (cs_…).", "sessionId");
   }
@@ -546,10 +561,7 @@ export async function fulfillCheckoutSession(
     );
   if (dryRun) {
     return {
-      outcome: "credited",
-      dryRun: true,
-      purchase: null,
-      entry: null,
+      outcome: "would_credit",
       resolvedBy: user.resolvedBy,
       userId: user.userId,
       credits,
@@ -684,7 +696,6 @@ export async function fulfillCheckoutSession(
   );
   return {
     outcome: "credited",
-    dryRun: false,
     purchase,
     entry,
     resolvedBy: user.resolvedBy,

@@ -4,6 +4,13 @@ import { attentionKeys, raiseAttention } from "../attention.server";
 import { getDatabase, getDb } from "../db.server";
 import { applyDispute } from "../disputes.server";
 import { NotFoundError } from "../errors.server";
+import {
+  needsAttention,
+  purchaseOf,
+  summary,
+  userOf,
+  type AttentionOutcome,
+} from "../fulfillment-result.server";
 import { fulfillCheckoutSession, type FulfillResult, type FulfillVia } from "../fulfillment.server";
 import { logger, scrubSecrets } from "../logger.server";
 import { applyChargeRefunds } from "../refunds.server";
@@ -46,13 +53,22 @@ export interface ProcessResult {
   purchaseId: string | null;
   /** Set when status is "failed" because of an error. */
   error?: string;
+  /** What fulfillment did, for the Checkout Session events that ran it (typed, not parsed from `detail`). */
+  fulfillment?: FulfillResult;
+  /** Why the event needs a person, when status is "needs_attention". */
+  attention?: AttentionKind;
 }
+
+/** The attention kinds an event can end in: fulfillment's, or a subscription without a user. */
+export type AttentionKind = AttentionOutcome;
 
 interface HandlerOutcome {
   status: EventStatus;
   detail: string | null;
   userId?: string | null;
   purchaseId?: string | null;
+  fulfillment?: FulfillResult;
+  attention?: AttentionKind;
 }
 
 /** The id of the event's data.object (cs_…, ch_…, dp_…, sub_…), if it has one. */
@@ -80,33 +96,14 @@ function viaFor(source: EventSource): FulfillVia {
 }
 
 function fromFulfillment(r: FulfillResult): HandlerOutcome {
-  switch (r.outcome) {
-    case "credited":
-      return {
-        status: "processed",
-        detail: `credited ${r.credits} credits (user resolved by ${r.resolvedBy})`,
-        userId: r.userId,
-        purchaseId: r.purchase?.id ?? null,
-      };
-    case "already_credited":
-      return {
-        status: "processed",
-        detail: "already credited",
-        userId: r.purchase.userId,
-        purchaseId: r.purchase.id,
-      };
-    case "not_paid":
-      return {
-        status: "processed",
-        detail: `payment ${r.paymentStatus}: waiting for the async payment result`,
-      };
-    case "no_credits":
-      return { status: "processed", detail: r.detail };
-    case "unmatched_user":
-    case "unknown_price":
-    case "amount_mismatch":
-      return { status: "needs_attention", detail: `${r.outcome}: ${r.detail}` };
-  }
+  return {
+    status: needsAttention(r) ? "needs_attention" : "processed",
+    detail: summary(r),
+    userId: userOf(r),
+    purchaseId: purchaseOf(r)?.id ?? null,
+    fulfillment: r,
+    ...(needsAttention(r) ? { attention: r.outcome } : {}),
+  };
 }
 
 async function handle(event: Stripe.Event, source: EventSource): Promise<HandlerOutcome> {
@@ -156,7 +153,8 @@ async function handle(event: Stripe.Event, source: EventSource): Promise<Handler
         eventCreated: new Date(event.created * 1000),
         stripeEventId,
       });
-      if (r.outcome === "unmatched_user") return { status: "needs_attention", detail: r.detail };
+      if (r.outcome === "unmatched_user")
+        return { status: "needs_attention", detail: r.detail, attention: "unmatched_user" };
       const userId = r.subscription.userId;
       if (r.outcome === "stale")
         return {
@@ -294,6 +292,8 @@ export async function processStripeEvent(
     detail: outcome.detail,
     userId: outcome.userId ?? null,
     purchaseId: outcome.purchaseId ?? null,
+    ...(outcome.fulfillment ? { fulfillment: outcome.fulfillment } : {}),
+    ...(outcome.attention ? { attention: outcome.attention } : {}),
   };
   await recordStatus(event.id, outcome, null);
   return result;
