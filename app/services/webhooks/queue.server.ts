@@ -1,4 +1,5 @@
 import { remember } from "~/lib/remember";
+import pLimit from "p-limit";
 import type Stripe from "stripe";
 import { getDatabase } from "../db.server";
 import { logger, scrubSecrets } from "../logger.server";
@@ -193,8 +194,9 @@ async function giveUp(event: Stripe.Event, attempts: number, message: string): P
 export const BURST_QUIET_MS = 50;
 
 /**
- * Run `fn` over `items`, `concurrency` at a time. Lanes after the first wait while `busy()` says
- * so (the first never does, so the queue always moves).
+ * Run `fn` over `items`, `concurrency` at a time (p-limit). While `busy()` says so the pool
+ * narrows to one at a time (never none, so the queue always moves), looked at again every
+ * BURST_QUIET_MS; tasks already started finish.
  */
 export async function runPool<T>(
   items: T[],
@@ -202,15 +204,16 @@ export async function runPool<T>(
   fn: (item: T) => Promise<void>,
   busy: () => boolean = () => false,
 ): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(concurrency, items.length) }, async (_, lane) => {
-    while (next < items.length) {
-      while (lane > 0 && busy() && next < items.length)
-        await new Promise((r) => setTimeout(r, BURST_QUIET_MS));
-      if (next < items.length) await fn(items[next++]);
-    }
-  });
-  await Promise.all(lanes);
+  const width = () => (busy() ? 1 : concurrency);
+  const limit = pLimit(width());
+  const timer = setInterval(() => {
+    limit.concurrency = width();
+  }, BURST_QUIET_MS);
+  try {
+    await Promise.all(items.map((item) => limit(() => fn(item))));
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 export interface DrainSummary {
