@@ -33,7 +33,8 @@ export const OUTCOME_HELP: Record<(typeof DELIVERY_OUTCOMES)[number], string> = 
   stale:
     "Refused: the signature timestamp is more than 5 minutes old (replayed request or clock skew).",
   livemode_mismatch: "Refused: a live event sent to a test-mode setup, or the other way round.",
-  malformed: "Refused: the signed body was not a Stripe event.",
+  malformed:
+    "Refused: the signed body was not a Stripe event, or one the database cannot store (a NUL character, an unpaired surrogate, a number beyond ±1.8e308); answered 400 so Stripe does not send it again.",
   too_large: "Refused: the body was over 1 MB.",
 };
 
