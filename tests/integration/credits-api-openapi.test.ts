@@ -97,6 +97,8 @@ function validate(schemaOrRef: SchemaObject | Ref, value: unknown, at = "$"): st
     const passing = schema.oneOf.filter((s) => validate(s, value, at).length === 0);
     return passing.length === 1 ? [] : [`${at}: matches ${passing.length} of oneOf`];
   }
+  if (schema.anyOf && !schema.anyOf.some((s) => validate(s, value, at).length === 0))
+    return [`${at}: matches none of anyOf`];
   const errors: string[] = [];
   if (schema.type) {
     const allowed = Array.isArray(schema.type) ? schema.type : [schema.type];

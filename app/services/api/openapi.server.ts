@@ -1,3 +1,4 @@
+import { z } from "zod";
 import {
   API_SCOPE_DESCRIPTIONS,
   API_SCOPES,
@@ -5,14 +6,26 @@ import {
   type ApiScope,
 } from "../api-keys.server";
 import { MAX_BODY_BYTES } from "./http.server";
-import { MAX_CHECKOUT_QUANTITY } from "./checkout.server";
-import { MAX_DEBIT_AMOUNT, MAX_IDEMPOTENCY_KEY_LENGTH } from "./debits.server";
-import { LEDGER_PAGE_DEFAULT, LEDGER_PAGE_MAX } from "./users.server";
+import {
+  checkoutHeadersSchema,
+  checkoutSessionPathSchema,
+  createCheckoutBodySchema,
+} from "./checkout.server";
+import { debitBodySchema, MAX_DEBIT_AMOUNT } from "./debits.server";
+import {
+  LEDGER_PAGE_DEFAULT,
+  LEDGER_PAGE_MAX,
+  upsertUserBodySchema,
+  userPathSchema,
+} from "./users.server";
 
 /**
- * The OpenAPI 3.1 description of the Credits API, served at GET /api/v1/openapi.json. It is
- * written by hand next to the services so that reading one shows the other; a test walks every
- * path, method and documented status against the real routes.
+ * The OpenAPI 3.1 description of the Credits API, served at GET /api/v1/openapi.json. What a
+ * client sends — request bodies, path parameters, headers — is generated from the zod schemas the
+ * routes parse it with (`fromZod`), so the document cannot accept or refuse differently from the
+ * API; descriptions and examples are laid over them here. tests/integration/credits-api-openapi.test.ts
+ * walks every path, method and documented status against the real routes, and
+ * tests/unit/openapi-document.test.ts validates the document as OpenAPI 3.1.
  */
 
 export interface Ref {
@@ -24,6 +37,7 @@ type JsonType = "object" | "string" | "integer" | "number" | "boolean" | "array"
 export interface SchemaObject {
   type?: JsonType | JsonType[];
   oneOf?: (SchemaObject | Ref)[];
+  anyOf?: (SchemaObject | Ref)[];
   description?: string;
   properties?: Record<string, SchemaObject | Ref>;
   required?: string[];
@@ -98,7 +112,43 @@ const json = (schema: SchemaObject | Ref, example?: unknown) => ({
   "application/json": example === undefined ? { schema } : { schema, example },
 });
 
-const USER_ID_PATTERN = "^[A-Za-z0-9_.:@-]{1,128}$";
+/**
+ * The JSON Schema (2020-12, OpenAPI 3.1's dialect) of what a zod schema accepts as input, with a
+ * description and extra keywords (formats, examples) laid over each named property.
+ */
+export function fromZod(
+  schema: z.ZodType,
+  over: Record<string, Partial<SchemaObject>> = {},
+): SchemaObject {
+  const json = z.toJSONSchema(schema, { io: "input", target: "draft-2020-12" }) as SchemaObject & {
+    $schema?: string;
+  };
+  delete json.$schema;
+  for (const [name, extra] of Object.entries(over)) {
+    const property = json.properties?.[name];
+    if (!property) throw new Error(`fromZod: the schema has no property ${name}`);
+    json.properties![name] = { ...property, ...extra };
+  }
+  return json;
+}
+
+/** Parameters from a zod object schema: one per property, required as the schema says. */
+function parametersFromZod(
+  schema: z.ZodType,
+  where: "path" | "header",
+  descriptions: Record<string, string>,
+): ParameterObject[] {
+  const json = fromZod(schema);
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: where,
+    ...(where === "path" || json.required?.includes(name) ? { required: true } : {}),
+    description: descriptions[name],
+    schema: property as SchemaObject,
+  }));
+}
+
+const USER_ID_PATTERN = (fromZod(userPathSchema).properties!.id as SchemaObject).pattern!;
 /** The scope an operation needs, as an OpenAPI 3.1 security requirement (role names for bearer). */
 const needs = (scope: ApiScope) => [{ bearerAuth: [scope] }];
 const nullableString = (description: string): SchemaObject => ({
@@ -309,14 +359,10 @@ export const openApiDocument: OpenApiDocument = {
           "`url`. Put `{CHECKOUT_SESSION_ID}` in `successUrl` so the success page can call the fulfill endpoint. " +
           "Send an `Idempotency-Key` header to make retries return the same session.",
         tags: ["checkout"],
-        parameters: [
-          {
-            name: "Idempotency-Key",
-            in: "header",
-            description: "Optional; per user. The same key returns the same session for 24 hours.",
-            schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,100}$" },
-          },
-        ],
+        parameters: parametersFromZod(checkoutHeadersSchema, "header", {
+          "Idempotency-Key":
+            "Optional; per user. The same key returns the same session for 24 hours.",
+        }),
         requestBody: {
           required: true,
           content: json(ref("schemas", "CreateCheckoutSessionRequest"), {
@@ -359,15 +405,9 @@ export const openApiDocument: OpenApiDocument = {
           "`outcome` (or `credited`): `unmatched_user`, `unknown_price`, `amount_mismatch` and `no_credits` are 200 " +
           "but credit nothing, and support is alerted.",
         tags: ["checkout"],
-        parameters: [
-          {
-            name: "id",
-            in: "path",
-            required: true,
-            description: "Checkout Session id (cs_…).",
-            schema: { type: "string", pattern: "^cs_[A-Za-z0-9_]{1,250}$" },
-          },
-        ],
+        parameters: parametersFromZod(checkoutSessionPathSchema, "path", {
+          id: "Checkout Session id (cs_…).",
+        }),
         responses: {
           "200": {
             description: "Fulfillment ran; see `outcome`",
@@ -413,13 +453,7 @@ export const openApiDocument: OpenApiDocument = {
       },
     },
     parameters: {
-      UserId: {
-        name: "id",
-        in: "path",
-        required: true,
-        description: "The main app's user id.",
-        schema: { type: "string", pattern: USER_ID_PATTERN },
-      },
+      UserId: parametersFromZod(userPathSchema, "path", { id: "The main app's user id." })[0],
     },
     schemas: {
       Error: {
@@ -466,15 +500,10 @@ export const openApiDocument: OpenApiDocument = {
           stripeCustomerId: nullableString("Stripe customer (cus_…), set on the first checkout"),
         },
       },
-      UpsertUserRequest: {
-        type: "object",
-        additionalProperties: false,
-        required: ["email"],
-        properties: {
-          email: { type: "string", format: "email", maxLength: 320 },
-          name: { type: ["string", "null"], maxLength: 200 },
-        },
-      },
+      UpsertUserRequest: fromZod(upsertUserBodySchema, {
+        email: { format: "email" },
+        name: { description: "Display name; omitted leaves it unchanged, null clears it" },
+      }),
       LedgerEntry: {
         type: "object",
         required: [
@@ -528,32 +557,11 @@ export const openApiDocument: OpenApiDocument = {
           ),
         },
       },
-      DebitRequest: {
-        type: "object",
-        additionalProperties: false,
-        required: ["amount", "idempotencyKey", "description"],
-        properties: {
-          amount: {
-            type: "integer",
-            minimum: 1,
-            maximum: MAX_DEBIT_AMOUNT,
-            description: "Credits to spend",
-          },
-          idempotencyKey: {
-            type: "string",
-            minLength: 1,
-            maxLength: MAX_IDEMPOTENCY_KEY_LENGTH,
-            pattern: "^[\\x21-\\x7e]+$",
-            description: "Your id for this spend; scoped to the user",
-          },
-          description: {
-            type: "string",
-            minLength: 1,
-            maxLength: 500,
-            description: "Shown in the ledger",
-          },
-        },
-      },
+      DebitRequest: fromZod(debitBodySchema, {
+        amount: { description: "Credits to spend" },
+        idempotencyKey: { description: "Your id for this spend; scoped to the user" },
+        description: { description: "Shown in the ledger" },
+      }),
       DebitResponse: {
         type: "object",
         required: ["entry", "balance"],
@@ -595,22 +603,11 @@ export const openApiDocument: OpenApiDocument = {
         required: ["data"],
         properties: { data: { type: "array", items: ref("schemas", "Pack") } },
       },
-      CreateCheckoutSessionRequest: {
-        type: "object",
-        additionalProperties: false,
-        required: ["userId", "priceId", "successUrl", "cancelUrl"],
-        properties: {
-          userId: { type: "string", pattern: USER_ID_PATTERN },
-          priceId: {
-            type: "string",
-            pattern: "^[A-Za-z0-9_]{1,255}$",
-            description: "An active one-time pack's price",
-          },
-          quantity: { type: "integer", minimum: 1, maximum: MAX_CHECKOUT_QUANTITY, default: 1 },
-          successUrl: { type: "string", format: "uri", maxLength: 2048 },
-          cancelUrl: { type: "string", format: "uri", maxLength: 2048 },
-        },
-      },
+      CreateCheckoutSessionRequest: fromZod(createCheckoutBodySchema, {
+        priceId: { description: "An active one-time pack's price" },
+        successUrl: { format: "uri" },
+        cancelUrl: { format: "uri" },
+      }),
       CheckoutSession: {
         type: "object",
         required: ["id", "url"],
