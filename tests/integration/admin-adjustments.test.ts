@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   action as approvalsAction,
   loader as approvalsLoader,
-} from "../../app/routes/_app.approvals";
+} from "../../app/routes/_app.approvals/route";
 import { action as userAction, loader as userLoader } from "../../app/routes/_app.users.$userId/route";
 import { loader as layoutLoader } from "../../app/routes/_app";
 import {

@@ -3,7 +3,7 @@ import {
   action as itemAction,
   loader as itemLoader,
 } from "../../app/routes/_app.attention.$itemId";
-import { loader as historyLoader } from "../../app/routes/_app.attention.history";
+import { loader as historyLoader } from "../../app/routes/_app.attention.history/route";
 import {
   action as queueAction,
   loader as queueLoader,

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { loader as auditLoader } from "../../app/routes/_app.audit";
+import { loader as auditLoader } from "../../app/routes/_app.audit/route";
 import { action as packsAction, loader as packsLoader } from "../../app/routes/_app.packs";
 import { writeAudit } from "../../app/services/audit.server";
 import { getDb } from "../../app/services/db.server";

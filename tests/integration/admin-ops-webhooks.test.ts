@@ -3,7 +3,7 @@ import {
   action as eventAction,
   loader as eventLoader,
 } from "../../app/routes/_app.webhooks.events.$eventId";
-import { loader as webhooksLoader } from "../../app/routes/_app.webhooks._index";
+import { loader as webhooksLoader } from "../../app/routes/_app.webhooks._index/route";
 import { attentionKeys, raiseAttention } from "../../app/services/attention.server";
 import { getDb } from "../../app/services/db.server";
 import { syncPacks } from "../../app/services/packs.server";

@@ -6,10 +6,10 @@ import { loader as overviewLoader } from "../../app/routes/_app._index";
 import {
   action as approvalsAction,
   loader as approvalsLoader,
-} from "../../app/routes/_app.approvals";
-import { loader as ledgerLoader } from "../../app/routes/_app.ledger._index";
+} from "../../app/routes/_app.approvals/route";
+import { loader as ledgerLoader } from "../../app/routes/_app.ledger._index/route";
 import { loader as purchaseLoader } from "../../app/routes/_app.purchases.$purchaseId";
-import { loader as purchasesLoader } from "../../app/routes/_app.purchases._index";
+import { loader as purchasesLoader } from "../../app/routes/_app.purchases._index/route";
 import { action as userAction, loader as userLoader } from "../../app/routes/_app.users.$userId/route";
 import { loader as usersLoader } from "../../app/routes/_app.users._index";
 import {
@@ -21,13 +21,13 @@ import {
   action as attentionItemAction,
   loader as attentionItemLoader,
 } from "../../app/routes/_app.attention.$itemId";
-import { loader as attentionHistoryLoader } from "../../app/routes/_app.attention.history";
+import { loader as attentionHistoryLoader } from "../../app/routes/_app.attention.history/route";
 import {
   action as attentionAction,
   loader as attentionLoader,
 } from "../../app/routes/_app.attention._index";
 import { loader as attentionUserSearchLoader } from "../../app/routes/attention.user-search";
-import { loader as auditLoader } from "../../app/routes/_app.audit";
+import { loader as auditLoader } from "../../app/routes/_app.audit/route";
 import { action as packsAction, loader as packsLoader } from "../../app/routes/_app.packs";
 import { loader as runLoader } from "../../app/routes/_app.reconciliation.$runId";
 import {
@@ -40,7 +40,7 @@ import {
   action as eventAction,
   loader as eventLoader,
 } from "../../app/routes/_app.webhooks.events.$eventId";
-import { loader as webhooksLoader } from "../../app/routes/_app.webhooks._index";
+import { loader as webhooksLoader } from "../../app/routes/_app.webhooks._index/route";
 import { raiseAttention } from "../../app/services/attention.server";
 import { navFor } from "../../app/components/nav-items";
 import { getDb } from "../../app/services/db.server";

@@ -12,11 +12,11 @@ import { createStaffWithSession } from "../support/staff";
 import { startExportApp } from "../support/export-app";
 import { loader as usersLoader } from "../../app/routes/_app.users._index";
 import { action as userAction } from "../../app/routes/_app.users.$userId/route";
-import { loader as purchasesLoader } from "../../app/routes/_app.purchases._index";
-import { loader as ledgerLoader } from "../../app/routes/_app.ledger._index";
-import { loader as auditLoader } from "../../app/routes/_app.audit";
-import { loader as webhooksLoader } from "../../app/routes/_app.webhooks._index";
-import { loader as historyLoader } from "../../app/routes/_app.attention.history";
+import { loader as purchasesLoader } from "../../app/routes/_app.purchases._index/route";
+import { loader as ledgerLoader } from "../../app/routes/_app.ledger._index/route";
+import { loader as auditLoader } from "../../app/routes/_app.audit/route";
+import { loader as webhooksLoader } from "../../app/routes/_app.webhooks._index/route";
+import { loader as historyLoader } from "../../app/routes/_app.attention.history/route";
 import { encodeCursor } from "../../app/services/admin/keyset.server";
 
 /**

@@ -1,0 +1,119 @@
+import type { MetaFunction } from "@remix-run/node";
+import { data } from "@remix-run/node";
+import { Link, useLoaderData } from "@remix-run/react";
+import { DeliveriesTable } from "~/components/deliveries-table";
+import { EmptyState } from "~/components/empty-state";
+import { SelectField } from "~/components/field";
+import { FilterForm, FixFilters } from "~/components/filter-form";
+import { formatCredits, humanize } from "~/components/format";
+import { Pager } from "~/components/pager";
+import { StatusBadge } from "~/components/status-badge";
+import { WebhookDoctorPanel } from "~/components/webhook-doctor";
+import { staffLoader } from "~/lib/route-builders.server";
+import { deliveryFilterSchema, presentWebhooks } from "~/presenters/webhooks.server";
+import { OPS_ACCESS } from "~/services/admin/ops-permissions";
+import { DELIVERY_OUTCOMES, OUTCOME_HELP } from "~/services/admin/ops-labels";
+
+export const meta: MetaFunction = () => [{ title: "Webhooks · creditdesk" }];
+
+export const loader = staffLoader(
+  { roles: OPS_ACCESS.webhooks, filters: deliveryFilterSchema },
+  async ({ request, filters }) => {
+    const fresh = new URL(request.url).searchParams.get("doctor") === "now";
+    const view = await presentWebhooks(filters.ok ? filters.data : null, { fresh });
+    if (!filters.ok)
+      return data(
+        { ...view, values: filters.values, errors: filters.fieldErrors },
+        { status: 400 },
+      );
+    return { ...view, values: filters.values, errors: {} as Record<string, string> };
+  },
+);
+
+export default function WebhooksPage() {
+  const { values, errors, page, counts, doctor, eventTypes } = useLoaderData<typeof loader>();
+  const filtered = Boolean(values.outcome || values.type);
+  const countEntries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+  return (
+    <>
+      <h1>Webhooks</h1>
+      <WebhookDoctorPanel doctor={doctor} />
+
+      <section aria-labelledby="deliveries-24h" className="card">
+        <h2 id="deliveries-24h">Deliveries in the last 24 hours</h2>
+        {countEntries.length === 0 ? (
+          <p className="muted">No requests reached /webhooks/stripe in the last 24 hours.</p>
+        ) : (
+          <ul className="chips">
+            {countEntries.map(([outcome, n]) => (
+              <li key={outcome}>
+                <Link to={`/webhooks?outcome=${encodeURIComponent(outcome)}`}>
+                  <StatusBadge status={outcome} /> {formatCredits(n)}
+                </Link>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <FilterForm
+        path="/webhooks"
+        label="Filter deliveries"
+        note={
+          values.outcome && values.outcome in OUTCOME_HELP
+            ? OUTCOME_HELP[values.outcome as keyof typeof OUTCOME_HELP]
+            : null
+        }
+      >
+        <SelectField
+          label="Outcome"
+          name="outcome"
+          defaultValue={values.outcome ?? ""}
+          error={errors.outcome}
+          options={[
+            { value: "", label: "Any outcome" },
+            ...DELIVERY_OUTCOMES.map((o) => ({ value: o, label: humanize(o) })),
+          ]}
+        />
+        <SelectField
+          label="Event type"
+          name="type"
+          defaultValue={values.type ?? ""}
+          error={errors.type}
+          options={[
+            { value: "", label: "Any type" },
+            ...eventTypes.map((t) => ({ value: t, label: t })),
+            ...(values.type && !eventTypes.includes(values.type)
+              ? [{ value: values.type, label: values.type }]
+              : []),
+          ]}
+        />
+      </FilterForm>
+
+      {page === null ? (
+        <FixFilters what="deliveries" />
+      ) : page.rows.length === 0 ? (
+        <EmptyState
+          title={filtered ? "No deliveries match these filters." : "No webhook deliveries yet."}
+        >
+          {filtered
+            ? "Clear the filters to see every delivery."
+            : "Nothing has reached /webhooks/stripe. Check the endpoint URL and enabled events in Stripe (see the checks above), or forward events locally with the Stripe CLI."}
+        </EmptyState>
+      ) : (
+        <>
+          <DeliveriesTable rows={page.rows} caption="Webhook deliveries, newest first" />
+          <Pager
+            next={page.next}
+            prev={page.prev}
+            nextLabel="Older"
+            prevLabel="Newer"
+            label="Delivery pages"
+          />
+        </>
+      )}
+    </>
+  );
+}
+
+export { RouteErrorBoundary as ErrorBoundary } from "~/components/route-error-boundary";
