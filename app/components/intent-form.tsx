@@ -3,30 +3,48 @@ import { useNavigation } from "@remix-run/react";
 import type { ActionReply } from "~/shared/action-reply";
 
 /**
- * The state of one intent's form on a page with several: conform holds the server's last answer
- * for it (errors per field, the values as typed), and `pending` is true while this intent is being
- * submitted. Client-side validation is off on purpose: the action's answer includes the domain's
- * checks (balance, four eyes), so it is the one shown; previews parse with the same shared schema.
+ * The state of one form on a page with several: conform holds the server's last answer for it
+ * (errors per field, the values as typed), and `pending` is true while it is being submitted.
+ * Client-side validation is off on purpose: the action's answer includes the domain's checks
+ * (balance, four eyes), so it is the one shown; previews parse with the same shared schema.
  */
-export function useIntentForm<N extends string>(
-  intent: N,
+export function useIntentForm(
+  intents: string | readonly string[],
   reply: ActionReply<string, unknown> | undefined,
-  extra?: (form: FormData) => boolean,
+  opts: {
+    /** Which of several forms with the same intents this is (e.g. one per approval request). */
+    match?: (values: Record<string, string | FormDataEntryValue | null>) => boolean;
+    /** A narrower test of the submitted form for `pending` (e.g. the "assign" follow-up). */
+    pendingIf?: (form: FormData) => boolean;
+    id?: string;
+  } = {},
 ) {
-  const mine = reply?.intent === intent ? reply : undefined;
+  const names: readonly string[] = typeof intents === "string" ? [intents] : intents;
+  const mine =
+    reply && names.includes(reply.intent) && (opts.match?.(reply.values) ?? true)
+      ? reply
+      : undefined;
   const [form, fields] = useForm<Record<string, string>>({
-    id: `${intent}-form`,
+    id: opts.id ?? `${names.join("-")}-form`,
     lastResult: mine ? toSubmissionResult(mine) : undefined,
   });
   const navigation = useNavigation();
   const data = navigation.formData;
-  const pending =
+  const submitted = data?.get("intent");
+  const pendingIntent =
     navigation.state === "submitting" &&
-    data?.get("intent") === intent &&
-    (extra ? extra(data) : true);
+    data &&
+    typeof submitted === "string" &&
+    names.includes(submitted) &&
+    (opts.match ? opts.match(Object.fromEntries(data)) : true) &&
+    (opts.pendingIf ? opts.pendingIf(data) : true)
+      ? submitted
+      : null;
   return {
     form,
-    pending,
+    pending: pendingIntent !== null,
+    /** Which intent is being submitted, or null. */
+    pendingIntent,
     /** The server's message for a field ("form" for the whole form). */
     error: (name: string) => fields[name]?.errors?.[0],
     /** What was posted in the field, or the fallback on a fresh form. */

@@ -47,6 +47,8 @@ interface LoaderSpec<P, S, F> {
   searchError?: string;
   /** A filter form's query string: its errors are shown beside the filter fields, not thrown. */
   filters?: F;
+  /** Filter values used when the key is absent from the URL (present but empty means "any"). */
+  filterDefaults?: Record<string, () => string>;
 }
 
 /** A loader for a staff page: sign-in and role check, parsed params/search, domain errors → HTTP. */
@@ -79,9 +81,14 @@ export function staffLoader<
       }
       search = parsed.data;
     }
-    const filters = spec.filters
-      ? parseValues(spec.filters, toValues(url.searchParams))
-      : undefined;
+    let filters: Parsed<unknown> | undefined;
+    if (spec.filters) {
+      const values = toValues(url.searchParams);
+      for (const [key, value] of Object.entries(spec.filterDefaults ?? {})) {
+        if (!url.searchParams.has(key)) values[key] = value();
+      }
+      filters = parseValues(spec.filters, values);
+    }
     const ctx = {
       request,
       context,
@@ -134,8 +141,8 @@ type OutcomeOf<I extends Record<string, AnyIntent>> = {
 
 export type { ActionReply };
 
-/** Statuses a refused command keeps (four eyes → 403, "already approved" → 409); others are 400. */
-const KEPT_STATUSES = new Set([403, 409]);
+/** Statuses a refused command keeps (four eyes 403, a row gone 404, "already approved" 409); others are 400. */
+const KEPT_STATUSES = new Set([403, 404, 409]);
 
 const UNKNOWN_INTENT = "Unknown action: reload the page and try again.";
 
@@ -154,6 +161,11 @@ export function staffAction<I extends Record<string, AnyIntent>>(spec: {
   headers?: HeadersInit;
   /** Fields never echoed back in `values` (a typed password). */
   omitValues?: readonly string[];
+  /**
+   * A thing the form names was not found: "page" (default) answers the 404 page (the page's own
+   * subject is gone); "form" answers 404 with the message on the form (one of its rows is gone).
+   */
+  notFound?: "page" | "form";
 }) {
   type Name = keyof I & string;
   type Reply = ActionReply<Name, OutcomeOf<I>>;
@@ -197,7 +209,9 @@ export function staffAction<I extends Record<string, AnyIntent>>(spec: {
       });
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      if (error.status === 404) throw new Response(error.message, { status: 404 });
+      if (error.status === 404 && spec.notFound !== "form") {
+        throw new Response(error.message, { status: 404 });
+      }
       const own = handler.explain?.(error);
       if (own) return fail(name, own);
       const status =

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { loader as overviewLoader } from "../../app/routes/_app._index";
+import { loader as overviewLoader } from "../../app/routes/_app._index/route";
 import { loader as ledgerLoader } from "../../app/routes/_app.ledger._index/route";
-import { loader as purchaseLoader } from "../../app/routes/_app.purchases.$purchaseId";
+import { loader as purchaseLoader } from "../../app/routes/_app.purchases.$purchaseId/route";
 import { loader as purchasesLoader } from "../../app/routes/_app.purchases._index/route";
 import { loader as userLoader } from "../../app/routes/_app.users.$userId/route";
 import { loader as usersLoader } from "../../app/routes/_app.users._index";

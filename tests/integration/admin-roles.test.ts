@@ -2,13 +2,13 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StaffRole } from "../../app/generated/prisma/enums";
 import { loader as layoutLoader } from "../../app/routes/_app";
-import { loader as overviewLoader } from "../../app/routes/_app._index";
+import { loader as overviewLoader } from "../../app/routes/_app._index/route";
 import {
   action as approvalsAction,
   loader as approvalsLoader,
 } from "../../app/routes/_app.approvals/route";
 import { loader as ledgerLoader } from "../../app/routes/_app.ledger._index/route";
-import { loader as purchaseLoader } from "../../app/routes/_app.purchases.$purchaseId";
+import { loader as purchaseLoader } from "../../app/routes/_app.purchases.$purchaseId/route";
 import { loader as purchasesLoader } from "../../app/routes/_app.purchases._index/route";
 import { action as userAction, loader as userLoader } from "../../app/routes/_app.users.$userId/route";
 import { loader as usersLoader } from "../../app/routes/_app.users._index";

@@ -1,98 +1,70 @@
-import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { data } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import { ConfirmButton } from "~/components/confirm-button";
+import type { MetaFunction } from "@remix-run/node";
+import { Link, useActionData, useLoaderData } from "@remix-run/react";
+import { DataTable } from "~/components/data-table";
 import { EmptyState } from "~/components/empty-state";
-import { FormError, TextAreaField } from "~/components/field";
 import { formatCredits, formatDelta } from "~/components/format";
 import { Pager } from "~/components/pager";
 import { StatusBadge } from "~/components/status-badge";
 import { Time } from "~/components/time";
+import { intent, staffAction, staffLoader } from "~/lib/route-builders.server";
 import {
   approveAdjustment,
   approvalsSearchSchema,
-  decisionSchema,
   listApprovals,
   rejectAdjustment,
 } from "~/services/admin/adjustments.server";
-import { redirectWithToast } from "~/services/admin/flash.server";
-import {
-  domainErrorToFields,
-  parseSearch,
-  parseValues,
-  toValues,
-  type FieldErrors,
-  type FormValues,
-} from "~/services/admin/forms.server";
-import { orHttpError } from "~/services/admin/http.server";
-import { ACCESS } from "~/services/admin/permissions";
-import { requireStaff } from "~/services/auth/session.server";
-import { DomainError, InsufficientCreditsError } from "~/services/errors.server";
-import { clientIp } from "~/services/request.server";
+import { InsufficientCreditsError } from "~/services/errors.server";
+import { ACCESS } from "~/shared/permissions";
+import { decisionSchema } from "~/shared/schemas/adjustment";
+import { DecisionForm } from "./decision-form";
 
 export const meta: MetaFunction = () => [{ title: "Approvals · creditdesk" }];
 
-export async function loader({ request }: LoaderFunctionArgs) {
-  const staff = await requireStaff(request, { roles: ACCESS.approvals });
-  const parsed = parseSearch(request, approvalsSearchSchema);
-  if (!parsed.ok) throw new Response("This page link is not valid.", { status: 400 });
-  const approvals = await orHttpError(() => listApprovals({ after: parsed.data.after }));
-  return { ...approvals, me: staff.id };
-}
+export const loader = staffLoader(
+  {
+    roles: ACCESS.approvals,
+    search: approvalsSearchSchema,
+    searchError: "This page link is not valid.",
+  },
+  async ({ staff, search }) => ({
+    ...(await listApprovals({ after: search.after })),
+    me: staff.id,
+  }),
+);
 
-type Decision = "approve" | "reject";
-interface ActionResult {
-  requestId: string;
-  fieldErrors: FieldErrors;
-  values: FormValues;
-}
-
-export async function action({ request, context }: ActionFunctionArgs) {
-  const staff = await requireStaff(request, { roles: ACCESS.approvals });
-  const values = toValues(await request.formData());
-  const intent = values.intent as Decision;
-  const requestId = values.requestId ?? "";
-  const fail = (fieldErrors: FieldErrors, status = 400) =>
-    data<ActionResult>({ requestId, fieldErrors, values }, { status });
-  if (intent !== "approve" && intent !== "reject")
-    return fail({ form: "Choose approve or reject." });
-  const parsed = parseValues(decisionSchema, values);
-  if (!parsed.ok) return fail(parsed.fieldErrors);
-  const actor = { id: staff.id, email: staff.email, ip: clientIp(context) };
-  try {
-    if (intent === "approve") {
-      const result = await approveAdjustment(parsed.data.requestId, parsed.data.note, actor);
-      return redirectWithToast(
-        "/approvals",
-        "success",
-        `Approved ${formatDelta(result.request.amount)} credits. The user's balance is now ${formatCredits(result.balance)}.`,
-      );
-    }
-    const result = await rejectAdjustment(parsed.data.requestId, parsed.data.note, actor);
-    return redirectWithToast(
-      "/approvals",
-      "success",
-      `Rejected the ${formatDelta(result.request.amount)} credits request.`,
-    );
-  } catch (error) {
-    if (error instanceof InsufficientCreditsError) {
-      return fail({
-        form: `The balance is now ${formatCredits(error.balance)}, so this debit would take it below zero. Reject it, or ask for a smaller one.`,
-      });
-    }
-    if (error instanceof DomainError) {
-      return fail(
-        domainErrorToFields(error),
-        error.status === 403 ? 403 : error.status === 404 ? 404 : 409,
-      );
-    }
-    throw error;
-  }
-}
+export const action = staffAction({
+  roles: ACCESS.approvals,
+  unknownIntent: "Choose approve or reject.",
+  notFound: "form",
+  intents: {
+    approve: intent({
+      schema: decisionSchema,
+      run: (input, { actor }) => approveAdjustment(input.requestId, input.note, actor),
+      ok: (r) => ({
+        to: "/approvals",
+        toast: `Approved ${formatDelta(r.request.amount)} credits. The user's balance is now ${formatCredits(r.balance)}.`,
+      }),
+      explain: (error) =>
+        error instanceof InsufficientCreditsError
+          ? {
+              form: `The balance is now ${formatCredits(error.balance)}, so this debit would take it below zero. Reject it, or ask for a smaller one.`,
+            }
+          : undefined,
+    }),
+    reject: intent({
+      schema: decisionSchema,
+      run: (input, { actor }) => rejectAdjustment(input.requestId, input.note, actor),
+      ok: (r) => ({
+        to: "/approvals",
+        toast: `Rejected the ${formatDelta(r.request.amount)} credits request.`,
+      }),
+    }),
+  },
+});
 
 export default function Approvals() {
   const { pending, next, recent, me } = useLoaderData<typeof loader>();
-  const actionData = useActionData<typeof action>();
+  const reply = useActionData<typeof action>();
   return (
     <>
       <h1>Approvals</h1>
@@ -132,7 +104,7 @@ export default function Approvals() {
                   requestId={r.id}
                   amount={r.amount}
                   email={r.user.email}
-                  result={actionData?.requestId === r.id ? actionData : undefined}
+                  reply={reply}
                 />
               )}
             </li>
@@ -150,105 +122,29 @@ export default function Approvals() {
       {recent.length === 0 ? (
         <EmptyState title="No decisions yet." />
       ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Decided</th>
-                <th scope="col">User</th>
-                <th scope="col" className="num">
-                  Amount
-                </th>
-                <th scope="col">Status</th>
-                <th scope="col">Requested by</th>
-                <th scope="col">Decided by</th>
-                <th scope="col">Note</th>
-              </tr>
-            </thead>
-            <tbody>
-              {recent.map((r) => (
-                <tr key={r.id}>
-                  <td>
-                    <Time value={r.decidedAt} />
-                  </td>
-                  <td>
-                    <Link to={`/users/${encodeURIComponent(r.user.id)}`}>{r.user.email}</Link>
-                  </td>
-                  <td className="num">{formatDelta(r.amount)}</td>
-                  <td>
-                    <StatusBadge status={r.status} />
-                  </td>
-                  <td>{r.requestedBy.name ?? r.requestedBy.email}</td>
-                  <td>{r.decidedBy ? (r.decidedBy.name ?? r.decidedBy.email) : "–"}</td>
-                  <td>{r.decisionNote ?? "–"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          rows={recent}
+          rowKey={(r) => r.id}
+          columns={[
+            { header: "Decided", cell: (r) => <Time value={r.decidedAt} /> },
+            {
+              header: "User",
+              cell: (r) => (
+                <Link to={`/users/${encodeURIComponent(r.user.id)}`}>{r.user.email}</Link>
+              ),
+            },
+            { header: "Amount", num: true, cell: (r) => formatDelta(r.amount) },
+            { header: "Status", cell: (r) => <StatusBadge status={r.status} /> },
+            { header: "Requested by", cell: (r) => r.requestedBy.name ?? r.requestedBy.email },
+            {
+              header: "Decided by",
+              cell: (r) => (r.decidedBy ? (r.decidedBy.name ?? r.decidedBy.email) : "–"),
+            },
+            { header: "Note", cell: (r) => r.decisionNote ?? "–" },
+          ]}
+        />
       )}
     </>
-  );
-}
-
-function DecisionForm({
-  requestId,
-  amount,
-  email,
-  result,
-}: {
-  requestId: string;
-  amount: number;
-  email: string;
-  result?: ActionResult;
-}) {
-  const navigation = useNavigation();
-  const busy =
-    navigation.state === "submitting" && navigation.formData?.get("requestId") === requestId;
-  const decision = busy ? navigation.formData?.get("intent") : null;
-  const errors = result?.fieldErrors ?? {};
-  return (
-    <Form method="post" noValidate className="decision-form">
-      <input type="hidden" name="requestId" value={requestId} />
-      <FormError message={errors.form ?? errors.requestId} />
-      <TextAreaField
-        idPrefix={`note-${requestId}-`}
-        label="Note"
-        name="note"
-        rows={2}
-        defaultValue={result?.values.note ?? ""}
-        error={errors.note}
-        hint="Why you approve or reject (e.g. “checked ticket 4411”)."
-        required
-      />
-      <div className="button-row">
-        <ConfirmButton
-          intent="approve"
-          title="Approve this adjustment?"
-          pending={decision === "approve"}
-          pendingLabel="Approving…"
-          describe={() => (
-            <p>
-              {amount > 0 ? "Add" : "Remove"} <strong>{formatCredits(Math.abs(amount))}</strong>{" "}
-              credits {amount > 0 ? "to" : "from"} {email}. This posts a ledger entry at once.
-            </p>
-          )}
-        >
-          Approve…
-        </ConfirmButton>
-        <ConfirmButton
-          intent="reject"
-          title="Reject this adjustment?"
-          danger
-          className="secondary"
-          pending={decision === "reject"}
-          pendingLabel="Rejecting…"
-          describe={() => <p>The request is closed and the balance stays as it is.</p>}
-        >
-          Reject…
-        </ConfirmButton>
-      </div>
-    </Form>
   );
 }
 

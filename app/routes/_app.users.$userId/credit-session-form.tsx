@@ -13,7 +13,9 @@ export function CreditSessionForm({
   email: string;
   reply: ActionReply<string, unknown> | undefined;
 }) {
-  const f = useIntentForm("credit-session", reply, (form) => form.get("assign") !== "yes");
+  const f = useIntentForm("credit-session", reply, {
+    pendingIf: (form) => form.get("assign") !== "yes",
+  });
   const outcome = f.outcome as CreditSessionView | undefined;
   return (
     <div className="card" aria-labelledby="credit-session-heading">
@@ -52,11 +54,10 @@ export function CreditSessionForm({
 }
 
 function CreditOutcome({ outcome, email }: { outcome: CreditSessionView; email: string }) {
-  const assigning = useIntentForm(
-    "credit-session",
-    undefined,
-    (form) => form.get("assign") === "yes",
-  ).pending;
+  const assigning = useIntentForm("credit-session", undefined, {
+    id: "assign-form",
+    pendingIf: (form) => form.get("assign") === "yes",
+  }).pending;
   switch (outcome.outcome) {
     case "credited":
       return (

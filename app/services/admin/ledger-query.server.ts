@@ -65,7 +65,10 @@ export interface LedgerRow {
   stripeEventId: string | null;
   staffId: string | null;
   staffEmail: string | null;
+  staffName: string | null;
   apiKeyName: string | null;
+  /** How Stripe's entries reached us (`metadata.via`), for actorLabel (~/shared/labels). */
+  via: string | null;
   idempotencyKey: string;
 }
 
@@ -98,7 +101,8 @@ async function selectEntries(
     SELECT e.id, e.created_at AS "createdAt", e.user_id AS "userId", u.email AS "userEmail", e.seq,
       e.kind::text AS kind, e.delta, e.balance_after AS "balanceAfter", e.reason,
       e.purchase_id AS "purchaseId", e.stripe_event_id AS "stripeEventId", e.staff_id AS "staffId",
-      s.email AS "staffEmail", k.name AS "apiKeyName", e.idempotency_key AS "idempotencyKey"
+      s.email AS "staffEmail", s.name AS "staffName", k.name AS "apiKeyName",
+      e.metadata->>'via' AS via, e.idempotency_key AS "idempotencyKey"
     FROM ledger_entries e
     JOIN users u ON u.id = e.user_id
     LEFT JOIN staff_users s ON s.id = e.staff_id
