@@ -49,11 +49,12 @@ export class BenchProcesses {
     file: string,
     env: NodeJS.ProcessEnv,
     args: string[] = [],
+    nodeArgs: string[] = [],
   ): Promise<string> {
     const logPath = path.join(os.tmpdir(), `creditdesk-bench-${name}-${process.pid}.log`);
     const fd = openSync(logPath, "w");
     const loader = file.endsWith(".ts") ? ["--import", "tsx"] : [];
-    const child = spawn(process.execPath, [...loader, file, ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, ...loader, file, ...args], {
       cwd: root,
       env,
       stdio: ["ignore", fd, "pipe"],

@@ -84,9 +84,11 @@ function startChild(
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const poll = setInterval(() => {
-      const m = /(?:READY|listening on|running at) (http\S+)/.exec(
-        readFileSync(logPath, "utf8").slice(0, 20_000),
-      );
+      const out = readFileSync(logPath, "utf8").slice(0, 20_000);
+      // "READY <url>" (the baseline), or the app's JSON log line "creditdesk listening".
+      const m =
+        /(?:READY|listening on|running at) (http\S+)/.exec(out) ??
+        /"url":"(http[^"]+)","msg":"creditdesk listening"/.exec(out);
       if (m) {
         clearInterval(poll);
         resolve(m[1]);
