@@ -1,7 +1,6 @@
 import type Stripe from "stripe";
 import type { EventSource } from "~/generated/prisma/enums";
 import { attentionKeys, raiseAttention } from "../attention.server";
-import { getDatabase, getDb } from "../db.server";
 import { applyDispute } from "../disputes.server";
 import { NotFoundError } from "../errors.server";
 import {
@@ -16,6 +15,10 @@ import { logger, scrubSecrets } from "../logger.server";
 import { applyChargeRefunds } from "../refunds.server";
 import { applySubscription } from "../subscriptions.server";
 import { isTransientError } from "../transient.server";
+import { countReplayAttempt, objectIdOf, recordOutcome, storeEvent } from "./event-store.server";
+
+// Callers that imported these from here keep working; their home is event-store.server.ts.
+export { objectIdOf, storeEvent };
 
 /**
  * processStripeEvent is the single place a Stripe event is acted on: the webhook endpoint, the
@@ -69,12 +72,6 @@ interface HandlerOutcome {
   purchaseId?: string | null;
   fulfillment?: FulfillResult;
   attention?: AttentionKind;
-}
-
-/** The id of the event's data.object (cs_…, ch_…, dp_…, sub_…), if it has one. */
-export function objectIdOf(event: Stripe.Event): string | null {
-  const obj = event.data?.object as { id?: unknown } | undefined;
-  return typeof obj?.id === "string" ? obj.id : null;
 }
 
 /** The attention item for an event that could not be acted on (one open item per event). */
@@ -175,41 +172,14 @@ async function handle(event: Stripe.Event, source: EventSource): Promise<Handler
   }
 }
 
-/** Store an event once by id (counting attempts); returns its status before this attempt. */
-export async function storeEvent(
-  event: Stripe.Event,
-  source: EventSource,
-  rawPayload?: string,
-): Promise<{ status: string; attempts: number }> {
-  const payload = rawPayload ?? JSON.stringify(event);
-  const rows = await getDb().$queryRaw<{ status: string; attempts: number }[]>`
-    INSERT INTO stripe_events (id, type, livemode, api_version, payload, status, attempts, object_id, source, stripe_created_at)
-    VALUES (${event.id}, ${event.type}, ${Boolean(event.livemode)}, ${event.api_version ?? null}, ${payload}::jsonb,
-      'received', 1, ${objectIdOf(event)}, ${source}::"EventSource", ${new Date((event.created ?? 0) * 1000)})
-    ON CONFLICT (id) DO UPDATE SET attempts = stripe_events.attempts + 1
-    RETURNING status::text AS status, attempts`;
-  return rows[0];
-}
-
 /** Write the event's outcome (and take it off the webhook queue). */
-async function recordStatus(
-  eventId: string,
-  o: HandlerOutcome,
-  error: string | null,
-): Promise<void> {
-  await getDatabase().query(
-    `UPDATE stripe_events SET status = $2::"StripeEventStatus", last_error = $3, processed_at = now(),
-       available_at = NULL, user_id = COALESCE($4, user_id), purchase_id = COALESCE($5, purchase_id)
-     WHERE id = $1`,
-    [
-      eventId,
-      o.status,
-      error ?? (o.status === "processed" ? null : o.detail),
-      o.userId ?? null,
-      o.purchaseId ?? null,
-    ],
-    { prepare: true },
-  );
+function recordStatus(eventId: string, o: HandlerOutcome, error: string | null): Promise<void> {
+  return recordOutcome(eventId, {
+    status: o.status,
+    lastError: error ?? (o.status === "processed" ? null : o.detail),
+    userId: o.userId ?? null,
+    purchaseId: o.purchaseId ?? null,
+  });
 }
 
 export const DONE_STATUSES = new Set(["processed", "ignored"]);
@@ -229,13 +199,9 @@ export async function processStripeEvent(
 ): Promise<ProcessResult> {
   let event: Stripe.Event;
   if (typeof input === "string") {
-    const row = await getDb().stripeEvent.findUnique({ where: { id: input } });
-    if (!row) throw new NotFoundError("Stripe event", input, "eventId");
-    event = row.payload as unknown as Stripe.Event;
-    await getDb().stripeEvent.update({
-      where: { id: input },
-      data: { attempts: { increment: 1 } },
-    });
+    const stored = await countReplayAttempt(input);
+    if (!stored) throw new NotFoundError("Stripe event", input, "eventId");
+    event = stored;
   } else {
     event = input;
     if (!opts.stored) {

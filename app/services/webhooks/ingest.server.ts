@@ -1,17 +1,12 @@
 import { createHash } from "node:crypto";
 import type Stripe from "stripe";
-import { getDatabase } from "../db.server";
 import { getEnv } from "../env.server";
 import { logger, scrubSecrets } from "../logger.server";
 import { expectsLivemode } from "../stripe-client.server";
 import { isTransientError } from "../transient.server";
-import {
-  DELIVERY_COLUMNS,
-  deliveryInsertParts,
-  recordDelivery,
-  type DeliveryRecord,
-} from "./delivery-log.server";
-import { isHandledEventType, objectIdOf } from "./handlers.server";
+import { recordDelivery, type DeliveryRecord } from "./delivery-log.server";
+import { enqueueDelivered } from "./event-store.server";
+import { isHandledEventType } from "./handlers.server";
 import { wakeWebhookWorker } from "./queue.server";
 import { verifyStripeSignature, type VerifyResult } from "./verify.server";
 
@@ -133,58 +128,6 @@ export async function readLimitedBody(
 
 const errorBody = (code: string, message: string) => ({ error: { code, message } });
 
-/**
- * Store a verified event for the queue and record its delivery, in one statement. A new event
- * is `received` and due now (a type creditdesk does not act on is stored as `ignored`); an event
- * that ended `failed` or `needs_attention` is queued again, since Stripe re-sending it is a
- * request to try again; any other known event is a duplicate and nothing changes.
- */
-async function enqueue(
-  event: Stripe.Event,
-  payload: string,
-  delivery: Omit<DeliveryRecord, "outcome">,
-): Promise<"accepted" | "ignored" | "duplicate"> {
-  const handled = isHandledEventType(event.type);
-  const row = deliveryInsertParts(delivery, 9, "outcome.outcome");
-  const rows = await getDatabase().query<{ outcome: "accepted" | "ignored" | "duplicate" }>(
-    `WITH ev AS (
-       INSERT INTO stripe_events AS e (id, type, livemode, api_version, payload, status, attempts,
-         object_id, source, stripe_created_at, available_at, processed_at, last_error)
-       VALUES ($1, $2, $3, $4, $5::jsonb, $6::"StripeEventStatus", 0, $7, 'webhook',
-         to_timestamp($8::double precision),
-         CASE WHEN $6 = 'received' THEN now() END, CASE WHEN $6 = 'ignored' THEN now() END,
-         CASE WHEN $6 = 'ignored' THEN 'event type ' || $2 || ' is not handled' END)
-       ON CONFLICT (id) DO UPDATE SET status = 'received', available_at = now()
-         WHERE e.status IN ('failed', 'needs_attention')
-       RETURNING e.status::text AS status
-     ),
-     outcome AS (
-       SELECT COALESCE((SELECT CASE status WHEN 'ignored' THEN 'ignored' ELSE 'accepted' END FROM ev),
-         'duplicate') AS outcome
-     ),
-     delivery AS (
-       INSERT INTO webhook_deliveries (${DELIVERY_COLUMNS})
-       SELECT ${row.valueList} FROM outcome
-     )
-     SELECT outcome FROM outcome`,
-    [
-      event.id,
-      event.type,
-      Boolean(event.livemode),
-      event.api_version ?? null,
-      payload,
-      handled ? "received" : "ignored",
-      objectIdOf(event),
-      event.created ?? 0,
-      ...row.values,
-    ],
-    // Every delivery runs it: prepared once per connection, parsed and planned once (it was
-    // half of Postgres's CPU per delivery).
-    { prepare: true },
-  );
-  return rows[0].outcome;
-}
-
 export async function receiveStripeWebhook(req: WebhookRequest): Promise<WebhookResponse> {
   const startedAt = req.startedAt ?? performance.now();
   const remoteIp = req.ip;
@@ -276,13 +219,18 @@ export async function receiveStripeWebhook(req: WebhookRequest): Promise<Webhook
   }
 
   try {
-    const outcome = await enqueue(event, body.toString("utf8"), {
-      ...signed,
-      eventId: event.id,
-      responseStatus: 200,
-      startedAt,
-      remoteIp,
-    });
+    const outcome = await enqueueDelivered(
+      event,
+      body.toString("utf8"),
+      isHandledEventType(event.type),
+      {
+        ...signed,
+        eventId: event.id,
+        responseStatus: 200,
+        startedAt,
+        remoteIp,
+      },
+    );
     if (outcome === "accepted") wakeWebhookWorker();
     return { status: 200, body: { received: true, eventId: event.id, outcome } };
   } catch (error) {

@@ -1,9 +1,18 @@
 import { remember } from "~/lib/remember";
 import pLimit from "p-limit";
 import type Stripe from "stripe";
-import { getDatabase } from "../db.server";
 import { logger, scrubSecrets } from "../logger.server";
+import {
+  claimDueEvents as claimDue,
+  markGivenUp,
+  queueBacklog,
+  renewLeases as renewHeld,
+  scheduleRetry,
+  type ClaimedEvent,
+} from "./event-store.server";
 import { processStripeEvent, raiseFailedEvent } from "./handlers.server";
+
+export { queueBacklog };
 
 /**
  * The webhook event queue. The endpoint stores each verified event as `received` with
@@ -47,26 +56,8 @@ export function retryDelaySeconds(attempts: number): number {
   return Math.min(3600, 10 * 2 ** Math.max(0, attempts - 1));
 }
 
-interface ClaimedEvent {
-  id: string;
-  payload: string;
-  attempts: number;
-}
-
 async function claimDueEvents(limit: number): Promise<ClaimedEvent[]> {
-  const claimed = await getDatabase().query<ClaimedEvent>(
-    `UPDATE stripe_events e
-        SET available_at = now() + make_interval(secs => $2), attempts = e.attempts + 1
-       FROM (SELECT id FROM stripe_events
-              WHERE status = 'received' AND available_at <= now()
-              ORDER BY available_at, id
-              LIMIT $1
-              FOR UPDATE SKIP LOCKED) due
-      WHERE e.id = due.id
-      RETURNING e.id, e.payload::text AS payload, e.attempts`,
-    [limit, LEASE_SECONDS],
-    { prepare: true },
-  );
+  const claimed = await claimDue(limit, LEASE_SECONDS);
   for (const event of claimed) hold(event.id);
   return claimed;
 }
@@ -98,10 +89,7 @@ function release(id: string): void {
   }
 }
 
-/**
- * Push the lease of every event this process still holds forward. GREATEST: never shortens a
- * backoff another statement just set. Only `received` events: one a handler finished is left be.
- */
+/** Push the lease of every event this process still holds forward (event-store: renewLeases). */
 async function renewLeases(): Promise<void> {
   if (renewing || held.size === 0) return;
   renewing = true;
@@ -109,13 +97,7 @@ async function renewLeases(): Promise<void> {
     const cutoff = performance.now() - MAX_HOLD_SECONDS * 1000;
     const ids = [...held].filter(([, e]) => e.since > cutoff).map(([id]) => id);
     if (ids.length === 0) return;
-    await getDatabase().query(
-      `UPDATE stripe_events
-          SET available_at = GREATEST(available_at, now() + make_interval(secs => $2))
-        WHERE id = ANY($1::text[]) AND status = 'received'`,
-      [ids, LEASE_SECONDS],
-      { prepare: true },
-    );
+    await renewHeld(ids, LEASE_SECONDS);
   } catch (error) {
     // The lease runs out and another worker (or this one) takes the event again: safe.
     logger.warn({ err: scrubSecrets((error as Error).message) }, "could not renew event leases");
@@ -161,13 +143,11 @@ async function actOn(claimed: ClaimedEvent): Promise<QueueOutcome> {
       "event processing failed transiently; will retry",
     );
     // If this fails too (database down), the lease runs out and the event is due again anyway.
-    await getDatabase()
-      .query(
-        `UPDATE stripe_events SET available_at = now() + make_interval(secs => $2), last_error = $3
-          WHERE id = $1 AND status = 'received'`,
-        [event.id, delay, `transient (attempt ${claimed.attempts}): ${message}`],
-      )
-      .catch(() => undefined);
+    await scheduleRetry(
+      event.id,
+      delay,
+      `transient (attempt ${claimed.attempts}): ${message}`,
+    ).catch(() => undefined);
     return "retry";
   }
 }
@@ -175,11 +155,7 @@ async function actOn(claimed: ClaimedEvent): Promise<QueueOutcome> {
 async function giveUp(event: Stripe.Event, attempts: number, message: string): Promise<void> {
   const detail = `Failed ${attempts} times with temporary errors; the last: ${message}`;
   await raiseFailedEvent(event, detail, "webhook");
-  await getDatabase().query(
-    `UPDATE stripe_events SET status = 'failed', available_at = NULL, processed_at = now(), last_error = $2
-      WHERE id = $1 AND status = 'received'`,
-    [event.id, detail.slice(0, 2000)],
-  );
+  await markGivenUp(event.id, detail.slice(0, 2000));
   logger.error({ eventId: event.id, type: event.type, attempts }, "event failed permanently");
 }
 
@@ -258,17 +234,6 @@ export async function settleWebhookQueue(): Promise<void> {
     if ((await drainWebhookQueue()).claimed === 0 && !holder.__creditdeskWebhookWorker?.draining)
       return;
   }
-}
-
-/** Events waiting to be processed, and how long the oldest has waited (for status pages). */
-export async function queueBacklog(): Promise<{ waiting: number; oldestSeconds: number | null }> {
-  const rows = await getDatabase().query<{ waiting: number; oldest_seconds: number | null }>(
-    `SELECT count(*)::int AS waiting,
-            floor(extract(epoch FROM now() - min(received_at)))::int AS oldest_seconds
-       FROM stripe_events WHERE status = 'received' AND available_at IS NOT NULL`,
-    [],
-  );
-  return { waiting: rows[0]?.waiting ?? 0, oldestSeconds: rows[0]?.oldest_seconds ?? null };
 }
 
 // The process's worker, remembered (app/lib/remember.ts): a re-evaluated module must wake the
