@@ -1,21 +1,6 @@
 import { Link } from "@remix-run/react";
+import type { DoctorEndpoint, DoctorFinding } from "~/shared/webhook-doctor";
 import { Time } from "./time";
-
-export interface DoctorFindingView {
-  severity: "info" | "warn" | "error";
-  title: string;
-  detail: string | null;
-  /** What to change (in Stripe or in creditdesk's configuration). */
-  fix: string | null;
-}
-
-export interface DoctorEndpointView {
-  id: string;
-  url: string;
-  status: string;
-  enabledEvents: string[];
-  matchesAppUrl: boolean;
-}
 
 export interface DoctorViewProps {
   expectedUrl: string;
@@ -23,13 +8,13 @@ export interface DoctorViewProps {
   handledTypes: readonly string[];
   checkedAt: string | Date | null;
   source: "live" | "last_run" | "none";
-  endpoints: DoctorEndpointView[];
-  findings: DoctorFindingView[];
+  endpoints: DoctorEndpoint[];
+  findings: DoctorFinding[];
   error: string | null;
 }
 
-const severityLabel = { info: "Note", warn: "Check", error: "Fix" } as const;
-const severityTone = { info: "", warn: "warn", error: "danger" } as const;
+const severityLabel = { info: "Note", warning: "Check", error: "Fix" } as const;
+const severityTone = { info: "", warning: "warn", error: "danger" } as const;
 
 /** The webhook doctor's findings, each with what to change, plus the local-development command. */
 export function WebhookDoctorPanel({ doctor }: { doctor: DoctorViewProps }) {

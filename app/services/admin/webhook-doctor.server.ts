@@ -3,32 +3,25 @@ import { getDb } from "../db.server";
 import { getEnv } from "../env.server";
 import { logger, scrubSecrets } from "../logger.server";
 import {
+  DELIVERY_FINDING_CODES,
+  type DoctorEndpoint,
+  type DoctorFinding,
+} from "~/shared/webhook-doctor";
+import {
   runWebhookDoctor,
   type DoctorReport as StripeDoctorReport,
 } from "../reconciliation/index.server";
 import { HANDLED_EVENT_TYPES } from "../webhooks/handlers.server";
 
 /**
- * What the webhooks page shows above the deliveries: the reconciliation's webhook doctor (Stripe's
- * endpoint configuration: enabled, URL, enabled events, undelivered events) and checks creditdesk
- * can make from its own records (signature failures, stale timestamps, livemode mismatches, silence),
- * each with what to change.
+ * What the webhooks page shows above the deliveries: the one webhook doctor's report
+ * (reconciliation/doctor.server.ts: Stripe's endpoint configuration, enabled events, undelivered
+ * events), stored by the last run or checked live, plus the findings creditdesk can make from its
+ * own delivery log (signature failures, stale timestamps, livemode mismatches, failed events) in
+ * the same shape (~/shared/webhook-doctor), each with what to change.
  */
 
-export interface DoctorFinding {
-  severity: "info" | "warn" | "error";
-  title: string;
-  detail: string | null;
-  fix: string | null;
-}
-
-export interface DoctorEndpointView {
-  id: string;
-  url: string;
-  status: string;
-  enabledEvents: string[];
-  matchesAppUrl: boolean;
-}
+export type { DoctorFinding };
 
 export interface DoctorReport {
   expectedUrl: string;
@@ -36,7 +29,7 @@ export interface DoctorReport {
   handledTypes: readonly string[];
   checkedAt: Date | null;
   source: "live" | "last_run" | "none";
-  endpoints: DoctorEndpointView[];
+  endpoints: DoctorEndpoint[];
   findings: DoctorFinding[];
   error: string | null;
 }
@@ -73,6 +66,7 @@ export async function localFindings(
   if (opts.withDeliveryChecks) {
     if (getEnv().webhookSecrets.length === 0) {
       findings.push({
+        code: "no_signing_secret",
         severity: "error",
         title: "No webhook signing secret configured",
         detail:
@@ -83,6 +77,7 @@ export async function localFindings(
     const invalid = count("invalid_signature");
     if (invalid > 0) {
       findings.push({
+        code: "signing_secret_mismatch",
         severity: "error",
         title: `${invalid} webhook deliver${invalid === 1 ? "y" : "ies"} in the last 24 h had a signature no configured secret matches`,
         detail:
@@ -95,7 +90,8 @@ export async function localFindings(
     const serverErrors = rows.filter((r) => r.server_error).reduce((n, r) => n + Number(r.n), 0);
     if (serverErrors > 0) {
       findings.push({
-        severity: "warn",
+        code: "delivery_failures",
+        severity: "warning",
         title: `${serverErrors} webhook deliver${serverErrors === 1 ? "y" : "ies"} in the last 24 h were answered with a server error`,
         detail: "Stripe retries them, but they were not processed when they arrived.",
         fix: 'Filter the list below by outcome "failed" for the errors (database down, Stripe unreachable, missing secret) and fix the cause; Stripe\'s retries, a replay or the next reconciliation catch up.',
@@ -105,7 +101,8 @@ export async function localFindings(
   const stale = count("stale");
   if (stale > 0) {
     findings.push({
-      severity: "warn",
+      code: "stale_deliveries",
+      severity: "warning",
       title: `${stale} deliver${stale === 1 ? "y was" : "ies were"} refused as stale in the last 24 hours`,
       detail: "The signature timestamp was more than 5 minutes old.",
       fix: "Check that this server's clock is synchronised (NTP). Requests captured and resent later are refused on purpose.",
@@ -114,6 +111,7 @@ export async function localFindings(
   const mismatch = count("livemode_mismatch");
   if (mismatch > 0) {
     findings.push({
+      code: "livemode_mismatch",
       severity: "error",
       title: `${mismatch} event${mismatch === 1 ? "" : "s"} in the last 24 hours had the wrong mode (live vs test)`,
       detail:
@@ -124,7 +122,8 @@ export async function localFindings(
   const failed = count("failed");
   if (failed > 0) {
     findings.push({
-      severity: "warn",
+      code: "failed_events",
+      severity: "warning",
       title: `${failed} event${failed === 1 ? "" : "s"} failed while processing in the last 24 hours`,
       detail:
         "Stripe was answered 200 (retrying would not help) and each raised a failed-event item in the attention queue.",
@@ -133,15 +132,6 @@ export async function localFindings(
   }
   return findings;
 }
-
-/** Doctor findings that read our delivery log: recomputed above when the report is a stored one. */
-const DELIVERY_CODES = new Set([
-  "no_signing_secret",
-  "signing_secret_mismatch",
-  "delivery_failures",
-]);
-
-const SEVERITY = { error: "error", warning: "warn", info: "info" } as const;
 
 /** A live check is reused for a few minutes, so opening the page does not call Stripe every time. */
 const LIVE_TTL_MS = 5 * 60 * 1000;
@@ -228,14 +218,9 @@ export async function getDoctorReport(opts: { fresh?: boolean } = {}): Promise<D
     logger.warn({ err: error }, "webhook doctor failed");
   }
   const local = await localFindings({ withDeliveryChecks: stored || !report });
-  const findings: DoctorFinding[] = (report?.findings ?? [])
-    .filter((f) => !(stored && DELIVERY_CODES.has(f.code)))
-    .map((f) => ({
-      severity: SEVERITY[f.severity] ?? "warn",
-      title: f.title,
-      detail: f.detail,
-      fix: f.fix,
-    }));
+  const findings = (report?.findings ?? []).filter(
+    (f) => !(stored && DELIVERY_FINDING_CODES.has(f.code)),
+  );
   return {
     ...base,
     checkedAt: report ? new Date(report.checkedAt) : null,

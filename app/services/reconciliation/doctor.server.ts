@@ -3,6 +3,12 @@ import { getDb } from "../db.server";
 import { getEnv } from "../env.server";
 import { logger, scrubSecrets } from "../logger.server";
 import { getStripe } from "../stripe-client.server";
+import type {
+  DoctorEndpoint,
+  DoctorFinding,
+  FindingCode,
+  FindingSeverity,
+} from "~/shared/webhook-doctor";
 import { HANDLED_EVENT_TYPES } from "../webhooks/handlers.server";
 
 /**
@@ -11,38 +17,8 @@ import { HANDLED_EVENT_TYPES } from "../webhooks/handlers.server";
  * Every finding says what is wrong and what to change (the dashboard shows `fix` beside it).
  */
 
-export type FindingSeverity = "error" | "warning" | "info";
-
-export type FindingCode =
-  | "no_signing_secret"
-  | "stripe_unreachable"
-  | "no_endpoint"
-  | "url_mismatch"
-  | "endpoint_disabled"
-  | "missing_events"
-  | "duplicate_endpoints"
-  | "local_url"
-  | "signing_secret_mismatch"
-  | "delivery_failures"
-  | "webhooks_silent";
-
-export interface DoctorFinding {
-  code: FindingCode;
-  severity: FindingSeverity;
-  title: string;
-  detail: string;
-  /** What to change, in words an operator can follow. */
-  fix: string;
-  endpointId?: string;
-}
-
-export interface DoctorEndpoint {
-  id: string;
-  url: string;
-  status: string;
-  enabledEvents: string[];
-  matchesAppUrl: boolean;
-}
+// The finding's shape is shared with the webhooks page and its panel (client-safe).
+export type { DoctorEndpoint, DoctorFinding, FindingCode, FindingSeverity };
 
 export interface DoctorReport {
   checkedAt: string;
