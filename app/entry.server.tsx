@@ -5,7 +5,7 @@ import { isRouteErrorResponse, RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
 import { NonceProvider } from "~/components/nonce";
-import { logger, scrubSecrets } from "~/services/logger.server";
+import { logger, scrubSecrets } from "~/services/infra/logger.server";
 
 // server.ts mounts the HTTP app, workers and start-up hooks from the build through this export, so
 // the process has one copy of every module (docs/decisions/009-one-app-per-process.md).
@@ -13,7 +13,7 @@ export * as server from "~/http/app.server";
 
 /**
  * Remix's default Node entry, plus the Content-Security-Policy nonce: server.ts makes one per
- * response (app/services/http/security-headers.server.ts) and passes it in the load context; here
+ * response (app/http/security-headers.server.ts) and passes it in the load context; here
  * it goes to React's streamed scripts, Remix's own (`RemixServer`) and app/root.tsx's
  * `<Scripts>`/`<ScrollRestoration>` (through NonceProvider), so every inline script carries it.
  */

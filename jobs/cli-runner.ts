@@ -1,8 +1,8 @@
-import { ConfigError, getEnv } from "../app/services/env.server";
-import { getDatabase } from "../app/services/db.server";
-import { openAppDatabase } from "../app/services/bootstrap.server";
-import { scrubSecrets } from "../app/services/logger.server";
-import { startHooks, stopHooks } from "../app/services/lifecycle.server";
+import { ConfigError, getEnv } from "../app/services/infra/env.server";
+import { getDatabase } from "../app/services/infra/db.server";
+import { openAppDatabase } from "../app/services/infra/bootstrap.server";
+import { scrubSecrets } from "../app/services/infra/logger.server";
+import { startHooks, stopHooks } from "../app/services/infra/lifecycle.server";
 import { DomainError } from "../app/services/errors.server";
 import {
   jsonReplacer,

@@ -1,7 +1,7 @@
 import { commands } from "./commands/index";
 import { run } from "./cli-runner";
 import "../app/services/demo/cli.server";
-import { useLogDestination } from "../app/services/logger.server";
+import { useLogDestination } from "../app/services/infra/logger.server";
 
 // Logs go to stderr: stdout carries only the command's output (one JSON object with --json).
 useLogDestination("stderr");

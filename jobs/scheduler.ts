@@ -1,8 +1,8 @@
 import { remember } from "../app/lib/remember";
 import cron from "node-cron";
-import { ConfigError, getEnv, type Env } from "../app/services/env.server";
-import { onStart, onStop } from "../app/services/lifecycle.server";
-import { logger, scrubSecrets } from "../app/services/logger.server";
+import { ConfigError, getEnv, type Env } from "../app/services/infra/env.server";
+import { onStart, onStop } from "../app/services/infra/lifecycle.server";
+import { logger, scrubSecrets } from "../app/services/infra/logger.server";
 import { ReconciliationLockedError } from "../app/services/reconciliation/lock.server";
 import { lastSuccessfulRunAt } from "../app/services/reconciliation/queries.server";
 import {

@@ -1,10 +1,10 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { openAppDatabase } from "../app/services/bootstrap.server";
-import { shareEmbeddedDatabase } from "../app/services/embedded-share.server";
-import type { EmbeddedSocket } from "../app/services/embedded-socket.server";
-import { ConfigError, getEnv } from "../app/services/env.server";
-import { logger, scrubSecrets } from "../app/services/logger.server";
+import { openAppDatabase } from "../app/services/infra/bootstrap.server";
+import { shareEmbeddedDatabase } from "../app/services/infra/embedded-share.server";
+import type { EmbeddedSocket } from "../app/services/infra/embedded-socket.server";
+import { ConfigError, getEnv } from "../app/services/infra/env.server";
+import { logger, scrubSecrets } from "../app/services/infra/logger.server";
 import { startWebhookWorker, stopWebhookWorker } from "../app/services/webhooks/queue.server";
 import {
   createReconcileScheduler,

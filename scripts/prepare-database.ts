@@ -25,7 +25,7 @@ const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(
 
 /** The template for the installed PGlite and the migrations in prisma/migrations. */
 async function templateDir(): Promise<string> {
-  const { listMigrationDirs } = await import("../app/services/migrations.server");
+  const { listMigrationDirs } = await import("../app/services/infra/migrations.server");
   const pglite = JSON.parse(
     readFileSync(path.join(root, "node_modules/@electric-sql/pglite/package.json"), "utf8"),
   ) as { version: string };
@@ -55,7 +55,7 @@ async function makeTemplate() {
   const started = performance.now();
   const { PGlite } = await import("@electric-sql/pglite");
   const { PrismaPGlite } = await import("pglite-prisma-adapter");
-  const { applyMigrations } = await import("../app/services/migrations.server");
+  const { applyMigrations } = await import("../app/services/infra/migrations.server");
   const building = `${template}.partial-${process.pid}`;
   rmSync(building, { recursive: true, force: true });
   mkdirSync(path.dirname(building), { recursive: true });
@@ -78,9 +78,9 @@ async function makeTemplate() {
 
 /** npm start: DATA_DIR's database exists and is migrated when this returns. */
 async function prepareDataDir() {
-  const { getEnv } = await import("../app/services/env.server");
-  const { resolveDatabaseTarget } = await import("../app/services/db.server");
-  const { openAppDatabase } = await import("../app/services/bootstrap.server");
+  const { getEnv } = await import("../app/services/infra/env.server");
+  const { resolveDatabaseTarget } = await import("../app/services/infra/db.server");
+  const { openAppDatabase } = await import("../app/services/infra/bootstrap.server");
   const env = getEnv();
   const target = resolveDatabaseTarget(env);
   if (target.kind !== "pglite" || target.dataDir === "memory://") return;

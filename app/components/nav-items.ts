@@ -1,5 +1,5 @@
 import type { StaffRole } from "~/generated/prisma/enums";
-import { OPS_ACCESS } from "~/services/admin/ops-permissions";
+import { OPS_ACCESS } from "~/shared/ops-permissions";
 import { ACCESS } from "~/shared/permissions";
 
 export interface NavItem {

@@ -3,16 +3,16 @@ import type { ServerBuild } from "@remix-run/node";
 import compression from "compression";
 import express from "express";
 import { installSchedulerHooks } from "../../jobs/scheduler";
-import { openAppDatabase } from "~/services/bootstrap.server";
-import { getDatabase } from "~/services/db.server";
+import { openAppDatabase } from "~/services/infra/bootstrap.server";
+import { getDatabase } from "~/services/infra/db.server";
 import { installDemoHooks } from "~/services/demo/register.server";
-import { installEmbeddedShareHook } from "~/services/embedded-share.server";
-import { getEnv } from "~/services/env.server";
-import { dashboardGuards } from "~/services/http/dashboard-guards.server";
-import { loadContextFor } from "~/services/http/load-context.server";
-import { remixRequestHandler } from "~/services/http/remix-handler.server";
-import { securityHeaders } from "~/services/http/security-headers.server";
-import { logger, scrubSecrets } from "~/services/logger.server";
+import { installEmbeddedShareHook } from "~/services/infra/embedded-share.server";
+import { getEnv } from "~/services/infra/env.server";
+import { dashboardGuards } from "~/http/dashboard-guards.server";
+import { loadContextFor } from "~/http/load-context.server";
+import { remixRequestHandler } from "~/http/remix-handler.server";
+import { securityHeaders } from "~/http/security-headers.server";
+import { logger, scrubSecrets } from "~/services/infra/logger.server";
 import { startWebhookWorker, stopWebhookWorker } from "~/services/webhooks/queue.server";
 import { mountExportRoutes } from "./exports.server";
 import { mountStripeWebhook } from "./webhooks.stripe.server";
@@ -28,10 +28,10 @@ import { mountStripeWebhook } from "./webhooks.stripe.server";
  * /build/* and public files as static files; everything else by the Remix routes in app/routes.
  */
 
-export { ConfigError, getEnv } from "~/services/env.server";
-export { logFormat, logger, printLine, scrubSecrets } from "~/services/logger.server";
-export { onStart, onStop, startHooks, stopHooks } from "~/services/lifecycle.server";
-export { getDatabase } from "~/services/db.server";
+export { ConfigError, getEnv } from "~/services/infra/env.server";
+export { logFormat, logger, printLine, scrubSecrets } from "~/services/infra/logger.server";
+export { onStart, onStop, startHooks, stopHooks } from "~/services/infra/lifecycle.server";
+export { getDatabase } from "~/services/infra/db.server";
 
 /** The start-up hooks of `npm start`, registered once by server.ts (each says when it runs). */
 export const startupHooks = {

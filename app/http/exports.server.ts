@@ -3,11 +3,11 @@ import type { z } from "zod";
 import { BOM, csvHeaders, exportFilename } from "~/services/admin/csv.server";
 import { parseValues, toValues } from "~/services/admin/forms.server";
 import { ledgerFiltersSchema } from "~/services/admin/ledger-query.server";
-import { ACCESS } from "~/services/admin/permissions";
+import { ACCESS } from "~/shared/permissions";
 import { purchaseFiltersSchema } from "~/services/admin/purchases-query.server";
 import { writeAudit } from "~/services/audit.server";
 import { requireStaff } from "~/services/auth/session.server";
-import { logger, scrubSecrets } from "~/services/logger.server";
+import { logger, scrubSecrets } from "~/services/infra/logger.server";
 import { ledgerCsv, purchasesCsv, type CsvExport } from "~/services/exports/csv-export.server";
 
 /**

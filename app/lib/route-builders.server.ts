@@ -13,8 +13,8 @@ import {
 import { orHttpError } from "~/services/admin/http.server";
 import { requireStaff, type StaffIdentity } from "~/services/auth/session.server";
 import { DomainError } from "~/services/errors.server";
-import { clientIp } from "~/services/request.server";
-import { safeRedirect } from "~/services/http/safe-redirect";
+import { clientIp } from "~/services/infra/request.server";
+import { safeRedirect } from "~/http/safe-redirect";
 import type { ActionReply } from "~/shared/action-reply";
 
 /**

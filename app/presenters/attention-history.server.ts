@@ -7,7 +7,7 @@ import {
   type PageRequest,
   type SortSpec,
 } from "~/services/admin/keyset.server";
-import { getDb } from "~/services/db.server";
+import { getDb } from "~/services/infra/db.server";
 import { dayAfter, dayStart } from "~/shared/date-range";
 import { loadItems, type QueueItem } from "./attention-queue.server";
 

@@ -8,7 +8,7 @@ import {
   type SortSpec,
 } from "~/services/admin/keyset.server";
 import { searchUsers } from "~/services/admin/user-search.server";
-import { getDb } from "~/services/db.server";
+import { getDb } from "~/services/infra/db.server";
 
 /**
  * The attention queue's read model: open items by kind, the count of each kind, and the users the

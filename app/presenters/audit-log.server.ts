@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { DATE_RANGE_ISSUE, isDateRangeOrdered } from "~/shared/date-range";
 import { Prisma } from "~/generated/prisma/client";
-import { getDb } from "~/services/db.server";
-import { ACTOR_TYPES, TARGET_TYPES } from "~/services/admin/ops-labels";
+import { getDb } from "~/services/infra/db.server";
+import { ACTOR_TYPES, TARGET_TYPES } from "~/shared/ops-labels";
 import {
   cursorParam,
   dayAfter,

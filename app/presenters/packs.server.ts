@@ -1,4 +1,4 @@
-import { getDb } from "~/services/db.server";
+import { getDb } from "~/services/infra/db.server";
 
 // Commands (the sync from Stripe) live in services/admin/packs-tiers.server.ts.
 

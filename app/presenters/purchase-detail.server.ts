@@ -1,4 +1,4 @@
-import { getDb } from "~/services/db.server";
+import { getDb } from "~/services/infra/db.server";
 import { NotFoundError } from "~/services/errors.server";
 
 /**

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { runItemsSearchSchema } from "~/services/admin/reconciliation-admin.server";
-import { getDb } from "~/services/db.server";
+import { getDb } from "~/services/infra/db.server";
 import { NotFoundError } from "~/services/errors.server";
 import {
   getRun,

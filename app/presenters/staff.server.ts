@@ -1,5 +1,5 @@
 import { publicStaffSelect, STAFF_ROLES } from "~/services/auth/staff.server";
-import { getDb } from "~/services/db.server";
+import { getDb } from "~/services/infra/db.server";
 
 /**
  * The staff page's read model: every account (active first, then disabled), with how many

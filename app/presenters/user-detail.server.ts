@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { getDb } from "~/services/db.server";
+import { getDb } from "~/services/infra/db.server";
 import { NotFoundError } from "~/services/errors.server";
 import { viaOf } from "~/shared/labels";
 

@@ -1,4 +1,4 @@
-import { getDb } from "~/services/db.server";
+import { getDb } from "~/services/infra/db.server";
 import { NotFoundError } from "~/services/errors.server";
 import { STRIPE_EVENT_ID } from "~/shared/ids";
 import { toDeliveryRow, type RawDelivery } from "./webhooks.server";

@@ -8,9 +8,9 @@ import {
   type PageRequest,
   type SortSpec,
 } from "~/services/admin/keyset.server";
-import { DELIVERY_OUTCOMES } from "~/services/admin/ops-labels";
+import { DELIVERY_OUTCOMES } from "~/shared/ops-labels";
 import { getDoctorReport } from "~/services/admin/webhook-doctor.server";
-import { getDb } from "~/services/db.server";
+import { getDb } from "~/services/infra/db.server";
 import { HANDLED_EVENT_TYPES } from "~/services/webhooks/handlers.server";
 import type { DeliveryOutcome } from "~/services/webhooks/ingest.server";
 

@@ -7,13 +7,13 @@ import { StatusBadge } from "~/components/status-badge";
 import { Time } from "~/components/time";
 import { presentAttentionItem as getAttentionItem } from "~/presenters/attention-item.server";
 import { runAttentionAction } from "~/services/admin/attention-queue.server";
-import { KIND_LABELS } from "~/services/admin/ops-labels";
+import { KIND_LABELS } from "~/shared/ops-labels";
 import { redirectWithToast } from "~/services/admin/flash.server";
 import { toValues } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";
-import { canOps, OPS_ACCESS } from "~/services/admin/ops-permissions";
+import { canOps, OPS_ACCESS } from "~/shared/ops-permissions";
 import { requireStaff } from "~/services/auth/session.server";
-import { clientIp } from "~/services/request.server";
+import { clientIp } from "~/services/infra/request.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data: d }) => [
   { title: `${d?.detail.item.title ?? "Attention item"} · creditdesk` },

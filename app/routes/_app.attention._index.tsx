@@ -12,13 +12,13 @@ import {
   queueFilterSchema,
   runAttentionAction,
 } from "~/services/admin/attention-queue.server";
-import { KIND_LABELS } from "~/services/admin/ops-labels";
+import { KIND_LABELS } from "~/shared/ops-labels";
 import { redirectWithToast } from "~/services/admin/flash.server";
 import { parseSearch, toValues } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";
-import { canOps, OPS_ACCESS } from "~/services/admin/ops-permissions";
+import { canOps, OPS_ACCESS } from "~/shared/ops-permissions";
 import { requireStaff } from "~/services/auth/session.server";
-import { clientIp } from "~/services/request.server";
+import { clientIp } from "~/services/infra/request.server";
 
 export const meta: MetaFunction = () => [{ title: "Attention queue · creditdesk" }];
 

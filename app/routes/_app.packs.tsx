@@ -7,11 +7,11 @@ import { FormError } from "~/components/field";
 import { formatCredits, formatMoney } from "~/components/format";
 import { Time } from "~/components/time";
 import { toastCookie } from "~/services/admin/flash.server";
-import { canOps, OPS_ACCESS } from "~/services/admin/ops-permissions";
+import { canOps, OPS_ACCESS } from "~/shared/ops-permissions";
 import { syncPacksAsStaff, type PackSyncView } from "~/services/admin/packs-tiers.server";
 import { requireStaff } from "~/services/auth/session.server";
 import { DomainError } from "~/services/errors.server";
-import { clientIp } from "~/services/request.server";
+import { clientIp } from "~/services/infra/request.server";
 
 export const meta: MetaFunction = () => [{ title: "Packs & tiers · creditdesk" }];
 

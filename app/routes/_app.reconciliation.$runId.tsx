@@ -10,8 +10,8 @@ import { StatusBadge } from "~/components/status-badge";
 import { Time } from "~/components/time";
 import { parseSearch } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";
-import { OPS_ACCESS } from "~/services/admin/ops-permissions";
-import { ITEM_OUTCOME_HELP } from "~/services/admin/ops-labels";
+import { OPS_ACCESS } from "~/shared/ops-permissions";
+import { ITEM_OUTCOME_HELP } from "~/shared/ops-labels";
 import { ITEM_OUTCOMES, runItemsSearchSchema } from "~/services/admin/reconciliation-admin.server";
 import { requireStaff } from "~/services/auth/session.server";
 

@@ -19,7 +19,7 @@ import {
   type FormValues,
 } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";
-import { canOps, OPS_ACCESS } from "~/services/admin/ops-permissions";
+import { canOps, OPS_ACCESS } from "~/shared/ops-permissions";
 import {
   runNowSchema,
   runsSearchSchema,

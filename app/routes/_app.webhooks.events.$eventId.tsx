@@ -9,12 +9,12 @@ import { StatusBadge } from "~/components/status-badge";
 import { Time } from "~/components/time";
 import { toastCookie } from "~/services/admin/flash.server";
 import { orHttpError } from "~/services/admin/http.server";
-import { canOps, OPS_ACCESS } from "~/services/admin/ops-permissions";
+import { canOps, OPS_ACCESS } from "~/shared/ops-permissions";
 import { presentWebhookEvent as getEventDetail } from "~/presenters/webhook-event.server";
 import { replayEvent } from "~/services/admin/webhook-events.server";
 import { requireStaff } from "~/services/auth/session.server";
 import { DomainError } from "~/services/errors.server";
-import { clientIp } from "~/services/request.server";
+import { clientIp } from "~/services/infra/request.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data: d }) => [
   { title: `${d?.detail.event.id ?? "Event"} · Webhooks · creditdesk` },

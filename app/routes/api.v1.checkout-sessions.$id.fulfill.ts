@@ -1,6 +1,6 @@
 import { checkoutSessionPathSchema, fulfillFromSuccessPage } from "~/services/api/checkout.server";
 import { apiHandler, apiJson, parseInput } from "~/services/api/http.server";
-import { clientIp } from "~/services/request.server";
+import { clientIp } from "~/services/infra/request.server";
 
 const handler = apiHandler("/checkout-sessions/{id}/fulfill", {
   POST: {

@@ -4,7 +4,7 @@ import {
   checkoutHeadersSchema,
 } from "~/services/api/checkout.server";
 import { apiHandler, apiJson, parseInput, readJsonBody } from "~/services/api/http.server";
-import { clientIp } from "~/services/request.server";
+import { clientIp } from "~/services/infra/request.server";
 
 const handler = apiHandler("/checkout-sessions", {
   POST: {

@@ -1,7 +1,7 @@
 import { debitBodySchema, debitCredits } from "~/services/api/debits.server";
 import { apiHandler, apiJson, parseInput, readJsonBody } from "~/services/api/http.server";
 import { userPathSchema } from "~/services/api/users.server";
-import { clientIp } from "~/services/request.server";
+import { clientIp } from "~/services/infra/request.server";
 
 const handler = apiHandler("/users/{id}/debits", {
   POST: {

@@ -6,7 +6,7 @@ import {
   upsertUserBodySchema,
   userPathSchema,
 } from "~/services/api/users.server";
-import { clientIp } from "~/services/request.server";
+import { clientIp } from "~/services/infra/request.server";
 
 const handler = apiHandler("/users/{id}", {
   GET: {

@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { findUsersForAssignment } from "~/presenters/attention-queue.server";
-import { OPS_ACCESS } from "~/services/admin/ops-permissions";
+import { OPS_ACCESS } from "~/shared/ops-permissions";
 import { requireStaff } from "~/services/auth/session.server";
 
 // Resource route behind the attention queue's "assign to user" search box (fetcher, JSON).

@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { orHttpError } from "~/services/admin/http.server";
-import { OPS_ACCESS } from "~/services/admin/ops-permissions";
+import { OPS_ACCESS } from "~/shared/ops-permissions";
 import { getProgress } from "~/presenters/reconciliation.server";
 import { requireStaff } from "~/services/auth/session.server";
 

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { ApiKey } from "~/generated/prisma/client";
 import { writeAudit, type Actor } from "./audit.server";
-import { getDb } from "./db.server";
+import { getDb } from "./infra/db.server";
 import { DomainError, isUniqueViolation, NotFoundError, ValidationError } from "./errors.server";
 import type { RateLimit } from "./api/rate-limit.server";
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { AttentionItem, Prisma } from "~/generated/prisma/client";
 import { writeAudit } from "./audit.server";
-import { getDb, type Tx } from "./db.server";
+import { getDb, type Tx } from "./infra/db.server";
 import { ConflictError, NotFoundError, ValidationError } from "./errors.server";
 
 /**

@@ -1,5 +1,5 @@
 import type { Prisma } from "~/generated/prisma/client";
-import { getDb, type Tx } from "./db.server";
+import { getDb, type Tx } from "./infra/db.server";
 
 export type Actor =
   | { type: "staff"; id: string; label?: string; ip?: string | null }

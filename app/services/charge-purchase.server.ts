@@ -1,8 +1,8 @@
 import type { Purchase } from "~/generated/prisma/client";
-import { getDb, type Tx } from "./db.server";
+import { getDb, type Tx } from "./infra/db.server";
 import { purchaseOf } from "./fulfillment-result.server";
 import { fulfillCheckoutSession, type FulfillVia } from "./fulfillment.server";
-import { getStripe } from "./stripe-client.server";
+import { getStripe } from "./infra/stripe-client.server";
 
 /**
  * Refunds and disputes arrive keyed by charge / payment intent, purchases by Checkout Session.

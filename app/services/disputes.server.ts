@@ -4,10 +4,10 @@ import type { PurchaseStatus } from "~/generated/prisma/enums";
 import { attentionKeys, raiseAttention } from "./attention.server";
 import { writeAudit } from "./audit.server";
 import { findOrFulfillPurchase, lockPurchase, stripeId } from "./charge-purchase.server";
-import { getDb, type Tx } from "./db.server";
+import { getDb, type Tx } from "./infra/db.server";
 import type { FulfillVia } from "./fulfillment.server";
 import { postLedgerEntryInTx } from "./ledger.server";
-import { logger } from "./logger.server";
+import { logger } from "./infra/logger.server";
 import { applyChargeRefunds, clawTotal, findMissingRefunds } from "./refunds.server";
 import { recomputeUserTier } from "./tiers.server";
 

@@ -10,7 +10,7 @@ import type { CreditedVia, UserResolvedBy } from "~/generated/prisma/enums";
 import { isCheckoutSessionId } from "~/shared/ids";
 import { attentionKeys, raiseAttention } from "./attention.server";
 import type { Actor } from "./audit.server";
-import { getDatabase, getDb } from "./db.server";
+import { getDatabase, getDb } from "./infra/db.server";
 import {
   IdempotencyConflictError,
   isUniqueViolation,
@@ -18,9 +18,9 @@ import {
   ValidationError,
 } from "./errors.server";
 import { postLedgerEntry, postLedgerEntryInTx } from "./ledger.server";
-import { logger, scrubSecrets } from "./logger.server";
+import { logger, scrubSecrets } from "./infra/logger.server";
 import { findPacksByPriceIds, parseCreditsMetadata, syncPacks } from "./packs.server";
-import { getStripe } from "./stripe-client.server";
+import { getStripe } from "./infra/stripe-client.server";
 import { raiseUserTier } from "./tiers.server";
 
 /**

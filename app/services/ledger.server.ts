@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { Prisma, type LedgerEntry } from "~/generated/prisma/client";
 import type { LedgerKind } from "~/generated/prisma/enums";
-import { getDatabase, getDb, type Tx } from "./db.server";
+import { getDatabase, getDb, type Tx } from "./infra/db.server";
 import {
   IdempotencyConflictError,
   InsufficientCreditsError,

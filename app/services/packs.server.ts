@@ -1,8 +1,8 @@
 import type Stripe from "stripe";
 import type { CreditPack } from "~/generated/prisma/client";
-import { getDb } from "./db.server";
-import { logger } from "./logger.server";
-import { getStripe } from "./stripe-client.server";
+import { getDb } from "./infra/db.server";
+import { logger } from "./infra/logger.server";
+import { getStripe } from "./infra/stripe-client.server";
 
 /**
  * Credit packs mirror the Stripe prices that carry `metadata.credits` (credits per unit) and,

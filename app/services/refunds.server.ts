@@ -4,14 +4,14 @@ import type { PurchaseStatus } from "~/generated/prisma/enums";
 import { attentionKeys, raiseAttention } from "./attention.server";
 import { writeAudit } from "./audit.server";
 import { findOrFulfillPurchase, lockPurchase, stripeId } from "./charge-purchase.server";
-import { getDb, type Tx } from "./db.server";
-import { getEnv } from "./env.server";
+import { getDb, type Tx } from "./infra/db.server";
+import { getEnv } from "./infra/env.server";
 import { isUniqueViolation } from "./errors.server";
 import type { FulfillVia } from "./fulfillment.server";
 import { postLedgerEntryInTx } from "./ledger.server";
-import { logger } from "./logger.server";
+import { logger } from "./infra/logger.server";
 import { bumpRollup } from "./rollups.server";
-import { getStripe } from "./stripe-client.server";
+import { getStripe } from "./infra/stripe-client.server";
 import { recomputeUserTier } from "./tiers.server";
 
 /**

@@ -1,5 +1,5 @@
 import { Prisma } from "~/generated/prisma/client";
-import type { Tx } from "./db.server";
+import type { Tx } from "./infra/db.server";
 
 /** Currency key used for rows that only count credits (credits have no currency). */
 export const CREDITS_ROW = "-";

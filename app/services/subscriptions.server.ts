@@ -2,10 +2,10 @@ import Stripe from "stripe";
 import type { Subscription } from "~/generated/prisma/client";
 import { attentionKeys, raiseAttention } from "./attention.server";
 import { stripeId } from "./charge-purchase.server";
-import { getDb } from "./db.server";
+import { getDb } from "./infra/db.server";
 import { isUniqueViolation } from "./errors.server";
-import { logger } from "./logger.server";
-import { getStripe } from "./stripe-client.server";
+import { logger } from "./infra/logger.server";
+import { getStripe } from "./infra/stripe-client.server";
 import { recomputeUserTier, type TierChangeResult } from "./tiers.server";
 
 /**

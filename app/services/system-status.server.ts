@@ -1,5 +1,5 @@
-import { getDatabase } from "./db.server";
-import { getEnv } from "./env.server";
+import { getDatabase } from "./infra/db.server";
+import { getEnv } from "./infra/env.server";
 
 export type StripeMode = "demo" | "test" | "live";
 

@@ -1,5 +1,5 @@
 import type { TierChangeSource } from "~/generated/prisma/enums";
-import type { Tx } from "./db.server";
+import type { Tx } from "./infra/db.server";
 import { NotFoundError, ValidationError } from "./errors.server";
 
 /**

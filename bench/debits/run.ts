@@ -21,7 +21,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { createApiKey } from "../../app/services/api-keys.server";
-import { openDatabase, setDatabase } from "../../app/services/db.server";
+import { openDatabase, setDatabase } from "../../app/services/infra/db.server";
 import { postLedgerEntry } from "../../app/services/ledger.server";
 import { verifyLedger } from "../../app/services/ledger-verify.server";
 import { freePort } from "../../tests/support/native-postgres";

@@ -18,11 +18,11 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import type Stripe from "stripe";
-import { openDatabase, setDatabase } from "../../app/services/db.server";
+import { openDatabase, setDatabase } from "../../app/services/infra/db.server";
 import { fulfillCheckoutSession } from "../../app/services/fulfillment.server";
 import { verifyLedger } from "../../app/services/ledger-verify.server";
-import { listMigrationDirs } from "../../app/services/migrations.server";
-import { createStripeClient, setStripe } from "../../app/services/stripe-client.server";
+import { listMigrationDirs } from "../../app/services/infra/migrations.server";
+import { createStripeClient, setStripe } from "../../app/services/infra/stripe-client.server";
 import {
   freePort,
   startPostgresCluster,

@@ -8,11 +8,11 @@ import { Session } from "node:inspector/promises";
 import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import type Stripe from "stripe";
-import { openAppDatabase } from "../../app/services/bootstrap.server";
-import { getEnv } from "../../app/services/env.server";
+import { openAppDatabase } from "../../app/services/infra/bootstrap.server";
+import { getEnv } from "../../app/services/infra/env.server";
 import { verifyLedger } from "../../app/services/ledger-verify.server";
 import { runReconciliation, type RunOptions } from "../../app/services/reconciliation/run.server";
-import { getStripe } from "../../app/services/stripe-client.server";
+import { getStripe } from "../../app/services/infra/stripe-client.server";
 
 const [createdFrom, until] = process.argv.slice(2).map(Number);
 const MB = 1024 * 1024;

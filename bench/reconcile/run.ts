@@ -16,11 +16,11 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
-import { openDatabase, setDatabase } from "../../app/services/db.server";
-import { parseEnv, setEnv, type Env } from "../../app/services/env.server";
-import { applyMigrations } from "../../app/services/migrations.server";
+import { openDatabase, setDatabase } from "../../app/services/infra/db.server";
+import { parseEnv, setEnv, type Env } from "../../app/services/infra/env.server";
+import { applyMigrations } from "../../app/services/infra/migrations.server";
 import { syncPacks } from "../../app/services/packs.server";
-import { createStripeClient, setStripe } from "../../app/services/stripe-client.server";
+import { createStripeClient, setStripe } from "../../app/services/infra/stripe-client.server";
 import { freePort, startPostgresCluster } from "../../tests/support/native-postgres";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

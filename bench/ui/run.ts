@@ -29,8 +29,8 @@ import { parseArgs } from "node:util";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { createStaff } from "../../app/services/auth/staff.server";
-import { openDatabase, setDatabase, type Database } from "../../app/services/db.server";
-import { applyMigrations } from "../../app/services/migrations.server";
+import { openDatabase, setDatabase, type Database } from "../../app/services/infra/db.server";
+import { applyMigrations } from "../../app/services/infra/migrations.server";
 import { ensureBuild } from "../../tests/support/e2e-app";
 import {
   findPostgresBin,

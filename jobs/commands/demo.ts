@@ -1,5 +1,5 @@
-import { getDb } from "../../app/services/db.server";
-import { getEnv } from "../../app/services/env.server";
+import { getDb } from "../../app/services/infra/db.server";
+import { getEnv } from "../../app/services/infra/env.server";
 import { resetDemoData } from "../../app/services/demo/reset.server";
 import { readSeedState } from "../../app/services/demo/seed-state.server";
 import type { CliCommand } from "../cli-kit";

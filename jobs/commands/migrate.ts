@@ -1,9 +1,9 @@
-import { getDatabase } from "../../app/services/db.server";
+import { getDatabase } from "../../app/services/infra/db.server";
 import {
   applyMigrations,
   createMigration,
   migrationStatus,
-} from "../../app/services/migrations.server";
+} from "../../app/services/infra/migrations.server";
 import { UsageError, type CliCommand } from "../cli-kit";
 
 export const migrateCommand: CliCommand = {

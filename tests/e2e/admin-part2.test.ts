@@ -3,7 +3,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { raiseAttention } from "../../app/services/attention.server";
 import { createStaff } from "../../app/services/auth/staff.server";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import {
   launchBrowser,
   login,

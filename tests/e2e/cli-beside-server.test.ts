@@ -14,7 +14,7 @@ import pg from "pg";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type EmulatorHandle } from "../../emulator/index";
-import { remoteLockStatus } from "../../app/services/embedded-socket.server";
+import { remoteLockStatus } from "../../app/services/infra/embedded-socket.server";
 import { freePort } from "../support/native-postgres";
 import { cleanEnv, startProcess, waitFor, type RunningProcess } from "../support/processes";
 

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { createStripeClient, DEMO_SECRET_KEY } from "~/services/stripe-client.server";
+import { createStripeClient, DEMO_SECRET_KEY } from "~/services/infra/stripe-client.server";
 import { freePort } from "../support/native-postgres";
 import {
   cleanEnv,

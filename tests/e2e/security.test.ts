@@ -2,7 +2,7 @@ import net from "node:net";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStaff } from "../../app/services/auth/staff.server";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { launchBrowser, login, newPage, startE2eApp, type E2eApp } from "../support/e2e-app";
 import { waitFor } from "../support/processes";
 

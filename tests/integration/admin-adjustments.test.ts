@@ -11,8 +11,8 @@ import {
   FourEyesError,
   rejectAdjustment,
 } from "../../app/services/admin/adjustments.server";
-import { getDb } from "../../app/services/db.server";
-import { parseEnv, setEnv } from "../../app/services/env.server";
+import { getDb } from "../../app/services/infra/db.server";
+import { parseEnv, setEnv } from "../../app/services/infra/env.server";
 import { postLedgerEntry } from "../../app/services/ledger.server";
 import { callAction, callLoader, makeUser } from "../support/admin";
 import { createStaffWithSession } from "../support/staff";

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { action as userAction } from "../../app/routes/_app.users.$userId/route";
 import type { CreditSessionView } from "../../app/services/admin/user-actions.server";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { callAction } from "../support/admin";
 import {
   createPrice,

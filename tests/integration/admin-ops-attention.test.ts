@@ -10,7 +10,7 @@ import {
 } from "../../app/routes/_app.attention._index";
 import { loader as userSearchLoader } from "../../app/routes/attention.user-search";
 import { raiseAttention } from "../../app/services/attention.server";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { syncPacks } from "../../app/services/packs.server";
 import { callAction, callLoader } from "../support/admin";
 import {

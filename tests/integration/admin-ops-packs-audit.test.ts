@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loader as auditLoader } from "../../app/routes/_app.audit/route";
 import { action as packsAction, loader as packsLoader } from "../../app/routes/_app.packs";
 import { writeAudit } from "../../app/services/audit.server";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { callAction, callLoader } from "../support/admin";
 import { createPrice, createUser, uid, useMoneyPath } from "../support/money-path";
 import { createStaffWithSession } from "../support/staff";

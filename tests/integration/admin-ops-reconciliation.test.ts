@@ -5,7 +5,7 @@ import {
   loader as runsLoader,
 } from "../../app/routes/_app.reconciliation._index";
 import { loader as progressLoader } from "../../app/routes/reconciliation.progress";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { syncPacks } from "../../app/services/packs.server";
 import { callAction, callLoader } from "../support/admin";
 import {

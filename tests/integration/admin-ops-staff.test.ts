@@ -9,7 +9,7 @@ import {
 } from "../../app/routes/account.password";
 import { action as loginAction } from "../../app/routes/login";
 import { attemptLogin } from "../../app/services/auth/login.server";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { callAction, callLoader, settle } from "../support/admin";
 import { createApiFetch, readJson, type ApiFetch } from "../support/api-harness";
 import { createStaffWithSession, pageRequest } from "../support/staff";

@@ -5,7 +5,7 @@ import {
 } from "../../app/routes/_app.webhooks.events.$eventId";
 import { loader as webhooksLoader } from "../../app/routes/_app.webhooks._index/route";
 import { attentionKeys, raiseAttention } from "../../app/services/attention.server";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { syncPacks } from "../../app/services/packs.server";
 import { callAction, callLoader } from "../support/admin";
 import {

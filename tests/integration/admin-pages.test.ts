@@ -6,7 +6,7 @@ import { loader as purchasesLoader } from "../../app/routes/_app.purchases._inde
 import { loader as userLoader } from "../../app/routes/_app.users.$userId/route";
 import { loader as usersLoader } from "../../app/routes/_app.users._index";
 import type { Overview } from "../../app/services/admin/overview.server";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { postLedgerEntry } from "../../app/services/ledger.server";
 import { bumpRollup, CREDITS_ROW } from "../../app/services/rollups.server";
 import { callLoader, makeUser, rid, seedPurchases } from "../support/admin";

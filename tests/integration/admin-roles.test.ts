@@ -43,7 +43,7 @@ import {
 import { loader as webhooksLoader } from "../../app/routes/_app.webhooks._index/route";
 import { raiseAttention } from "../../app/services/attention.server";
 import { navFor } from "../../app/components/nav-items";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { callAction, callLoader, makeUser, seedPurchases } from "../support/admin";
 import { startExportApp, type ExportApp } from "../support/export-app";
 import { createStaffWithSession } from "../support/staff";

@@ -12,12 +12,12 @@ import {
   parseScopes,
 } from "../../app/services/api-keys.server";
 import { apiKeyBuckets, TokenBuckets } from "../../app/services/api/rate-limit.server";
-import { openDatabase, type Database } from "../../app/services/db.server";
+import { openDatabase, type Database } from "../../app/services/infra/db.server";
 import {
   applyMigrations,
   defaultPrismaDir,
   listMigrationDirs,
-} from "../../app/services/migrations.server";
+} from "../../app/services/infra/migrations.server";
 import { action as apiKeysAction, loader as apiKeysLoader } from "../../app/routes/_app.api-keys";
 import { callAction, callLoader } from "../support/admin";
 import { createStaffWithSession } from "../support/staff";

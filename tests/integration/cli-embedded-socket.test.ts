@@ -4,14 +4,14 @@ import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Database } from "../../app/services/db.server";
-import { shareEmbeddedDatabase } from "../../app/services/embedded-share.server";
+import type { Database } from "../../app/services/infra/db.server";
+import { shareEmbeddedDatabase } from "../../app/services/infra/embedded-share.server";
 import {
   acquireRemoteLock,
   serveEmbeddedDatabase,
   type EmbeddedSocket,
   type SharedLock,
-} from "../../app/services/embedded-socket.server";
+} from "../../app/services/infra/embedded-socket.server";
 
 /**
  * The socket through which CLI commands reach the server's embedded database (PGlite is one

@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type EmulatorHandle } from "../../emulator/index";
-import { parseEnv, setEnv } from "../../app/services/env.server";
+import { parseEnv, setEnv } from "../../app/services/infra/env.server";
 import { syncPacks } from "../../app/services/packs.server";
-import { createStripeClient, setStripe } from "../../app/services/stripe-client.server";
+import { createStripeClient, setStripe } from "../../app/services/infra/stripe-client.server";
 import { useTestDatabase } from "../support/test-database";
 import {
   createApiFetch,

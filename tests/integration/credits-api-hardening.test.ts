@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { debitLedgerKey } from "../../app/services/api/debits.server";
 import { MAX_BODY_BYTES } from "../../app/services/api/http.server";
 import { userScopedKey } from "../../app/services/api/users.server";
-import { parseEnv, setEnv } from "../../app/services/env.server";
+import { parseEnv, setEnv } from "../../app/services/infra/env.server";
 import { postLedgerEntry } from "../../app/services/ledger.server";
 import { useTestDatabase } from "../support/test-database";
 import {

@@ -11,9 +11,9 @@ import {
   type Ref,
   type SchemaObject,
 } from "../../app/services/api/openapi.server";
-import { parseEnv, setEnv } from "../../app/services/env.server";
+import { parseEnv, setEnv } from "../../app/services/infra/env.server";
 import { syncPacks } from "../../app/services/packs.server";
-import { createStripeClient, setStripe } from "../../app/services/stripe-client.server";
+import { createStripeClient, setStripe } from "../../app/services/infra/stripe-client.server";
 import { useTestDatabase } from "../support/test-database";
 import {
   createApiFetch,

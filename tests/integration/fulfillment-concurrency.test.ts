@@ -1,6 +1,6 @@
 import type Stripe from "stripe";
 import { describe, expect, it } from "vitest";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { fulfillCheckoutSession, type FulfillResult } from "../../app/services/fulfillment.server";
 import { verifyLedger } from "../../app/services/ledger-verify.server";
 import { syncPacks } from "../../app/services/packs.server";

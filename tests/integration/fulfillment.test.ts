@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { isCredited, purchaseOf, summary } from "../../app/services/fulfillment-result.server";
 import { fulfillCheckoutSession } from "../../app/services/fulfillment.server";
 import { verifyLedger } from "../../app/services/ledger-verify.server";

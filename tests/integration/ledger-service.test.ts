@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Prisma } from "../../app/generated/prisma/client";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import {
   IdempotencyConflictError,
   InsufficientCreditsError,

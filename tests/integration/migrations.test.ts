@@ -4,14 +4,14 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createTestDatabase, testDbKind } from "../support/test-database";
-import { openDatabase, type Database } from "../../app/services/db.server";
+import { openDatabase, type Database } from "../../app/services/infra/db.server";
 import {
   applyMigrations,
   createMigration,
   defaultPrismaDir,
   listMigrationDirs,
   migrationStatus,
-} from "../../app/services/migrations.server";
+} from "../../app/services/infra/migrations.server";
 import pg from "pg";
 import { inject } from "vitest";
 import { randomBytes } from "node:crypto";

@@ -7,7 +7,7 @@ import {
   dismissAttention,
   resolveAttention,
 } from "../../app/services/attention.server";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { listActivePacks, syncPacks } from "../../app/services/packs.server";
 import { createPrice, uid, useMoneyPath } from "../support/money-path";
 import { testDbKind, useTestDatabase } from "../support/test-database";

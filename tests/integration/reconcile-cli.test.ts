@@ -1,6 +1,6 @@
 import { PassThrough, Readable } from "node:stream";
 import { beforeEach, describe, expect, it } from "vitest";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { startReconciliation } from "../../app/services/reconciliation/run.server";
 import { run } from "../../jobs/cli-runner";
 import { commands } from "../../jobs/commands/index";

@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { beforeEach, describe, expect, it } from "vitest";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { verifyLedger } from "../../app/services/ledger-verify.server";
 import { ReconciliationLockedError } from "../../app/services/reconciliation/lock.server";
 import { getRun, getRunningRun } from "../../app/services/reconciliation/queries.server";
@@ -10,7 +10,7 @@ import {
   startRun,
   type RunSummary,
 } from "../../app/services/reconciliation/run.server";
-import { createStripeClient } from "../../app/services/stripe-client.server";
+import { createStripeClient } from "../../app/services/infra/stripe-client.server";
 import { waitFor } from "../support/processes";
 import {
   allRunItems,

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { verifyLedger } from "../../app/services/ledger-verify.server";
 import { runWebhookDoctor } from "../../app/services/reconciliation/doctor.server";
 import { getRun, listRunItems, listRuns } from "../../app/services/reconciliation/queries.server";

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { openDatabase } from "../../app/services/db.server";
-import { getDb } from "../../app/services/db.server";
-import { ConfigError } from "../../app/services/env.server";
-import { startHooks, stopHooks } from "../../app/services/lifecycle.server";
+import { openDatabase } from "../../app/services/infra/db.server";
+import { getDb } from "../../app/services/infra/db.server";
+import { ConfigError } from "../../app/services/infra/env.server";
+import { startHooks, stopHooks } from "../../app/services/infra/lifecycle.server";
 import type { RunSummary, RunTrigger } from "../../app/services/reconciliation/run.server";
 import {
   createReconcileScheduler,

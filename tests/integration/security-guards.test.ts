@@ -7,7 +7,7 @@ import {
   dashboardGuards,
   formBodyLimit,
   type FormBodyLocals,
-} from "../../app/services/http/dashboard-guards.server";
+} from "../../app/http/dashboard-guards.server";
 
 /**
  * Issue 15, items 2, 6 and 8: the checks server.ts puts in front of every dashboard route, here

@@ -1,6 +1,6 @@
 import type Stripe from "stripe";
 import { beforeAll, describe, expect, it } from "vitest";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { syncPacks } from "../../app/services/packs.server";
 import { applySubscription } from "../../app/services/subscriptions.server";
 import {

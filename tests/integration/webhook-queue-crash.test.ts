@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { verifyLedger } from "../../app/services/ledger-verify.server";
 import { syncPacks } from "../../app/services/packs.server";
 import {

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import express from "express";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { syncPacks } from "../../app/services/packs.server";
 import { recordDelivery } from "../../app/services/webhooks/delivery-log.server";
 import { stripeWebhookEndpoint } from "../../app/services/webhooks/http-endpoint.server";

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import express from "express";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getDatabase, getDb, openDatabase, setDatabase } from "../../app/services/db.server";
+import { getDatabase, getDb, openDatabase, setDatabase } from "../../app/services/infra/db.server";
 import { verifyLedger } from "../../app/services/ledger-verify.server";
 import { syncPacks } from "../../app/services/packs.server";
 import { processStripeEvent } from "../../app/services/webhooks/handlers.server";

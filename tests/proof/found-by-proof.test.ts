@@ -11,7 +11,7 @@
  *    hold is computed.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { settleWebhookQueue } from "../../app/services/webhooks/queue.server";
 import {
   closeSpareDatabase,

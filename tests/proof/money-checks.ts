@@ -1,4 +1,4 @@
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { verifyLedger } from "../../app/services/ledger-verify.server";
 import { STARTING_GRANT, type ProofWorld } from "../support/proof-harness";
 import {

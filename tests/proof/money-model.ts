@@ -3,8 +3,8 @@ import Stripe from "stripe";
 import { fulfillCheckoutSession } from "../../app/services/fulfillment.server";
 import { postLedgerEntry } from "../../app/services/ledger.server";
 import { replayEvent } from "../../app/services/admin/webhook-events.server";
-import { getDb } from "../../app/services/db.server";
-import { isTransientError } from "../../app/services/transient.server";
+import { getDb } from "../../app/services/infra/db.server";
+import { isTransientError } from "../../app/services/infra/transient.server";
 import { readJson } from "../support/api-harness";
 import { withStripeRetries, type ProofWorld } from "../support/proof-harness";
 

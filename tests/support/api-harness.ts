@@ -4,7 +4,7 @@ import { flatRoutes } from "@remix-run/dev/dist/config/flat-routes.js";
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import { createApiKey, type CreateApiKeyInput } from "../../app/services/api-keys.server";
 import { postLedgerEntry } from "../../app/services/ledger.server";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 
 /**
  * The Credits API routes served through Remix's own request handler, without a build or a port:

@@ -7,9 +7,9 @@ import pg from "pg";
 import type Stripe from "stripe";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { startEmulator, type EmulatorHandle } from "../../emulator/index";
-import { openDatabase, setDatabase, type Database } from "../../app/services/db.server";
-import { applyMigrations } from "../../app/services/migrations.server";
-import { createStripeClient } from "../../app/services/stripe-client.server";
+import { openDatabase, setDatabase, type Database } from "../../app/services/infra/db.server";
+import { applyMigrations } from "../../app/services/infra/migrations.server";
+import { createStripeClient } from "../../app/services/infra/stripe-client.server";
 import { freePort, startPostgresCluster, type PostgresCluster } from "./native-postgres";
 import { cleanEnv, startProcess, waitFor, type RunningProcess } from "./processes";
 

@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import Stripe from "stripe";
 import { afterAll, beforeAll } from "vitest";
 import { startEmulator, type EmulatorHandle } from "../../emulator/index";
-import { getDb } from "../../app/services/db.server";
-import { parseEnv, setEnv, type Env } from "../../app/services/env.server";
-import { createStripeClient, setStripe } from "../../app/services/stripe-client.server";
+import { getDb } from "../../app/services/infra/db.server";
+import { parseEnv, setEnv, type Env } from "../../app/services/infra/env.server";
+import { createStripeClient, setStripe } from "../../app/services/infra/stripe-client.server";
 import { readLimitedBody, receiveStripeWebhook } from "../../app/services/webhooks/ingest.server";
 import { drainWebhookQueue } from "../../app/services/webhooks/queue.server";
 

@@ -1,7 +1,7 @@
 import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { applyMigrations } from "../../app/services/migrations.server";
+import { applyMigrations } from "../../app/services/infra/migrations.server";
 import { startPostgresCluster } from "./native-postgres";
 
 export const TEMPLATE_DB = "creditdesk_template";

@@ -9,10 +9,10 @@ import {
   openDatabase,
   setDatabase,
   type Database,
-} from "../../app/services/db.server";
-import { parseEnv, setEnv, type Env } from "../../app/services/env.server";
+} from "../../app/services/infra/db.server";
+import { parseEnv, setEnv, type Env } from "../../app/services/infra/env.server";
 import { syncPacks } from "../../app/services/packs.server";
-import { createStripeClient, setStripe } from "../../app/services/stripe-client.server";
+import { createStripeClient, setStripe } from "../../app/services/infra/stripe-client.server";
 import { stripeWebhookEndpoint } from "../../app/services/webhooks/http-endpoint.server";
 import {
   settleWebhookQueue,

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll } from "vitest";
-import { getDb } from "../../app/services/db.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { syncPacks } from "../../app/services/packs.server";
 import { listRunItems, type RunItem } from "../../app/services/reconciliation/queries.server";
 import type { RunOptions, RunSummary } from "../../app/services/reconciliation/run.server";
@@ -10,8 +10,8 @@ import { readLimitedBody, receiveStripeWebhook } from "../../app/services/webhoo
 import { drainWebhookQueue } from "../../app/services/webhooks/queue.server";
 import { randomBytes } from "node:crypto";
 import { startEmulator } from "../../emulator/index";
-import { parseEnv, setEnv, type Env } from "../../app/services/env.server";
-import { createStripeClient, setStripe } from "../../app/services/stripe-client.server";
+import { parseEnv, setEnv, type Env } from "../../app/services/infra/env.server";
+import { createStripeClient, setStripe } from "../../app/services/infra/stripe-client.server";
 import { createPrice, createUser, uid, type MoneyPath } from "./money-path";
 
 /**

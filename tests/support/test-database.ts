@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, inject } from "vitest";
-import { openDatabase, setDatabase, type Database } from "../../app/services/db.server";
-import { listMigrationDirs } from "../../app/services/migrations.server";
+import { openDatabase, setDatabase, type Database } from "../../app/services/infra/db.server";
+import { listMigrationDirs } from "../../app/services/infra/migrations.server";
 
 export type TestDbKind = "pglite" | "postgres";
 

@@ -1,5 +1,5 @@
-import { openAppDatabase } from "../../app/services/bootstrap.server";
-import { getEnv } from "../../app/services/env.server";
+import { openAppDatabase } from "../../app/services/infra/bootstrap.server";
+import { getEnv } from "../../app/services/infra/env.server";
 import { startWebhookWorker } from "../../app/services/webhooks/queue.server";
 
 /**

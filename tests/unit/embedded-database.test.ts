@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { openDatabase } from "../../app/services/db.server";
-import { ConfigError } from "../../app/services/env.server";
-import { LOCK_FILE } from "../../app/services/pglite-lock.server";
+import { openDatabase } from "../../app/services/infra/db.server";
+import { ConfigError } from "../../app/services/infra/env.server";
+import { LOCK_FILE } from "../../app/services/infra/pglite-lock.server";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseEnv } from "../../app/services/env.server";
-import { resolveDatabaseTarget } from "../../app/services/db.server";
+import { ConfigError, parseEnv } from "../../app/services/infra/env.server";
+import { resolveDatabaseTarget } from "../../app/services/infra/db.server";
 
 describe("configuration", () => {
   it("defaults to demo mode with the embedded database when nothing is set", () => {

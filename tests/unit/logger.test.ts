@@ -2,11 +2,11 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseEnv } from "../../app/services/env.server";
-import { chooseLogFormat, formatPretty, progressBar } from "../../app/services/logger.server";
+import { ConfigError, parseEnv } from "../../app/services/infra/env.server";
+import { chooseLogFormat, formatPretty, progressBar } from "../../app/services/infra/logger.server";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const loggerModule = path.join(root, "app/services/logger.server.ts");
+const loggerModule = path.join(root, "app/services/infra/logger.server.ts");
 
 /** Run a few lines against the real logger in a child process (stdout and stderr are pipes). */
 function runWithLogger(body: string, env: Record<string, string>) {

@@ -18,7 +18,7 @@ import {
   type FieldErrors,
   type FormValues,
 } from "~/services/admin/forms.server";
-import { OPS_ACCESS } from "~/services/admin/ops-permissions";
+import { OPS_ACCESS } from "~/shared/ops-permissions";
 import {
   API_SCOPE_DESCRIPTIONS,
   API_SCOPES,
@@ -35,7 +35,7 @@ import {
 } from "~/services/admin/staff-admin.server";
 import { requireStaff } from "~/services/auth/session.server";
 import { DomainError } from "~/services/errors.server";
-import { clientIp } from "~/services/request.server";
+import { clientIp } from "~/services/infra/request.server";
 
 export const meta: MetaFunction = () => [{ title: "API keys · creditdesk" }];
 

@@ -3,7 +3,7 @@ import { DataTable } from "~/components/data-table";
 import { humanize } from "~/components/format";
 import { StatusBadge } from "~/components/status-badge";
 import { Time } from "~/components/time";
-import { KIND_LABELS } from "~/services/admin/ops-labels";
+import { KIND_LABELS } from "~/shared/ops-labels";
 
 interface ClosedItem {
   id: string;

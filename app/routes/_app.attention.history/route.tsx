@@ -9,7 +9,7 @@ import { Pager } from "~/components/pager";
 import { staffLoader } from "~/lib/route-builders.server";
 import { listClosedItems } from "~/presenters/attention-history.server";
 import { historyFilterSchema, QUEUE_KINDS } from "~/services/admin/attention-queue.server";
-import { OPS_ACCESS } from "~/services/admin/ops-permissions";
+import { OPS_ACCESS } from "~/shared/ops-permissions";
 import { ClosedItemsTable } from "./closed-items-table";
 
 export const meta: MetaFunction = () => [{ title: "Resolved items · Attention · creditdesk" }];

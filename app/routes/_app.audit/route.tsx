@@ -8,8 +8,8 @@ import { humanize } from "~/components/format";
 import { Pager } from "~/components/pager";
 import { staffLoader } from "~/lib/route-builders.server";
 import { auditFilterSchema, listAudit } from "~/presenters/audit-log.server";
-import { ACTOR_TYPES, KNOWN_ACTIONS, TARGET_TYPES } from "~/services/admin/ops-labels";
-import { OPS_ACCESS } from "~/services/admin/ops-permissions";
+import { ACTOR_TYPES, KNOWN_ACTIONS, TARGET_TYPES } from "~/shared/ops-labels";
+import { OPS_ACCESS } from "~/shared/ops-permissions";
 import { AuditTable } from "./audit-table";
 
 export const meta: MetaFunction = () => [{ title: "Audit log · creditdesk" }];

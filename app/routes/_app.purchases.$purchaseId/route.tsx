@@ -7,7 +7,7 @@ import { StatusBadge } from "~/components/status-badge";
 import { Time } from "~/components/time";
 import { staffLoader } from "~/lib/route-builders.server";
 import { getPurchaseDetail } from "~/presenters/purchase-detail.server";
-import { canOps } from "~/services/admin/ops-permissions";
+import { canOps } from "~/shared/ops-permissions";
 import { humanize } from "~/shared/labels";
 import { ACCESS, can } from "~/shared/permissions";
 import { DisputesTable, EntriesTable, EventsTable, LinesTable, RefundsTable } from "./sections";

@@ -13,7 +13,7 @@ import { Time } from "~/components/time";
 import { intent, staffAction, staffLoader } from "~/lib/route-builders.server";
 import { getUserDetail, userDetailSearchSchema } from "~/presenters/user-detail.server";
 import { adjustCredits, approvalThreshold } from "~/services/admin/adjustments.server";
-import { canOps } from "~/services/admin/ops-permissions";
+import { canOps } from "~/shared/ops-permissions";
 import {
   changeTier,
   creditSession,

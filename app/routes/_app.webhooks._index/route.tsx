@@ -11,8 +11,8 @@ import { StatusBadge } from "~/components/status-badge";
 import { WebhookDoctorPanel } from "~/components/webhook-doctor";
 import { staffLoader } from "~/lib/route-builders.server";
 import { deliveryFilterSchema, presentWebhooks } from "~/presenters/webhooks.server";
-import { OPS_ACCESS } from "~/services/admin/ops-permissions";
-import { DELIVERY_OUTCOMES, OUTCOME_HELP } from "~/services/admin/ops-labels";
+import { OPS_ACCESS } from "~/shared/ops-permissions";
+import { DELIVERY_OUTCOMES, OUTCOME_HELP } from "~/shared/ops-labels";
 
 export const meta: MetaFunction = () => [{ title: "Webhooks · creditdesk" }];
 

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { Prisma, type AdjustmentRequest } from "~/generated/prisma/client";
 import { writeAudit } from "../audit.server";
-import { getDb, type Tx } from "../db.server";
-import { getEnv } from "../env.server";
+import { getDb, type Tx } from "../infra/db.server";
+import { getEnv } from "../infra/env.server";
 import {
   ConflictError,
   DomainError,

@@ -3,11 +3,11 @@ import { z } from "zod";
 import { DATE_RANGE_ISSUE, isDateRangeOrdered } from "~/shared/date-range";
 import { ATTENTION_KINDS, dismissAttention, resolveAttention } from "../attention.server";
 import { writeAudit } from "../audit.server";
-import { getDb } from "../db.server";
+import { getDb } from "../infra/db.server";
 import { ConflictError, DomainError, NotFoundError, ValidationError } from "../errors.server";
 import { fulfillCheckoutSession, type FulfillResult } from "../fulfillment.server";
 import { syncPacks, type PackSyncReport } from "../packs.server";
-import { KIND_LABELS } from "./ops-labels";
+import { KIND_LABELS } from "../../shared/ops-labels";
 import { cursorParam, optionalDay, optionalEnum, optionalText } from "./forms.server";
 import { replayEvent, type StaffRef } from "./webhook-events.server";
 

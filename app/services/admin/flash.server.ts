@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createCookie, redirect } from "@remix-run/node";
 import { sessionSecret } from "../auth/session.server";
-import { getEnv } from "../env.server";
+import { getEnv } from "../infra/env.server";
 
 /**
  * One-shot messages ("Added 500 credits") carried across the POST → redirect → GET that follows

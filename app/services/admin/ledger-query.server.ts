@@ -2,7 +2,7 @@ import { z } from "zod";
 import { DATE_RANGE_ISSUE, isDateRangeOrdered } from "~/shared/date-range";
 import { Prisma } from "~/generated/prisma/client";
 import type { LedgerKind } from "~/generated/prisma/enums";
-import { getDb } from "../db.server";
+import { getDb } from "../infra/db.server";
 import {
   cursorParam,
   dayAfter,
@@ -18,7 +18,7 @@ import {
   type PageRequest,
   type SortSpec,
 } from "./keyset.server";
-import { LEDGER_KIND_OPTIONS } from "./options";
+import { LEDGER_KIND_OPTIONS } from "../../shared/options";
 
 export const LEDGER_PAGE_SIZE = 50;
 

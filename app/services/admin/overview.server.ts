@@ -1,7 +1,7 @@
 import { remember } from "~/lib/remember";
 import { z } from "zod";
-import { getDatabase, getDb } from "../db.server";
-import { getEnv } from "../env.server";
+import { getDatabase, getDb } from "../infra/db.server";
+import { getEnv } from "../infra/env.server";
 import { CREDITS_ROW } from "../rollups.server";
 import { stripeMode } from "../system-status.server";
 import { queueBacklog } from "../webhooks/queue.server";

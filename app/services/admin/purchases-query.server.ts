@@ -2,7 +2,7 @@ import { z } from "zod";
 import { DATE_RANGE_ISSUE, isDateRangeOrdered } from "~/shared/date-range";
 import { Prisma } from "~/generated/prisma/client";
 import type { CreditedVia, PurchaseStatus } from "~/generated/prisma/enums";
-import { getDb } from "../db.server";
+import { getDb } from "../infra/db.server";
 import {
   cursorParam,
   dayAfter,
@@ -18,7 +18,7 @@ import {
   type PageRequest,
   type SortSpec,
 } from "./keyset.server";
-import { CREDITED_VIA, PURCHASE_STATUSES } from "./options";
+import { CREDITED_VIA, PURCHASE_STATUSES } from "../../shared/options";
 
 export const PURCHASES_PAGE_SIZE = 50;
 export const DEFAULT_RANGE_DAYS = 30;

@@ -8,7 +8,7 @@ import {
   startRun,
   type ItemOutcome,
 } from "../reconciliation/index.server";
-import { ITEM_OUTCOME_HELP } from "./ops-labels";
+import { ITEM_OUTCOME_HELP } from "../../shared/ops-labels";
 import { cursorParam, dayAfter, dayStart, optionalDay, optionalEnum } from "./forms.server";
 
 /**

@@ -18,7 +18,7 @@ import {
   verifyPassword,
 } from "../auth/password.server";
 import { createStaff, disableStaff, STAFF_ROLES, staffEmailSchema } from "../auth/staff.server";
-import { getDb } from "../db.server";
+import { getDb } from "../infra/db.server";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.server";
 
 /**

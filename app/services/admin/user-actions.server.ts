@@ -2,7 +2,7 @@ import Stripe from "stripe";
 import { z } from "zod";
 import { CHECKOUT_SESSION_ID } from "~/shared/ids";
 import { writeAudit } from "../audit.server";
-import { getDb } from "../db.server";
+import { getDb } from "../infra/db.server";
 import { DomainError, ValidationError } from "../errors.server";
 import { fulfillCheckoutSession, type FulfillResult } from "../fulfillment.server";
 import { setUserTier } from "../tiers.server";

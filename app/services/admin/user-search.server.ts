@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { Prisma } from "~/generated/prisma/client";
-import { getDb } from "../db.server";
+import { getDb } from "../infra/db.server";
 import { cursorParam, optionalEnum, optionalText, optionalWholeNumber } from "./forms.server";
 import {
   finishPage,
@@ -9,7 +9,7 @@ import {
   type PageRequest,
   type SortSpec,
 } from "./keyset.server";
-import { USER_SORTS, type UserSort } from "./options";
+import { USER_SORTS, type UserSort } from "../../shared/options";
 
 export const USERS_PAGE_SIZE = 50;
 

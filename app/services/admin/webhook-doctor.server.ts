@@ -1,7 +1,7 @@
 import { Prisma } from "~/generated/prisma/client";
-import { getDb } from "../db.server";
-import { getEnv } from "../env.server";
-import { logger, scrubSecrets } from "../logger.server";
+import { getDb } from "../infra/db.server";
+import { getEnv } from "../infra/env.server";
+import { logger, scrubSecrets } from "../infra/logger.server";
 import {
   DELIVERY_FINDING_CODES,
   type DoctorEndpoint,

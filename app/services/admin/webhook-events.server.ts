@@ -1,6 +1,6 @@
 import { attentionKeys, autoResolveAttention } from "../attention.server";
 import { writeAudit } from "../audit.server";
-import { getDb } from "../db.server";
+import { getDb } from "../infra/db.server";
 import { NotFoundError } from "../errors.server";
 import { DONE_STATUSES, processStripeEvent, type ProcessResult } from "../webhooks/handlers.server";
 import { STRIPE_EVENT_ID } from "~/shared/ids";

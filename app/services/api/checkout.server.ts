@@ -3,11 +3,11 @@ import Stripe from "stripe";
 import { z } from "zod";
 import { writeAudit } from "../audit.server";
 import { apiKeyActor, type ApiPrincipal } from "../api-keys.server";
-import { getDb } from "../db.server";
+import { getDb } from "../infra/db.server";
 import { NotFoundError, type DomainError } from "../errors.server";
 import { fulfillCheckoutSession, type FulfillResult } from "../fulfillment.server";
-import { scrubSecrets } from "../logger.server";
-import { getStripe } from "../stripe-client.server";
+import { scrubSecrets } from "../infra/logger.server";
+import { getStripe } from "../infra/stripe-client.server";
 import { ApiError } from "./http.server";
 import { findPackByPrice } from "./packs.server";
 import {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { apiKeyActor, type ApiPrincipal } from "../api-keys.server";
-import { getDb, type Tx } from "../db.server";
+import { getDb, type Tx } from "../infra/db.server";
 import { IdempotencyConflictError } from "../errors.server";
 import {
   postLedgerBatch,

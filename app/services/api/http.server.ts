@@ -8,7 +8,7 @@ import {
   type AuthenticatedApiKey,
 } from "../api-keys.server";
 import { DomainError } from "../errors.server";
-import { logger, scrubSecrets } from "../logger.server";
+import { logger, scrubSecrets } from "../infra/logger.server";
 import { apiKeyBuckets, rateLimitHeaders, type RateDecision } from "./rate-limit.server";
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { LedgerEntry, User } from "~/generated/prisma/client";
 import { writeAudit, type Actor } from "../audit.server";
-import { getDb } from "../db.server";
+import { getDb } from "../infra/db.server";
 import { NotFoundError } from "../errors.server";
 import { listUserLedger } from "../ledger.server";
 import { ApiError } from "./http.server";

@@ -1,4 +1,4 @@
-import { getDb } from "../db.server";
+import { getDb } from "../infra/db.server";
 import { writeAudit } from "../audit.server";
 import { dummyPasswordHash, verifyPassword } from "./password.server";
 import { staffEmailSchema } from "./staff.server";

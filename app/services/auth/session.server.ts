@@ -4,8 +4,8 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { createCookie, redirect } from "@remix-run/node";
 import type { StaffRole } from "~/generated/prisma/enums";
-import { getEnv } from "../env.server";
-import { getDb } from "../db.server";
+import { getEnv } from "../infra/env.server";
+import { getDb } from "../infra/db.server";
 
 export const SESSION_IDLE_MS = 12 * 60 * 60 * 1000;
 /** lastSeenAt is refreshed at most this often, so reading a page does not always write. */

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { StaffRole } from "~/generated/prisma/enums";
-import { getDb } from "../db.server";
+import { getDb } from "../infra/db.server";
 import { writeAudit, type Actor } from "../audit.server";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.server";
 import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH } from "./password.server";

@@ -1,6 +1,6 @@
 import { createStaff } from "../auth/staff.server";
 import { generatePassword, verifyPassword } from "../auth/password.server";
-import { getDb } from "../db.server";
+import { getDb } from "../infra/db.server";
 import { demoFiles, readDemoLogin, writeDemoLogin } from "./files.server";
 
 export const DEMO_ADMIN_EMAIL = "demo@creditdesk.local";

@@ -1,5 +1,5 @@
-import { getEnv } from "../env.server";
-import { onStart, onStop } from "../lifecycle.server";
+import { getEnv } from "../infra/env.server";
+import { onStart, onStop } from "../infra/lifecycle.server";
 
 /**
  * Demo mode for CLI commands (jobs/cli.ts imports this module once). A command that opens the

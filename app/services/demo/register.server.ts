@@ -1,5 +1,5 @@
-import { getEnv, setEnv } from "../env.server";
-import { onStart, onStop } from "../lifecycle.server";
+import { getEnv, setEnv } from "../infra/env.server";
+import { onStart, onStop } from "../infra/lifecycle.server";
 import {
   canShowStatus,
   hideRoutineLogs,
@@ -7,7 +7,7 @@ import {
   printLine,
   progressBar,
   setStatusLine,
-} from "../logger.server";
+} from "../infra/logger.server";
 import type { DemoAdmin } from "./admin.server";
 import type { DemoStripe } from "./stripe.server";
 

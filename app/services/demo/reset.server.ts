@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from "node:fs";
-import { ConfigError, type Env } from "../env.server";
+import { ConfigError, type Env } from "../infra/env.server";
 import { DomainError } from "../errors.server";
-import { acquireDirectoryLock } from "../pglite-lock.server";
+import { acquireDirectoryLock } from "../infra/pglite-lock.server";
 import { demoFiles } from "./files.server";
 
 export class DemoResetRefused extends DomainError {

@@ -1,5 +1,5 @@
 import type { Prisma } from "~/generated/prisma/client";
-import { getDb } from "../db.server";
+import { getDb } from "../infra/db.server";
 
 /** AppState key of the demo seed marker: present = seeding started; "done" = never seed again. */
 export const SEED_STATE_KEY = "demo.seed";

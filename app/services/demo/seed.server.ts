@@ -3,7 +3,7 @@ import { apiKeyActor, createApiKey, type ApiPrincipal } from "../api-keys.server
 import { createCheckoutSession } from "../api/checkout.server";
 import { debitCredits } from "../api/debits.server";
 import { upsertUser } from "../api/users.server";
-import { getDb } from "../db.server";
+import { getDb } from "../infra/db.server";
 import { syncPacks } from "../packs.server";
 import {
   DEMO_DAYS,

@@ -4,8 +4,8 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import type Stripe from "stripe";
 import { EmulatorClock, startEmulator, type EmulatorHandle } from "../../../emulator/index";
-import { getEnv, parseEnv, setEnv, type Env } from "../env.server";
-import { createStripeClient, DEMO_SECRET_KEY, setStripe } from "../stripe-client.server";
+import { getEnv, parseEnv, setEnv, type Env } from "../infra/env.server";
+import { createStripeClient, DEMO_SECRET_KEY, setStripe } from "../infra/stripe-client.server";
 import { HANDLED_EVENT_TYPES } from "../webhooks/handlers.server";
 import { demoFiles } from "./files.server";
 

@@ -6,7 +6,7 @@ import {
   purchaseConditions,
   type PurchaseFilters,
 } from "../admin/purchases-query.server";
-import { getDatabase } from "../db.server";
+import { getDatabase } from "../infra/db.server";
 
 /**
  * The CSV exports' data: every matching row, oldest first, read in keyset batches through the raw

@@ -1,8 +1,8 @@
 import type { ReconciliationRun } from "~/generated/prisma/client";
 import { autoResolveAttention, raiseAttention } from "../attention.server";
-import { getDb } from "../db.server";
-import { getEnv } from "../env.server";
-import { logger, scrubSecrets } from "../logger.server";
+import { getDb } from "../infra/db.server";
+import { getEnv } from "../infra/env.server";
+import { logger, scrubSecrets } from "../infra/logger.server";
 import type { DoctorReport } from "./doctor.server";
 
 /**

@@ -1,11 +1,11 @@
 import Stripe from "stripe";
 import type { Prisma, ReconciliationRun } from "~/generated/prisma/client";
 import { raiseAttention } from "../attention.server";
-import { getDatabase, getDb } from "../db.server";
-import { getEnv } from "../env.server";
-import { logger, scrubSecrets } from "../logger.server";
-import { expectsLivemode } from "../stripe-client.server";
-import { isTransientError } from "../transient.server";
+import { getDatabase, getDb } from "../infra/db.server";
+import { getEnv } from "../infra/env.server";
+import { logger, scrubSecrets } from "../infra/logger.server";
+import { expectsLivemode } from "../infra/stripe-client.server";
+import { isTransientError } from "../infra/transient.server";
 import { DEFAULT_PACING, StripeGate, type PacingOptions } from "./pacing.server";
 import type { RunWindow } from "./window.server";
 

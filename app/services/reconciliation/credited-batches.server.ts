@@ -1,4 +1,4 @@
-import { getDatabase } from "../db.server";
+import { getDatabase } from "../infra/db.server";
 
 /**
  * Reading reconciliation_credited_batches: the sessions a run's lookups found already credited,

@@ -1,8 +1,8 @@
 import type Stripe from "stripe";
-import { getDb } from "../db.server";
-import { getEnv } from "../env.server";
-import { logger, scrubSecrets } from "../logger.server";
-import { getStripe } from "../stripe-client.server";
+import { getDb } from "../infra/db.server";
+import { getEnv } from "../infra/env.server";
+import { logger, scrubSecrets } from "../infra/logger.server";
+import { getStripe } from "../infra/stripe-client.server";
 import type {
   DoctorEndpoint,
   DoctorFinding,

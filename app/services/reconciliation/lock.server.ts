@@ -1,13 +1,13 @@
 import { remember } from "~/lib/remember";
-import { getDatabase } from "../db.server";
+import { getDatabase } from "../infra/db.server";
 import {
   acquireRemoteLock,
   remoteLockStatus,
   type RemoteLock,
   type SharedLock,
-} from "../embedded-socket.server";
+} from "../infra/embedded-socket.server";
 import { DomainError } from "../errors.server";
-import { logger, scrubSecrets } from "../logger.server";
+import { logger, scrubSecrets } from "../infra/logger.server";
 
 /**
  * One reconciliation at a time, across every process. Native Postgres: a transaction-scoped

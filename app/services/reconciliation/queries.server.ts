@@ -1,5 +1,5 @@
 import type { ReconciliationItem, ReconciliationRun } from "~/generated/prisma/client";
-import { getDb } from "../db.server";
+import { getDb } from "../infra/db.server";
 import { ValidationError } from "../errors.server";
 import type { DoctorReport } from "./doctor.server";
 import {

@@ -2,10 +2,10 @@ import Stripe from "stripe";
 import type { Prisma, ReconciliationRun } from "~/generated/prisma/client";
 import type { RunStatus } from "~/generated/prisma/enums";
 import { writeAudit } from "../audit.server";
-import { getDb } from "../db.server";
-import { getEnv } from "../env.server";
-import { logger } from "../logger.server";
-import { getStripe } from "../stripe-client.server";
+import { getDb } from "../infra/db.server";
+import { getEnv } from "../infra/env.server";
+import { logger } from "../infra/logger.server";
+import { getStripe } from "../infra/stripe-client.server";
 import { settleWebhookQueue } from "../webhooks/queue.server";
 import { raiseGapAlert, retryPendingAlerts, type AlertStatus } from "./alerts.server";
 import {

@@ -1,4 +1,4 @@
-import { getDb } from "../db.server";
+import { getDb } from "../infra/db.server";
 import { ValidationError } from "../errors.server";
 
 /**

@@ -1,6 +1,6 @@
 import type { SignatureStatus } from "~/generated/prisma/enums";
-import { getDatabase } from "../db.server";
-import { logger, scrubSecrets } from "../logger.server";
+import { getDatabase } from "../infra/db.server";
+import { logger, scrubSecrets } from "../infra/logger.server";
 
 /** What one HTTP request to the webhook endpoint looked like and how it was answered. */
 export interface DeliveryRecord {

@@ -1,6 +1,6 @@
 import type Stripe from "stripe";
 import type { EventSource } from "~/generated/prisma/enums";
-import { getDatabase, getDb } from "../db.server";
+import { getDatabase, getDb } from "../infra/db.server";
 import { DELIVERY_COLUMNS, deliveryInsertParts, type DeliveryRecord } from "./delivery-log.server";
 
 /**

@@ -11,10 +11,10 @@ import {
   type AttentionOutcome,
 } from "../fulfillment-result.server";
 import { fulfillCheckoutSession, type FulfillResult, type FulfillVia } from "../fulfillment.server";
-import { logger, scrubSecrets } from "../logger.server";
+import { logger, scrubSecrets } from "../infra/logger.server";
 import { applyChargeRefunds } from "../refunds.server";
 import { applySubscription } from "../subscriptions.server";
-import { isTransientError } from "../transient.server";
+import { isTransientError } from "../infra/transient.server";
 import { countReplayAttempt, objectIdOf, recordOutcome, storeEvent } from "./event-store.server";
 
 // Callers that imported these from here keep working; their home is event-store.server.ts.

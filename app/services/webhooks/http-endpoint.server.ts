@@ -1,5 +1,5 @@
 import type { Request, Response } from "express";
-import { logger, scrubSecrets } from "../logger.server";
+import { logger, scrubSecrets } from "../infra/logger.server";
 import { readLimitedBody, receiveStripeWebhook } from "./ingest.server";
 
 /**

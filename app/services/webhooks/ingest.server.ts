@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import type Stripe from "stripe";
-import { getEnv } from "../env.server";
-import { logger, scrubSecrets } from "../logger.server";
-import { expectsLivemode } from "../stripe-client.server";
-import { isTransientError } from "../transient.server";
+import { getEnv } from "../infra/env.server";
+import { logger, scrubSecrets } from "../infra/logger.server";
+import { expectsLivemode } from "../infra/stripe-client.server";
+import { isTransientError } from "../infra/transient.server";
 import { recordDelivery, type DeliveryRecord } from "./delivery-log.server";
 import { enqueueDelivered } from "./event-store.server";
 import { isHandledEventType } from "./handlers.server";

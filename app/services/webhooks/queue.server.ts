@@ -1,7 +1,7 @@
 import { remember } from "~/lib/remember";
 import pLimit from "p-limit";
 import type Stripe from "stripe";
-import { logger, scrubSecrets } from "../logger.server";
+import { logger, scrubSecrets } from "../infra/logger.server";
 import {
   claimDueEvents as claimDue,
   markGivenUp,

@@ -1,5 +1,5 @@
 import type Stripe from "stripe";
-import { logger } from "../../logger.server";
+import { logger } from "../../infra/logger.server";
 import { applyChargeRefunds } from "../../refunds.server";
 import { errorText, isRunFatal, stripeId, type ItemRow, type RunContext } from "../context.server";
 import { paged } from "../pipeline.server";

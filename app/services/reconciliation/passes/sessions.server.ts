@@ -2,7 +2,7 @@ import pLimit, { type LimitFunction } from "p-limit";
 import type Stripe from "stripe";
 import { attentionKeys, raiseAttention } from "../../attention.server";
 import { fulfillCheckoutSession, type FulfillOrDryRunResult } from "../../fulfillment.server";
-import { logger } from "../../logger.server";
+import { logger } from "../../infra/logger.server";
 import {
   errorText,
   isRunFatal,

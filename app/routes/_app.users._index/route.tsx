@@ -8,8 +8,8 @@ import { Pager } from "~/components/pager";
 import { Time } from "~/components/time";
 import { parseSearch } from "~/services/admin/forms.server";
 import { orHttpError } from "~/services/admin/http.server";
-import { ACCESS } from "~/services/admin/permissions";
-import { USER_SORT_LABELS, USER_SORTS } from "~/services/admin/options";
+import { ACCESS } from "~/shared/permissions";
+import { USER_SORT_LABELS, USER_SORTS } from "~/shared/options";
 import { listTiers, searchUsers, userSearchSchema } from "~/services/admin/user-search.server";
 import { requireStaff } from "~/services/auth/session.server";
 

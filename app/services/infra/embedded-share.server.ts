@@ -2,7 +2,7 @@ import { getDatabase, type Database } from "./db.server";
 import { serveEmbeddedDatabase, type EmbeddedSocket } from "./embedded-socket.server";
 import { onStart, onStop } from "./lifecycle.server";
 import { logger } from "./logger.server";
-import { sharedReconciliationLock } from "./reconciliation/lock.server";
+import { sharedReconciliationLock } from "../reconciliation/lock.server";
 
 /**
  * The process that owns the embedded database shares it (server.ts installs its hook once;

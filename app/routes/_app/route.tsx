@@ -6,7 +6,7 @@ import { TimeZoneNote } from "~/components/time";
 import { Toaster } from "~/components/toast";
 import { takeToast } from "~/services/admin/flash.server";
 import { requireStaff } from "~/services/auth/session.server";
-import { getEnv } from "~/services/env.server";
+import { getEnv } from "~/services/infra/env.server";
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const staff = await requireStaff(request);

@@ -13,8 +13,8 @@ import {
   getStaff,
   sessionInvalidMessage,
 } from "~/services/auth/session.server";
-import { safeRedirect } from "~/services/http/safe-redirect";
-import { clientIp } from "~/services/request.server";
+import { safeRedirect } from "~/http/safe-redirect";
+import { clientIp } from "~/services/infra/request.server";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · creditdesk" }];
 

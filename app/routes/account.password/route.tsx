@@ -18,11 +18,11 @@ import {
 } from "~/services/admin/forms.server";
 import { changeOwnPassword, changePasswordSchema } from "~/services/admin/staff-admin.server";
 import { CHANGE_PASSWORD_PATH, requireStaff } from "~/services/auth/session.server";
-import { safeRedirect } from "~/services/http/safe-redirect";
+import { safeRedirect } from "~/http/safe-redirect";
 import { recordAttemptSuccess, reservePasswordCheck } from "~/services/auth/login.server";
 import { MIN_PASSWORD_LENGTH } from "~/services/auth/password.server";
 import { DomainError } from "~/services/errors.server";
-import { clientIp } from "~/services/request.server";
+import { clientIp } from "~/services/infra/request.server";
 
 export const meta: MetaFunction = () => [{ title: "Change your password · creditdesk" }];
 

@@ -1,7 +1,7 @@
 import type { AppLoadContext } from "@remix-run/node";
 import type { Request, Response } from "express";
 import { cspNonceOf } from "./security-headers.server";
-import "../request.server";
+import "../services/infra/request.server";
 
 /**
  * What loaders and actions get as `context`. `req.ip` is Express's answer under the app's

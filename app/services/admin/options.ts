@@ -1,2 +1,0 @@
-// Moved to the client-safe folder; this path stays for existing server imports.
-export * from "~/shared/options";
