@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { AttentionItem, Prisma } from "~/generated/prisma/client";
+import { Prisma, type AttentionItem } from "~/generated/prisma/client";
 import { writeAudit } from "./audit.server";
 import { getDb, type Tx } from "./infra/db.server";
 import { ConflictError, NotFoundError, ValidationError } from "./errors.server";
@@ -92,10 +92,23 @@ export async function autoResolveAttention(
   staffId?: string | null,
 ): Promise<number> {
   if (dedupeKeys.length === 0) return 0;
-  return tx.$executeRaw`
+  return tx.$executeRaw(autoResolveAttentionSql(dedupeKeys, resolution, staffId));
+}
+
+/**
+ * The same closing as SQL, for a statement that does it itself (fulfillment's single statement);
+ * `when` adds a condition (e.g. that the statement's purchase was inserted).
+ */
+export function autoResolveAttentionSql(
+  dedupeKeys: string[],
+  resolution: string,
+  staffId?: string | null,
+  when?: Prisma.Sql,
+): Prisma.Sql {
+  return Prisma.sql`
     UPDATE attention_items SET status = 'resolved', open_key = NULL, resolved_at = now(),
       resolved_by_id = ${staffId ?? null}, resolution = ${resolution}, updated_at = now()
-    WHERE open_key = ANY(${dedupeKeys}::text[])`;
+    WHERE open_key = ANY(${dedupeKeys}::text[])${when ? Prisma.sql` AND ${when}` : Prisma.empty}`;
 }
 
 async function closeItem(

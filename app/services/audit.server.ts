@@ -1,4 +1,4 @@
-import type { Prisma } from "~/generated/prisma/client";
+import { Prisma } from "~/generated/prisma/client";
 import { getDb, type Tx } from "./infra/db.server";
 
 export type Actor =
@@ -35,4 +35,21 @@ export async function writeAudit(input: AuditInput, tx?: Tx) {
       ip: "ip" in actor ? (actor.ip ?? null) : null,
     },
   });
+}
+
+/**
+ * The same audit row as SQL, for a statement that writes it itself (fulfillment's single
+ * statement): one row per row of `from`, whose `id` column becomes the target id.
+ */
+export function auditInsertFromSql(
+  input: Omit<AuditInput, "targetId" | "before" | "after"> & { after?: unknown },
+  from: Prisma.Sql,
+): Prisma.Sql {
+  const { actor } = input;
+  return Prisma.sql`
+    INSERT INTO audit_logs (actor_type, actor_id, actor_label, action, target_type, target_id, after, reason, ip)
+    SELECT ${actor.type}, ${"id" in actor ? actor.id : null}, ${actor.label ?? null}, ${input.action},
+      ${input.targetType ?? null}, src.id, ${input.after === undefined ? null : JSON.stringify(input.after)}::jsonb,
+      ${input.reason ?? null}, ${"ip" in actor ? (actor.ip ?? null) : null}
+    FROM ${from} src`;
 }

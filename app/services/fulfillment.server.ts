@@ -8,8 +8,8 @@ import {
 } from "~/generated/prisma/client";
 import type { CreditedVia, UserResolvedBy } from "~/generated/prisma/enums";
 import { isCheckoutSessionId } from "~/shared/ids";
-import { attentionKeys, raiseAttention } from "./attention.server";
-import type { Actor } from "./audit.server";
+import { attentionKeys, autoResolveAttentionSql, raiseAttention } from "./attention.server";
+import { auditInsertFromSql, type Actor } from "./audit.server";
 import { getDatabase, getDb } from "./infra/db.server";
 import {
   IdempotencyConflictError,
@@ -606,15 +606,16 @@ export async function fulfillCheckoutSession(
         ${JSON.stringify(mapping.lines)}::jsonb, ${facts.createdAt}, ${at}, ${at}
       FROM ledger_entry
       RETURNING id),
-    fulfil_audit AS (
-      INSERT INTO audit_logs (actor_type, actor_id, actor_label, action, target_type, target_id, after)
-      SELECT ${actor.type}, ${"id" in actor ? actor.id : null}, ${actor.label ?? null}, 'purchase.credited', 'purchase', p.id,
-        ${JSON.stringify(auditAfter)}::jsonb
-      FROM fulfil_purchase p),
-    fulfil_resolved AS (
-      UPDATE attention_items SET status = 'resolved', open_key = NULL, resolved_at = now(),
-        resolved_by_id = ${opts.staffId ?? null}, resolution = ${`Credited via ${via} to user ${user.userId}.`}, updated_at = now()
-      WHERE open_key = ANY(${openKeys}::text[]) AND EXISTS (SELECT 1 FROM fulfil_purchase))`;
+    fulfil_audit AS (${auditInsertFromSql(
+      { actor, action: "purchase.credited", targetType: "purchase", after: auditAfter },
+      Prisma.sql`fulfil_purchase`,
+    )}),
+    fulfil_resolved AS (${autoResolveAttentionSql(
+      openKeys,
+      `Credited via ${via} to user ${user.userId}.`,
+      opts.staffId,
+      Prisma.sql`EXISTS (SELECT 1 FROM fulfil_purchase)`,
+    )})`;
   const entryInput = {
     userId: user.userId,
     delta: credits,
