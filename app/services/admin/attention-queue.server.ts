@@ -1,4 +1,3 @@
-import Stripe from "stripe";
 import { z } from "zod";
 import { DATE_RANGE_ISSUE, isDateRangeOrdered } from "~/shared/date-range";
 import { ATTENTION_KINDS, dismissAttention, resolveAttention } from "../attention.server";
@@ -10,6 +9,7 @@ import { syncPacks, type PackSyncReport } from "../packs.server";
 import { KIND_LABELS } from "../../shared/ops-labels";
 import { cursorParam, optionalDay, optionalEnum, optionalText } from "./forms.server";
 import { replayEvent, type StaffRef } from "./webhook-events.server";
+import { stripeFailureToDomainError } from "../stripe-failure.server";
 
 /** Kinds the queue knows: the money path's kinds, plus alerts the reconciliation could not send. */
 export const QUEUE_KINDS = [...new Set<string>([...ATTENTION_KINDS, "alert_delivery"])] as [
@@ -107,14 +107,7 @@ function stripeFailure(error: unknown): never {
       "itemId",
     );
   }
-  if (error instanceof Stripe.errors.StripeError) {
-    throw new DomainError(
-      502,
-      "stripe_error",
-      `Stripe could not be asked about this session: ${error.message}`,
-    );
-  }
-  throw error;
+  throw stripeFailureToDomainError(error, "about this session") ?? error;
 }
 
 function describeFulfillment(r: FulfillResult, sessionId: string): FixOutcome {

@@ -1,8 +1,7 @@
-import Stripe from "stripe";
 import { writeAudit } from "../audit.server";
-import { DomainError } from "../errors.server";
 import { syncPacks, type PackSyncReport } from "../packs.server";
 import type { StaffRef } from "./webhook-events.server";
+import { stripeFailureToDomainError } from "../stripe-failure.server";
 
 export type PackSyncView = Pick<
   PackSyncReport,
@@ -15,14 +14,7 @@ export async function syncPacksAsStaff(staff: StaffRef): Promise<PackSyncView> {
   try {
     report = await syncPacks();
   } catch (error) {
-    if (error instanceof Stripe.errors.StripeError) {
-      throw new DomainError(
-        502,
-        "stripe_error",
-        `Stripe could not be asked for prices: ${error.message}`,
-      );
-    }
-    throw error;
+    throw stripeFailureToDomainError(error, "for prices") ?? error;
   }
   const view: PackSyncView = {
     created: report.created,

@@ -1,4 +1,3 @@
-import Stripe from "stripe";
 import { z } from "zod";
 import { CHECKOUT_SESSION_ID } from "~/shared/ids";
 import { writeAudit } from "../audit.server";
@@ -7,6 +6,7 @@ import { DomainError, ValidationError } from "../errors.server";
 import { fulfillCheckoutSession, type FulfillResult } from "../fulfillment.server";
 import { setUserTier } from "../tiers.server";
 import type { StaffActor } from "./adjustments.server";
+import { stripeFailureToDomainError } from "../stripe-failure.server";
 
 const actorOf = (staff: StaffActor) => ({
   type: "staff" as const,
@@ -153,14 +153,7 @@ export async function creditSession(
         "sessionId",
       );
     }
-    if (error instanceof Stripe.errors.StripeError) {
-      throw new DomainError(
-        502,
-        "stripe_error",
-        `Stripe could not be asked about this session: ${error.message}`,
-      );
-    }
-    throw error;
+    throw stripeFailureToDomainError(error, "about this session") ?? error;
   }
   const view = toView(userId, input.sessionId, result);
   await writeAudit({
