@@ -18,7 +18,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import Stripe from "stripe";
-import { createStripeClient, STRIPE_API_VERSION } from "../../app/services/infra/stripe-client.server";
+import {
+  createStripeClient,
+  STRIPE_API_VERSION,
+} from "../../app/services/infra/stripe-client.server";
 import {
   freePort,
   startPostgresCluster,
