@@ -12,6 +12,7 @@ export function FilterForm({
   label,
   children,
   note,
+  search = false,
 }: {
   /** The page's own path ("/ledger"): Reset links here, and loading is shown only for it. */
   path: string;
@@ -19,21 +20,36 @@ export function FilterForm({
   label: string;
   children: ReactNode;
   note?: ReactNode;
+  /** A search box rather than filters: role="search", "Search"/"Searching…", no Reset. */
+  search?: boolean;
 }) {
   const navigation = useNavigation();
   const loading = navigation.state === "loading" && navigation.location.pathname === path;
   return (
-    <Form method="get" className="card filters" aria-label={label}>
+    <Form
+      method="get"
+      className="card filters"
+      role={search ? "search" : undefined}
+      aria-label={label}
+    >
       <div className="inline-form">
         {children}
-        <div className="field button-row">
-          <button type="submit" disabled={loading}>
-            {loading ? "Loading…" : "Apply"}
-          </button>
-          <Link className="button secondary" to={path}>
-            Reset
-          </Link>
-        </div>
+        {search ? (
+          <div className="field">
+            <button type="submit" disabled={loading}>
+              {loading ? "Searching…" : "Search"}
+            </button>
+          </div>
+        ) : (
+          <div className="field button-row">
+            <button type="submit" disabled={loading}>
+              {loading ? "Loading…" : "Apply"}
+            </button>
+            <Link className="button secondary" to={path}>
+              Reset
+            </Link>
+          </div>
+        )}
       </div>
       {note ? <p className="muted small">{note}</p> : null}
     </Form>
@@ -103,7 +119,7 @@ export function ExportButtons({
 export function FixFilters({ what }: { what: string }) {
   return (
     <div className="alert error" role="alert">
-      Fix the highlighted filters to see {what}.
+      Fix the highlighted filters to {what === "search" ? "search" : `see ${what}`}.
     </div>
   );
 }

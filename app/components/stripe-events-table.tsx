@@ -1,4 +1,5 @@
 import { Link } from "@remix-run/react";
+import { humanize } from "~/shared/labels";
 import { DataTable, None } from "./data-table";
 import { StatusBadge } from "./status-badge";
 import { Time } from "./time";
@@ -9,8 +10,10 @@ export interface StripeEventsTableRow {
   receivedAt: Date | string;
   type: string;
   status: string;
-  attempts: number;
-  objectId: string | null;
+  attempts?: number;
+  objectId?: string | null;
+  /** How the event reached us (webhook, reconciliation); shown in the "purchase" variant. */
+  source?: string;
   lastError: string | null;
 }
 
@@ -18,11 +21,15 @@ export function StripeEventsTable<R extends StripeEventsTableRow>({
   rows,
   canOpen,
   testId,
+  variant = "user",
 }: {
   rows: readonly R[];
   canOpen: boolean;
   testId?: string;
+  /** "user": with attempts and the object; "purchase": with the source. */
+  variant?: "user" | "purchase";
 }) {
+  const user = variant === "user";
   return (
     <DataTable
       rows={rows}
@@ -42,19 +49,20 @@ export function StripeEventsTable<R extends StripeEventsTableRow>({
             ),
         },
         { header: "Type", cell: (ev) => ev.type },
+        !user && { header: "Source", cell: (ev) => humanize(ev.source ?? "") },
         {
           header: "Status",
           cell: (ev) => (
             <>
               <StatusBadge status={ev.status} />
-              {ev.attempts > 1 ? (
+              {(ev.attempts ?? 0) > 1 ? (
                 <span className="muted small"> ({ev.attempts} attempts)</span>
               ) : null}
             </>
           ),
         },
-        { header: "Object", className: "mono", cell: (ev) => ev.objectId ?? "–" },
-        { header: "Last error", cell: (ev) => ev.lastError ?? <None /> },
+        user && { header: "Object", className: "mono", cell: (ev) => ev.objectId ?? "–" },
+        { header: "Last error", cell: (ev) => ev.lastError ?? (user ? <None /> : "–") },
       ]}
     />
   );

@@ -136,7 +136,8 @@ export function intent<S extends Schema, R, O = never>(spec: IntentSpec<S, R, O>
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyIntent = IntentSpec<any, any, any>;
 type OutcomeOf<I extends Record<string, AnyIntent>> = {
-  [K in keyof I]: I[K] extends IntentSpec<Schema, unknown, infer O> ? O : never;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  [K in keyof I]: I[K] extends IntentSpec<any, any, infer O> ? O : never;
 }[keyof I];
 
 export type { ActionReply };
@@ -161,6 +162,8 @@ export function staffAction<I extends Record<string, AnyIntent>>(spec: {
   headers?: HeadersInit;
   /** Fields never echoed back in `values` (a typed password). */
   omitValues?: readonly string[];
+  /** Fields posted once per ticked box: their values arrive joined with "," (the schema splits). */
+  multiValues?: readonly string[];
   /**
    * A thing the form names was not found: "page" (default) answers the 404 page (the page's own
    * subject is gone); "form" answers 404 with the message on the form (one of its rows is gone).
@@ -172,7 +175,14 @@ export function staffAction<I extends Record<string, AnyIntent>>(spec: {
   const names = Object.keys(spec.intents) as Name[];
   return async ({ request, params, context }: ActionFunctionArgs) => {
     const staff = await requireStaff(request, { roles: spec.roles });
-    const posted = toValues(await request.formData());
+    const formData = await request.formData();
+    const posted = toValues(formData);
+    for (const field of spec.multiValues ?? []) {
+      posted[field] = formData
+        .getAll(field)
+        .filter((v): v is string => typeof v === "string")
+        .join(",");
+    }
     const values = { ...posted };
     for (const field of spec.omitValues ?? []) delete values[field];
     const name = (posted.intent ?? (names.length === 1 ? names[0] : "")) as Name;

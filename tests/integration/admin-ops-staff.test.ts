@@ -1,13 +1,16 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { action as apiKeysAction, loader as apiKeysLoader } from "../../app/routes/_app.api-keys";
+import {
+  action as apiKeysAction,
+  loader as apiKeysLoader,
+} from "../../app/routes/_app.api-keys/route";
 import { action as staffAction, loader as staffLoader } from "../../app/routes/_app.staff";
-import { loader as layoutLoader } from "../../app/routes/_app";
-import { loader as usersLoader } from "../../app/routes/_app.users._index";
+import { loader as layoutLoader } from "../../app/routes/_app/route";
+import { loader as usersLoader } from "../../app/routes/_app.users._index/route";
 import {
   action as passwordAction,
   loader as passwordLoader,
-} from "../../app/routes/account.password";
-import { action as loginAction } from "../../app/routes/login";
+} from "../../app/routes/account.password/route";
+import { action as loginAction } from "../../app/routes/login/route";
 import { attemptLogin } from "../../app/services/auth/login.server";
 import { getDb } from "../../app/services/infra/db.server";
 import { callAction, callLoader, settle } from "../support/admin";
@@ -252,7 +255,7 @@ type KeyData = {
     lastUsedAt: Date | null;
   }[];
 };
-type KeyAction = { fieldErrors: Record<string, string>; created?: { key: string; prefix: string } };
+type KeyAction = { fieldErrors: Record<string, string>; outcome?: { key: string; prefix: string } };
 
 describe("API keys", () => {
   it("creates a key shown once, lists it without its hash, and a revoked key is refused with 403", async () => {
@@ -283,7 +286,7 @@ describe("API keys", () => {
     );
     expect(created.status).toBe(200);
     expect(created.headers.get("Cache-Control")).toBe("no-store");
-    const key = created.data!.created!.key;
+    const key = created.data!.outcome!.key;
     expect(key).toMatch(/^cdk_[0-9A-Za-z]{43}$/);
     const row = await getDb().apiKey.findFirstOrThrow({ where: { name: "Main app (prod)" } });
     expect(row.createdById).toBe(admin.id);

@@ -4,7 +4,7 @@ import { loader as ledgerLoader } from "../../app/routes/_app.ledger._index/rout
 import { loader as purchaseLoader } from "../../app/routes/_app.purchases.$purchaseId/route";
 import { loader as purchasesLoader } from "../../app/routes/_app.purchases._index/route";
 import { loader as userLoader } from "../../app/routes/_app.users.$userId/route";
-import { loader as usersLoader } from "../../app/routes/_app.users._index";
+import { loader as usersLoader } from "../../app/routes/_app.users._index/route";
 import type { Overview } from "../../app/services/admin/overview.server";
 import { getDb } from "../../app/services/infra/db.server";
 import { postLedgerEntry } from "../../app/services/ledger.server";

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { loader as usersLoader } from "../../app/routes/_app.users._index";
+import { loader as usersLoader } from "../../app/routes/_app.users._index/route";
 import type { Page } from "../../app/services/admin/keyset.server";
 import { listLedger } from "../../app/services/admin/ledger-query.server";
 import { USER_SORTS, type UserSort } from "../../app/shared/options";

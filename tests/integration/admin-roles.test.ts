@@ -1,7 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StaffRole } from "../../app/generated/prisma/enums";
-import { loader as layoutLoader } from "../../app/routes/_app";
+import { loader as layoutLoader } from "../../app/routes/_app/route";
 import { loader as overviewLoader } from "../../app/routes/_app._index/route";
 import {
   action as approvalsAction,
@@ -10,26 +10,32 @@ import {
 import { loader as ledgerLoader } from "../../app/routes/_app.ledger._index/route";
 import { loader as purchaseLoader } from "../../app/routes/_app.purchases.$purchaseId/route";
 import { loader as purchasesLoader } from "../../app/routes/_app.purchases._index/route";
-import { action as userAction, loader as userLoader } from "../../app/routes/_app.users.$userId/route";
-import { loader as usersLoader } from "../../app/routes/_app.users._index";
+import {
+  action as userAction,
+  loader as userLoader,
+} from "../../app/routes/_app.users.$userId/route";
+import { loader as usersLoader } from "../../app/routes/_app.users._index/route";
 import {
   action as accountPasswordAction,
   loader as accountPasswordLoader,
-} from "../../app/routes/account.password";
-import { action as apiKeysAction, loader as apiKeysLoader } from "../../app/routes/_app.api-keys";
+} from "../../app/routes/account.password/route";
+import {
+  action as apiKeysAction,
+  loader as apiKeysLoader,
+} from "../../app/routes/_app.api-keys/route";
 import {
   action as attentionItemAction,
   loader as attentionItemLoader,
-} from "../../app/routes/_app.attention.$itemId";
+} from "../../app/routes/_app.attention.$itemId/route";
 import { loader as attentionHistoryLoader } from "../../app/routes/_app.attention.history/route";
 import {
   action as attentionAction,
   loader as attentionLoader,
-} from "../../app/routes/_app.attention._index";
+} from "../../app/routes/_app.attention._index/route";
 import { loader as attentionUserSearchLoader } from "../../app/routes/attention.user-search";
 import { loader as auditLoader } from "../../app/routes/_app.audit/route";
 import { action as packsAction, loader as packsLoader } from "../../app/routes/_app.packs";
-import { loader as runLoader } from "../../app/routes/_app.reconciliation.$runId";
+import { loader as runLoader } from "../../app/routes/_app.reconciliation.$runId/route";
 import {
   action as runsAction,
   loader as runsLoader,
@@ -39,7 +45,7 @@ import { action as staffAction, loader as staffLoader } from "../../app/routes/_
 import {
   action as eventAction,
   loader as eventLoader,
-} from "../../app/routes/_app.webhooks.events.$eventId";
+} from "../../app/routes/_app.webhooks.events.$eventId/route";
 import { loader as webhooksLoader } from "../../app/routes/_app.webhooks._index/route";
 import { raiseAttention } from "../../app/services/attention.server";
 import { navFor } from "../../app/components/nav-items";

@@ -18,7 +18,10 @@ import {
   defaultPrismaDir,
   listMigrationDirs,
 } from "../../app/services/infra/migrations.server";
-import { action as apiKeysAction, loader as apiKeysLoader } from "../../app/routes/_app.api-keys";
+import {
+  action as apiKeysAction,
+  loader as apiKeysLoader,
+} from "../../app/routes/_app.api-keys/route";
 import { callAction, callLoader } from "../support/admin";
 import { createStaffWithSession } from "../support/staff";
 import { runCli } from "../support/cli";
@@ -464,7 +467,7 @@ describe("dashboard API keys page", () => {
   type Result = {
     fieldErrors: Record<string, string>;
     values: Record<string, string>;
-    created?: { key: string; prefix: string };
+    outcome?: { key: string; prefix: string };
   };
 
   it("creates a key with the ticked scopes, expiry and limit, audited; shows them in the list", async () => {
@@ -502,7 +505,7 @@ describe("dashboard API keys page", () => {
       rateLimit: { perSecond: 7, burst: DEFAULT_RATE_LIMIT.burst },
       customRateLimit: true,
     });
-    const key = created.data!.created!.key;
+    const key = created.data!.outcome!.key;
     expect((await api.fetch("GET", "/api/v1/packs", { key })).status).toBe(200);
     expect((await api.fetch("GET", "/api/v1/users/someone", { key })).status).toBe(403);
   });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { useTestDatabase } from "../support/test-database";
 import { createStaffWithSession, pageRequest } from "../support/staff";
-import { action as loginAction, loader as loginLoader } from "../../app/routes/login";
+import { action as loginAction, loader as loginLoader } from "../../app/routes/login/route";
 import { action as logoutAction } from "../../app/routes/logout";
-import { loader as layoutLoader } from "../../app/routes/_app";
+import { loader as layoutLoader } from "../../app/routes/_app/route";
 import { requireStaff, SESSION_IDLE_MS } from "../../app/services/auth/session.server";
 import { disableStaff } from "../../app/services/auth/staff.server";
 import { BAD_CREDENTIALS_MESSAGE } from "../../app/services/auth/login.server";

@@ -10,7 +10,7 @@ import {
 } from "../support/admin";
 import { createStaffWithSession } from "../support/staff";
 import { startExportApp } from "../support/export-app";
-import { loader as usersLoader } from "../../app/routes/_app.users._index";
+import { loader as usersLoader } from "../../app/routes/_app.users._index/route";
 import { action as userAction } from "../../app/routes/_app.users.$userId/route";
 import { loader as purchasesLoader } from "../../app/routes/_app.purchases._index/route";
 import { loader as ledgerLoader } from "../../app/routes/_app.ledger._index/route";

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { useTestDatabase } from "../support/test-database";
 import { callAction, callLoader, settle } from "../support/admin";
 import { createStaffWithSession, pageRequest } from "../support/staff";
-import { action as loginAction, loader as loginLoader } from "../../app/routes/login";
-import { action as passwordAction } from "../../app/routes/account.password";
+import { action as loginAction, loader as loginLoader } from "../../app/routes/login/route";
+import { action as passwordAction } from "../../app/routes/account.password/route";
 import {
   attemptLogin,
   THROTTLE_MAX_FAILURES,

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { useTestDatabase } from "../support/test-database";
 import { settle } from "../support/admin";
 import { createStaffWithSession, pageRequest } from "../support/staff";
-import { action as loginAction } from "../../app/routes/login";
+import { action as loginAction } from "../../app/routes/login/route";
 import { ConfigError, parseEnv } from "../../app/services/infra/env.server";
 import { loadContextFor } from "../../app/http/load-context.server";
 import { THROTTLE_MAX_FAILURES } from "../../app/services/auth/login.server";

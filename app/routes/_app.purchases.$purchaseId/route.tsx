@@ -4,13 +4,14 @@ import { z } from "zod";
 import { EmptyState } from "~/components/empty-state";
 import { formatCredits, formatMoney } from "~/components/format";
 import { StatusBadge } from "~/components/status-badge";
+import { StripeEventsTable } from "~/components/stripe-events-table";
 import { Time } from "~/components/time";
 import { staffLoader } from "~/lib/route-builders.server";
 import { getPurchaseDetail } from "~/presenters/purchase-detail.server";
 import { canOps } from "~/shared/ops-permissions";
 import { humanize } from "~/shared/labels";
 import { ACCESS, can } from "~/shared/permissions";
-import { DisputesTable, EntriesTable, EventsTable, LinesTable, RefundsTable } from "./sections";
+import { DisputesTable, EntriesTable, LinesTable, RefundsTable } from "./sections";
 
 export const meta: MetaFunction<typeof loader> = ({ data: d }) => [
   { title: `${d?.purchase.checkoutSessionId ?? "Purchase"} · creditdesk` },
@@ -138,7 +139,7 @@ export default function PurchaseDetail() {
       {events.length === 0 ? (
         <EmptyState title="No stored Stripe events mention this purchase." />
       ) : (
-        <EventsTable rows={events} canOpen={canOpenEvents} />
+        <StripeEventsTable variant="purchase" rows={events} canOpen={canOpenEvents} />
       )}
 
       {attention.length > 0 ? (

@@ -143,38 +143,3 @@ export function DisputesTable({ rows }: { rows: readonly Dispute[] }) {
     />
   );
 }
-
-interface Event {
-  id: string;
-  receivedAt: Date | string;
-  type: string;
-  source: string;
-  status: string;
-  lastError: string | null;
-}
-
-export function EventsTable({ rows, canOpen }: { rows: readonly Event[]; canOpen: boolean }) {
-  return (
-    <DataTable
-      rows={rows}
-      rowKey={(ev) => ev.id}
-      columns={[
-        { header: "Received", cell: (ev) => <Time value={ev.receivedAt} /> },
-        {
-          header: "Event",
-          className: "mono",
-          cell: (ev) =>
-            canOpen ? (
-              <Link to={`/webhooks/events/${encodeURIComponent(ev.id)}`}>{ev.id}</Link>
-            ) : (
-              ev.id
-            ),
-        },
-        { header: "Type", cell: (ev) => ev.type },
-        { header: "Source", cell: (ev) => humanize(ev.source) },
-        { header: "Status", cell: (ev) => <StatusBadge status={ev.status} /> },
-        { header: "Last error", cell: (ev) => ev.lastError ?? "–" },
-      ]}
-    />
-  );
-}

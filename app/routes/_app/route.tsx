@@ -1,15 +1,14 @@
-import type { LoaderFunctionArgs } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { Form, NavLink, Outlet, useLoaderData, useNavigation } from "@remix-run/react";
 import { navFor } from "~/components/nav-items";
 import { TimeZoneNote } from "~/components/time";
 import { Toaster } from "~/components/toast";
+import { staffLoader } from "~/lib/route-builders.server";
 import { takeToast } from "~/services/admin/flash.server";
-import { requireStaff } from "~/services/auth/session.server";
 import { getEnv } from "~/services/infra/env.server";
 
-export async function loader({ request }: LoaderFunctionArgs) {
-  const staff = await requireStaff(request);
+// Every signed-in staff member; the pending toast (a signed one-shot cookie) is read and cleared here.
+export const loader = staffLoader({}, async ({ request, staff }) => {
   const { toast, headers } = await takeToast(request);
   return data(
     {
@@ -20,7 +19,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
     },
     { headers },
   );
-}
+});
 
 export default function AppLayout() {
   const { staff, nav, demoMode, toast } = useLoaderData<typeof loader>();
