@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { MetaFunction } from "@remix-run/node";
 import { Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
@@ -40,7 +39,7 @@ export const loader = staffLoader(
       // The confirm dialog previews with the same rule as the action (~/shared/schemas/adjustment).
       threshold: approvalThreshold(),
       // A fresh nonce per rendering of the adjustment form: its idempotency key (see adjustments.server.ts).
-      nonce: randomUUID(),
+      nonce: crypto.randomUUID(),
       canAct: can(staff.role, "userActions"),
       canOpenPurchases: can(staff.role, "purchaseDetail"),
       canOpenEvents: canOps(staff.role, "webhooks"),
