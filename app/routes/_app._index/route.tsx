@@ -2,7 +2,7 @@ import type { MetaFunction } from "@remix-run/node";
 import { redirect } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { navFor } from "~/components/nav-items";
-import { staffLoader } from "~/lib/route-builders.server";
+import { staffLoader } from "~/lib/route-builders";
 import { getOverview, overviewSearchSchema } from "~/services/admin/overview.server";
 import { can } from "~/shared/permissions";
 import { CreditsCard, LastRunCard, PurchasesCard, RevenueCard, WebhookHealthCard } from "./cards";

@@ -2,7 +2,7 @@ import type { HeadersFunction, MetaFunction } from "@remix-run/node";
 import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { EmptyState } from "~/components/empty-state";
 import { FormError } from "~/components/field";
-import { intent, staffAction, staffLoader } from "~/lib/route-builders.server";
+import { intent, staffAction, staffLoader } from "~/lib/route-builders";
 import { OPS_ACCESS } from "~/shared/ops-permissions";
 import {
   createApiKeyForAdmin,

@@ -6,7 +6,7 @@ import { formatCredits, formatDelta } from "~/components/format";
 import { Pager } from "~/components/pager";
 import { StatusBadge } from "~/components/status-badge";
 import { Time } from "~/components/time";
-import { intent, staffAction, staffLoader } from "~/lib/route-builders.server";
+import { intent, staffAction, staffLoader } from "~/lib/route-builders";
 import {
   approveAdjustment,
   approvalsSearchSchema,

@@ -6,7 +6,7 @@ import { SelectField, TextField } from "~/components/field";
 import { DateRangeFields, ExportButtons, FilterForm, FixFilters } from "~/components/filter-form";
 import { LedgerTable } from "~/components/ledger-table";
 import { Pager } from "~/components/pager";
-import { staffLoader } from "~/lib/route-builders.server";
+import { staffLoader } from "~/lib/route-builders";
 import { filterQuery } from "~/lib/filter-query";
 import {
   ledgerSearchSchema,

@@ -6,7 +6,7 @@ import { formatCredits, formatMoney } from "~/components/format";
 import { StatusBadge } from "~/components/status-badge";
 import { StripeEventsTable } from "~/components/stripe-events-table";
 import { Time } from "~/components/time";
-import { staffLoader } from "~/lib/route-builders.server";
+import { staffLoader } from "~/lib/route-builders";
 import { getPurchaseDetail } from "~/presenters/purchase-detail.server";
 import { canOps } from "~/shared/ops-permissions";
 import { humanize } from "~/shared/labels";

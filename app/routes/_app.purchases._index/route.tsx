@@ -7,7 +7,7 @@ import { DateRangeFields, ExportButtons, FilterForm, FixFilters } from "~/compon
 import { Pager } from "~/components/pager";
 import { PurchasesTable } from "~/components/purchases-table";
 import { filterQuery } from "~/lib/filter-query";
-import { staffLoader } from "~/lib/route-builders.server";
+import { staffLoader } from "~/lib/route-builders";
 import {
   defaultFrom,
   listPackOptions,

@@ -9,7 +9,7 @@ import { PurchasesTable } from "~/components/purchases-table";
 import { StatusBadge } from "~/components/status-badge";
 import { StripeEventsTable } from "~/components/stripe-events-table";
 import { Time } from "~/components/time";
-import { intent, staffAction, staffLoader } from "~/lib/route-builders.server";
+import { intent, staffAction, staffLoader } from "~/lib/route-builders";
 import { getUserDetail, userDetailSearchSchema } from "~/presenters/user-detail.server";
 import { adjustCredits, approvalThreshold } from "~/services/admin/adjustments.server";
 import { canOps } from "~/shared/ops-permissions";

@@ -8,7 +8,7 @@ import { FilterForm, FixFilters } from "~/components/filter-form";
 import { formatCredits } from "~/components/format";
 import { Pager } from "~/components/pager";
 import { Time } from "~/components/time";
-import { staffLoader } from "~/lib/route-builders.server";
+import { staffLoader } from "~/lib/route-builders";
 import { listTiers, searchUsers, userSearchSchema } from "~/services/admin/user-search.server";
 import { USER_SORT_LABELS, USER_SORTS } from "~/shared/options";
 import { ACCESS } from "~/shared/permissions";

@@ -3,7 +3,7 @@ import { Form, NavLink, Outlet, useLoaderData, useNavigation } from "@remix-run/
 import { navFor } from "~/components/nav-items";
 import { TimeZoneNote } from "~/components/time";
 import { Toaster } from "~/components/toast";
-import { staffLoader } from "~/lib/route-builders.server";
+import { staffLoader } from "~/lib/route-builders";
 import { takeToast } from "~/services/admin/flash.server";
 import { getEnv } from "~/services/infra/env.server";
 
