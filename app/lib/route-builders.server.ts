@@ -165,6 +165,11 @@ export function staffAction<I extends Record<string, AnyIntent>>(spec: {
   /** Fields posted once per ticked box: their values arrive joined with "," (the schema splits). */
   multiValues?: readonly string[];
   /**
+   * Route params that are also form fields: a page about one thing posts its forms without naming
+   * it, and the path's value wins over anything posted (the attention item page: `itemId`).
+   */
+  paramsAsValues?: readonly string[];
+  /**
    * A thing the form names was not found: "page" (default) answers the 404 page (the page's own
    * subject is gone); "form" answers 404 with the message on the form (one of its rows is gone).
    */
@@ -183,6 +188,7 @@ export function staffAction<I extends Record<string, AnyIntent>>(spec: {
         .filter((v): v is string => typeof v === "string")
         .join(",");
     }
+    for (const field of spec.paramsAsValues ?? []) posted[field] = params[field] ?? "";
     const values = { ...posted };
     for (const field of spec.omitValues ?? []) delete values[field];
     const name = (posted.intent ?? (names.length === 1 ? names[0] : "")) as Name;

@@ -2,12 +2,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   action as itemAction,
   loader as itemLoader,
-} from "../../app/routes/_app.attention.$itemId";
+} from "../../app/routes/_app.attention.$itemId/route";
 import { loader as historyLoader } from "../../app/routes/_app.attention.history/route";
 import {
   action as queueAction,
   loader as queueLoader,
-} from "../../app/routes/_app.attention._index";
+} from "../../app/routes/_app.attention._index/route";
 import { loader as userSearchLoader } from "../../app/routes/attention.user-search";
 import { raiseAttention } from "../../app/services/attention.server";
 import { getDb } from "../../app/services/infra/db.server";
@@ -42,9 +42,14 @@ type QueueData = {
   counts: Record<string, number>;
   canReplay: boolean;
 };
-type Failure = { ok: false; fieldErrors: Record<string, string>; values: Record<string, string> };
+// The dashboard's action reply (~/shared/action-reply): errors per field, or an outcome in place.
+type Failure = {
+  intent: string;
+  fieldErrors: Record<string, string>;
+  values: Record<string, string>;
+};
 type Success = {
-  ok: true;
+  intent: string;
   outcome: { tone: string; message: string; packSync?: { created: string[] } };
 };
 

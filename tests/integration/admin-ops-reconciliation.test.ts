@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { loader as runLoader } from "../../app/routes/_app.reconciliation.$runId";
+import { loader as runLoader } from "../../app/routes/_app.reconciliation.$runId/route";
 import {
   action as runsAction,
   loader as runsLoader,
-} from "../../app/routes/_app.reconciliation._index";
+} from "../../app/routes/_app.reconciliation._index/route";
 import { loader as progressLoader } from "../../app/routes/reconciliation.progress";
 import { getDb } from "../../app/services/infra/db.server";
 import { syncPacks } from "../../app/services/packs.server";
@@ -197,11 +197,11 @@ describe("reconciliation from the dashboard", () => {
       );
       const second = await callAction<{
         fieldErrors: Record<string, string>;
-        runningRunId: string | null;
+        outcome: { runningRunId: string | null };
       }>(runsAction, "/reconciliation?index", { intent: "dry-run" }, { cookie: cookies.admin });
       expect(second.status).toBe(409);
       expect(second.data!.fieldErrors.form).toMatch(/already in progress/);
-      expect(second.data!.runningRunId).toBe(runId);
+      expect(second.data!.outcome.runningRunId).toBe(runId);
       const list = await callLoader<{ running: { id: string } | null }>(
         runsLoader,
         "/reconciliation",

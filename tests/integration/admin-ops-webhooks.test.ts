@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   action as eventAction,
   loader as eventLoader,
-} from "../../app/routes/_app.webhooks.events.$eventId";
+} from "../../app/routes/_app.webhooks.events.$eventId/route";
 import { loader as webhooksLoader } from "../../app/routes/_app.webhooks._index/route";
 import { attentionKeys, raiseAttention } from "../../app/services/attention.server";
 import { getDb } from "../../app/services/infra/db.server";
@@ -318,15 +318,18 @@ describe("event detail and replay", () => {
     );
     expect(unknown.status).toBe(400);
 
-    const replay = await callAction<{ ok: boolean; result: { status: string; detail: string } }>(
+    const replay = await callAction<{
+      intent: string;
+      outcome: { status: string; detail: string };
+    }>(
       eventAction,
       `/webhooks/events/${event.id}`,
       { intent: "replay" },
       { cookie: cookies.admin, params },
     );
     expect(replay.status).toBe(200);
-    expect(replay.data).toMatchObject({ ok: true, result: { status: "processed" } });
-    expect(replay.data!.result.detail).toMatch(/credited 100 credits/);
+    expect(replay.data).toMatchObject({ intent: "replay", outcome: { status: "processed" } });
+    expect(replay.data!.outcome.detail).toMatch(/credited 100 credits/);
     expect(replay.headers.get("Set-Cookie")).toMatch(/^cd_flash=/);
     expect(await balanceOf(user.id)).toBe(100);
     expect((await getDb().stripeEvent.findUniqueOrThrow({ where: { id: event.id } })).status).toBe(
@@ -342,13 +345,13 @@ describe("event detail and replay", () => {
     expect(audit.after).toMatchObject({ status: "processed", userId: user.id });
 
     // A second replay changes nothing: the purchase is already credited.
-    const again = await callAction<{ result: { detail: string } }>(
+    const again = await callAction<{ outcome: { detail: string } }>(
       eventAction,
       `/webhooks/events/${event.id}`,
       { intent: "replay" },
       { cookie: cookies.admin, params },
     );
-    expect(again.data!.result.detail).toBe("already credited");
+    expect(again.data!.outcome.detail).toBe("already credited");
     expect(await balanceOf(user.id)).toBe(100);
 
     const page = await callLoader<EventData>(eventLoader, `/webhooks/events/${event.id}`, {
@@ -370,14 +373,17 @@ describe("event detail and replay", () => {
       data: { object: { id: "cs_test_gone_forever", object: "checkout.session" } },
     };
     expect((await deliver(mp.ctx, JSON.stringify(fake))).outcome).toBe("failed");
-    const replay = await callAction<{ ok: boolean; result: { status: string; detail: string } }>(
+    const replay = await callAction<{
+      intent: string;
+      outcome: { status: string; detail: string };
+    }>(
       eventAction,
       `/webhooks/events/${fake.id}`,
       { intent: "replay" },
       { cookie: cookies.admin, params: { eventId: fake.id } },
     );
-    expect(replay.data).toMatchObject({ ok: true, result: { status: "failed" } });
-    expect(replay.data!.result.detail).toMatch(/cs_test_gone_forever was not found/);
+    expect(replay.data).toMatchObject({ intent: "replay", outcome: { status: "failed" } });
+    expect(replay.data!.outcome.detail).toMatch(/cs_test_gone_forever was not found/);
     const item = await getDb().attentionItem.findFirstOrThrow({
       where: { stripeEventId: fake.id },
     });

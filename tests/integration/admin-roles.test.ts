@@ -39,7 +39,7 @@ import { loader as runLoader } from "../../app/routes/_app.reconciliation.$runId
 import {
   action as runsAction,
   loader as runsLoader,
-} from "../../app/routes/_app.reconciliation._index";
+} from "../../app/routes/_app.reconciliation._index/route";
 import { loader as runProgressLoader } from "../../app/routes/reconciliation.progress";
 import { action as staffAction, loader as staffLoader } from "../../app/routes/_app.staff";
 import {
