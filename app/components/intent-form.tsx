@@ -45,11 +45,13 @@ export function useIntentForm(
     pending: pendingIntent !== null,
     /** Which intent is being submitted, or null. */
     pendingIntent,
+    // The reply is read first: conform updates its field state after mount only for a form wired
+    // with getFormProps, and these forms are plain Remix forms (the e2e test caught a missing error).
     /** The server's message for a field ("form" for the whole form). */
-    error: (name: string) => fields[name]?.errors?.[0],
+    error: (name: string) => mine?.fieldErrors[name] ?? fields[name]?.errors?.[0],
     /** What was posted in the field, or the fallback on a fresh form. */
     value: (name: string, fallback = "") => {
-      const v = fields[name]?.initialValue;
+      const v = mine?.values[name] ?? fields[name]?.initialValue;
       return typeof v === "string" ? v : fallback;
     },
     outcome: mine?.outcome,
