@@ -1,5 +1,6 @@
 import { useForm, type SubmissionResult } from "@conform-to/react";
 import { useNavigation } from "@remix-run/react";
+import { useMemo } from "react";
 import type { ActionReply } from "~/shared/action-reply";
 
 /**
@@ -24,9 +25,11 @@ export function useIntentForm(
     reply && names.includes(reply.intent) && (opts.match?.(reply.values) ?? true)
       ? reply
       : undefined;
+  // One object per reply: conform re-reports (and re-renders) whenever lastResult is a new object.
+  const lastResult = useMemo(() => (mine ? toSubmissionResult(mine) : undefined), [mine]);
   const [form, fields] = useForm<Record<string, string>>({
     id: opts.id ?? `${names.join("-")}-form`,
-    lastResult: mine ? toSubmissionResult(mine) : undefined,
+    lastResult,
   });
   const navigation = useNavigation();
   const data = navigation.formData;
