@@ -275,3 +275,13 @@ export function AttentionFixes({
     </div>
   );
 }
+
+/** A fix that ran but did not fix the cause ("Still not credited …"), shown above the page. */
+export function FixOutcomeAlert({ outcome }: { outcome?: { tone: string; message: string } }) {
+  if (!outcome) return null;
+  return (
+    <div className={`alert ${outcome.tone === "error" ? "error" : "success"}`} role="alert">
+      {outcome.message}
+    </div>
+  );
+}

@@ -169,6 +169,8 @@ export function staffAction<I extends Record<string, AnyIntent>>(spec: {
    * it, and the path's value wins over anything posted (the attention item page: `itemId`).
    */
   paramsAsValues?: readonly string[];
+  /** A one-intent form must still name its intent (a post without one is refused, 400). */
+  intentRequired?: boolean;
   /**
    * A thing the form names was not found: "page" (default) answers the 404 page (the page's own
    * subject is gone); "form" answers 404 with the message on the form (one of its rows is gone).
@@ -191,7 +193,8 @@ export function staffAction<I extends Record<string, AnyIntent>>(spec: {
     for (const field of spec.paramsAsValues ?? []) posted[field] = params[field] ?? "";
     const values = { ...posted };
     for (const field of spec.omitValues ?? []) delete values[field];
-    const name = (posted.intent ?? (names.length === 1 ? names[0] : "")) as Name;
+    const name = (posted.intent ??
+      (names.length === 1 && !spec.intentRequired ? names[0] : "")) as Name;
     const headers = spec.headers;
     const fail = (intentName: Name, fieldErrors: FieldErrors, status = 400) =>
       data<Reply>({ intent: intentName, fieldErrors, values }, { status, headers });

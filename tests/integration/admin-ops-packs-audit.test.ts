@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { loader as auditLoader } from "../../app/routes/_app.audit/route";
-import { action as packsAction, loader as packsLoader } from "../../app/routes/_app.packs";
+import { action as packsAction, loader as packsLoader } from "../../app/routes/_app.packs/route";
 import { writeAudit } from "../../app/services/audit.server";
 import { getDb } from "../../app/services/infra/db.server";
 import { callAction, callLoader } from "../support/admin";
@@ -35,8 +35,8 @@ type PacksData = {
   canSync: boolean;
 };
 type SyncData = {
-  ok: boolean;
-  report: {
+  intent: string;
+  outcome: {
     created: string[];
     deactivated: string[];
     errors: { priceId: string; error: string }[];
@@ -84,8 +84,8 @@ describe("packs and tiers", () => {
       { cookie: staff.admin.cookie },
     );
     expect(first.status).toBe(200);
-    expect(first.data!.report.created.sort()).toEqual([starter.id, pro.id].sort());
-    expect(first.data!.report.errors).toEqual([
+    expect(first.data!.outcome.created.sort()).toEqual([starter.id, pro.id].sort());
+    expect(first.data!.outcome.errors).toEqual([
       { priceId: broken.id, error: expect.stringMatching(/not a positive whole number/) },
     ]);
     expect(first.headers.get("Set-Cookie")).toMatch(/^cd_flash=/);
@@ -106,7 +106,7 @@ describe("packs and tiers", () => {
       { intent: "sync" },
       { cookie: staff.admin.cookie },
     );
-    expect(second.data!.report.deactivated).toEqual([starter.id]);
+    expect(second.data!.outcome.deactivated).toEqual([starter.id]);
 
     const page = await callLoader<PacksData>(packsLoader, "/packs", { cookie: staff.admin.cookie });
     expect(page.status).toBe(200);

@@ -3,7 +3,7 @@ import {
   action as apiKeysAction,
   loader as apiKeysLoader,
 } from "../../app/routes/_app.api-keys/route";
-import { action as staffAction, loader as staffLoader } from "../../app/routes/_app.staff";
+import { action as staffAction, loader as staffLoader } from "../../app/routes/_app.staff/route";
 import { loader as layoutLoader } from "../../app/routes/_app/route";
 import { loader as usersLoader } from "../../app/routes/_app.users._index/route";
 import {
@@ -33,7 +33,7 @@ beforeAll(async () => {
 type StaffActionData = {
   fieldErrors: Record<string, string>;
   values: Record<string, string>;
-  secret?: { email: string; password: string };
+  outcome?: { secret: { email: string; password: string } };
 };
 
 const staffPost = (form: Record<string, string>, cookie = admin.cookie) =>
@@ -66,7 +66,7 @@ describe("staff accounts", () => {
     });
     expect(created.status).toBe(200);
     expect(created.headers.get("Cache-Control")).toBe("no-store");
-    const password = created.data!.secret!.password;
+    const password = created.data!.outcome!.secret.password;
     expect(password).toMatch(/^[A-Za-z0-9]{5}(-[A-Za-z0-9]{5}){3}$/);
     const row = await getDb().staffUser.findUniqueOrThrow({ where: { email } });
     expect(row).toMatchObject({ role: "finance", mustChangePassword: true });
@@ -226,7 +226,7 @@ describe("staff accounts", () => {
     const person = await createStaffWithSession("finance");
     const res = await staffPost({ intent: "reset", staffId: person.staff.id });
     expect(res.status).toBe(200);
-    const password = res.data!.secret!.password;
+    const password = res.data!.outcome!.secret.password;
     expect(await getDb().staffSession.count({ where: { staffId: person.staff.id } })).toBe(0);
     expect(
       (await attemptLogin({ email: person.email, password: person.password, ip: "10.7.0.5" })).ok,

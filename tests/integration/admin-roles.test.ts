@@ -34,14 +34,14 @@ import {
 } from "../../app/routes/_app.attention._index/route";
 import { loader as attentionUserSearchLoader } from "../../app/routes/attention.user-search";
 import { loader as auditLoader } from "../../app/routes/_app.audit/route";
-import { action as packsAction, loader as packsLoader } from "../../app/routes/_app.packs";
+import { action as packsAction, loader as packsLoader } from "../../app/routes/_app.packs/route";
 import { loader as runLoader } from "../../app/routes/_app.reconciliation.$runId/route";
 import {
   action as runsAction,
   loader as runsLoader,
 } from "../../app/routes/_app.reconciliation._index/route";
 import { loader as runProgressLoader } from "../../app/routes/reconciliation.progress";
-import { action as staffAction, loader as staffLoader } from "../../app/routes/_app.staff";
+import { action as staffAction, loader as staffLoader } from "../../app/routes/_app.staff/route";
 import {
   action as eventAction,
   loader as eventLoader,

@@ -1,7 +1,7 @@
 import type { MetaFunction } from "@remix-run/node";
 import { Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
-import { AttentionFixes } from "~/components/attention-fixes";
+import { AttentionFixes, FixOutcomeAlert } from "~/components/attention-fixes";
 import { humanize } from "~/components/format";
 import { StatusBadge } from "~/components/status-badge";
 import { Time } from "~/components/time";
@@ -41,14 +41,7 @@ export default function AttentionItemPage() {
       <h1>
         {item.title} <StatusBadge status={item.status} />
       </h1>
-      {reply?.outcome ? (
-        <div
-          className={`alert ${reply.outcome.tone === "error" ? "error" : "success"}`}
-          role="alert"
-        >
-          {reply.outcome.message}
-        </div>
-      ) : null}
+      <FixOutcomeAlert outcome={reply?.outcome} />
       <div className="grid">
         <section className="card" aria-labelledby="item-facts">
           <h2 id="item-facts">Details</h2>

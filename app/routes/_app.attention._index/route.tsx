@@ -1,5 +1,6 @@
 import type { MetaFunction } from "@remix-run/node";
 import { Link, useActionData, useLoaderData } from "@remix-run/react";
+import { FixOutcomeAlert } from "~/components/attention-fixes";
 import { EmptyState } from "~/components/empty-state";
 import { formatCredits, humanize } from "~/components/format";
 import { Pager } from "~/components/pager";
@@ -65,14 +66,7 @@ export default function AttentionQueue() {
         </ul>
       </nav>
 
-      {reply?.outcome ? (
-        <div
-          className={`alert ${reply.outcome.tone === "error" ? "error" : "success"}`}
-          role="alert"
-        >
-          {reply.outcome.message}
-        </div>
-      ) : null}
+      <FixOutcomeAlert outcome={reply?.outcome} />
 
       {page.rows.length === 0 ? (
         <EmptyState title={kind ? "No open items of this kind." : "Nothing needs attention."}>

@@ -29,6 +29,8 @@ type Replayed = { view: ReplayView; eventId: string } | { unfinished: string };
 
 export const action = staffAction({
   roles: OPS_ACCESS.replay,
+  // A replay may credit: only the confirmed button (intent "replay") starts one.
+  intentRequired: true,
   intents: {
     replay: intent({
       schema: z.object({}),
