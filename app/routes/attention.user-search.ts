@@ -1,4 +1,4 @@
-import { staffLoader } from "~/lib/route-builders.server";
+import { staffLoader } from "~/lib/route-builders";
 import { findUsersForAssignment } from "~/presenters/attention-queue.server";
 import { OPS_ACCESS } from "~/shared/ops-permissions";
 

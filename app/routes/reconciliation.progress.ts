@@ -1,4 +1,4 @@
-import { staffLoader } from "~/lib/route-builders.server";
+import { staffLoader } from "~/lib/route-builders";
 import { getProgress } from "~/presenters/reconciliation.server";
 import { OPS_ACCESS } from "~/shared/ops-permissions";
 

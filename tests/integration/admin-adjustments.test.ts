@@ -4,7 +4,10 @@ import {
   action as approvalsAction,
   loader as approvalsLoader,
 } from "../../app/routes/_app.approvals/route";
-import { action as userAction, loader as userLoader } from "../../app/routes/_app.users.$userId/route";
+import {
+  action as userAction,
+  loader as userLoader,
+} from "../../app/routes/_app.users.$userId/route";
 import { loader as layoutLoader } from "../../app/routes/_app/route";
 import {
   approveAdjustment,

@@ -5,7 +5,7 @@ import { AttentionFixes, FixOutcomeAlert } from "~/components/attention-fixes";
 import { humanize } from "~/components/format";
 import { StatusBadge } from "~/components/status-badge";
 import { Time } from "~/components/time";
-import { staffLoader } from "~/lib/route-builders.server";
+import { staffLoader } from "~/lib/route-builders";
 import { presentAttentionItem } from "~/presenters/attention-item.server";
 import { KIND_LABELS } from "~/shared/ops-labels";
 import { canOps, OPS_ACCESS } from "~/shared/ops-permissions";

@@ -4,7 +4,7 @@ import { FixOutcomeAlert } from "~/components/attention-fixes";
 import { EmptyState } from "~/components/empty-state";
 import { formatCredits, humanize } from "~/components/format";
 import { Pager } from "~/components/pager";
-import { staffLoader } from "~/lib/route-builders.server";
+import { staffLoader } from "~/lib/route-builders";
 import { presentAttentionQueue } from "~/presenters/attention-queue.server";
 import { queueFilterSchema } from "~/services/admin/attention-queue.server";
 import { KIND_LABELS } from "~/shared/ops-labels";

@@ -6,7 +6,7 @@ import { SelectField, TextField } from "~/components/field";
 import { DateRangeFields, FilterForm, FixFilters } from "~/components/filter-form";
 import { humanize } from "~/components/format";
 import { Pager } from "~/components/pager";
-import { staffLoader } from "~/lib/route-builders.server";
+import { staffLoader } from "~/lib/route-builders";
 import { listClosedItems } from "~/presenters/attention-history.server";
 import { historyFilterSchema, QUEUE_KINDS } from "~/services/admin/attention-queue.server";
 import { OPS_ACCESS } from "~/shared/ops-permissions";

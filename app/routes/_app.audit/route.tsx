@@ -6,7 +6,7 @@ import { SelectField, TextField } from "~/components/field";
 import { DateRangeFields, FilterForm, FixFilters } from "~/components/filter-form";
 import { humanize } from "~/components/format";
 import { Pager } from "~/components/pager";
-import { staffLoader } from "~/lib/route-builders.server";
+import { staffLoader } from "~/lib/route-builders";
 import { auditFilterSchema, listAudit } from "~/presenters/audit-log.server";
 import { ACTOR_TYPES, KNOWN_ACTIONS, TARGET_TYPES } from "~/shared/ops-labels";
 import { OPS_ACCESS } from "~/shared/ops-permissions";

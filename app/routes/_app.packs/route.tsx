@@ -4,7 +4,7 @@ import { z } from "zod";
 import { EmptyState } from "~/components/empty-state";
 import { FormError } from "~/components/field";
 import { Time } from "~/components/time";
-import { intent, staffAction, staffLoader } from "~/lib/route-builders.server";
+import { intent, staffAction, staffLoader } from "~/lib/route-builders";
 import { presentPacks } from "~/presenters/packs.server";
 import { syncPacksAsStaff } from "~/services/admin/packs-tiers.server";
 import { canOps, OPS_ACCESS } from "~/shared/ops-permissions";

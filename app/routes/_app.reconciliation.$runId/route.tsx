@@ -8,7 +8,7 @@ import { Pager } from "~/components/pager";
 import { RunProgress } from "~/components/run-progress";
 import { StatusBadge } from "~/components/status-badge";
 import { Time } from "~/components/time";
-import { staffLoader } from "~/lib/route-builders.server";
+import { staffLoader } from "~/lib/route-builders";
 import { getRunDetailPage } from "~/presenters/reconciliation.server";
 import { ITEM_OUTCOMES, runItemsSearchSchema } from "~/services/admin/reconciliation-admin.server";
 import { ITEM_OUTCOME_HELP } from "~/shared/ops-labels";

@@ -6,7 +6,7 @@ import { humanize } from "~/components/format";
 import { Pager } from "~/components/pager";
 import { RunProgress } from "~/components/run-progress";
 import { Time } from "~/components/time";
-import { intent, staffAction, staffLoader, type IntentOk } from "~/lib/route-builders.server";
+import { intent, staffAction, staffLoader, type IntentOk } from "~/lib/route-builders";
 import { listRunsPage } from "~/presenters/reconciliation.server";
 import {
   runNowSchema,

@@ -1,7 +1,7 @@
 import type { HeadersFunction, MetaFunction } from "@remix-run/node";
 import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { FormError } from "~/components/field";
-import { intent, staffAction, staffLoader, type IntentOk } from "~/lib/route-builders.server";
+import { intent, staffAction, staffLoader, type IntentOk } from "~/lib/route-builders";
 import { presentStaff } from "~/presenters/staff.server";
 import {
   createStaffMember,

@@ -9,7 +9,7 @@ import { formatCredits, humanize } from "~/components/format";
 import { Pager } from "~/components/pager";
 import { StatusBadge } from "~/components/status-badge";
 import { WebhookDoctorPanel } from "~/components/webhook-doctor";
-import { staffLoader } from "~/lib/route-builders.server";
+import { staffLoader } from "~/lib/route-builders";
 import { deliveryFilterSchema, presentWebhooks } from "~/presenters/webhooks.server";
 import { OPS_ACCESS } from "~/shared/ops-permissions";
 import { DELIVERY_OUTCOMES, OUTCOME_HELP } from "~/shared/ops-labels";

@@ -5,7 +5,7 @@ import { DeliveriesTable } from "~/components/deliveries-table";
 import { EmptyState } from "~/components/empty-state";
 import { humanize } from "~/components/format";
 import { StatusBadge } from "~/components/status-badge";
-import { intent, staffAction, staffLoader } from "~/lib/route-builders.server";
+import { intent, staffAction, staffLoader } from "~/lib/route-builders";
 import { presentWebhookEvent } from "~/presenters/webhook-event.server";
 import { canOps, OPS_ACCESS } from "~/shared/ops-permissions";
 import { replayEvent } from "~/services/admin/webhook-events.server";
