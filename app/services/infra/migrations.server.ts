@@ -8,6 +8,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapt
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import type * as EngineTypes from "@prisma/schema-engine-wasm";
+import { remember } from "~/lib/remember";
 
 /**
  * Migrations through Prisma's own schema engine compiled to WebAssembly, driven by the same driver
@@ -30,11 +31,23 @@ export const defaultPrismaDir = path.join(projectRoot, "prisma");
 type SchemaEngine = EngineTypes.SchemaEngine;
 const filters = { externalTables: [] as string[], externalEnums: [] as string[] };
 
-let wasmReady: Promise<typeof import("@prisma/schema-engine-wasm/schema_engine_bg")> | undefined;
+type EngineModule = typeof import("@prisma/schema-engine-wasm/schema_engine_bg");
+
+/**
+ * The engine's JS glue is one Node module with one `wasm` slot, shared by everyone who imports it.
+ * This file may be evaluated more than once in a process (vitest runs the postgres and proof
+ * projects' global setups side by side in one process), and a second instantiation would swap the
+ * slot under the first engine mid-migration (a wasm panic). So: one instance per process, and one
+ * engine at a time.
+ */
+const engineHost = remember("schema-engine-wasm", () => ({
+  ready: undefined as Promise<EngineModule> | undefined,
+  tail: Promise.resolve() as Promise<unknown>,
+}));
 
 /** Node cannot import a .wasm ES module, so instantiate the engine's wasm by hand. */
-function loadEngineModule() {
-  wasmReady ??= (async () => {
+function loadEngineModule(): Promise<EngineModule> {
+  engineHost.ready ??= (async () => {
     const bg = await import("@prisma/schema-engine-wasm/schema_engine_bg");
     const require = createRequire(import.meta.url);
     const wasmPath = path.join(
@@ -49,7 +62,14 @@ function loadEngineModule() {
     exports.__wbindgen_start();
     return bg;
   })();
-  return wasmReady;
+  return engineHost.ready;
+}
+
+/** Run `work` when no other engine in this process is working. */
+function oneEngineAtATime<T>(work: () => Promise<T>): Promise<T> {
+  const run = engineHost.tail.then(work, work);
+  engineHost.tail = run.catch(() => undefined);
+  return run;
 }
 
 type ScriptClient = {
@@ -146,16 +166,18 @@ export async function applyMigrations(
   adapterFactory: SqlMigrationAwareDriverAdapterFactory,
   prismaDir = defaultPrismaDir,
 ): Promise<string[]> {
-  const engine = await createEngine(adapterFactory, prismaDir);
-  try {
-    const out = await engine.applyMigrations({
-      migrationsList: migrationsList(prismaDir),
-      filters,
-    });
-    return out.appliedMigrationNames;
-  } finally {
-    engine.free();
-  }
+  return oneEngineAtATime(async () => {
+    const engine = await createEngine(adapterFactory, prismaDir);
+    try {
+      const out = await engine.applyMigrations({
+        migrationsList: migrationsList(prismaDir),
+        filters,
+      });
+      return out.appliedMigrationNames;
+    } finally {
+      engine.free();
+    }
+  });
 }
 
 export interface MigrationStatus {
@@ -204,26 +226,28 @@ export async function migrationStatus(
 export async function diffMigrationsToSchema(prismaDir = defaultPrismaDir): Promise<string> {
   const scratch = new PGlite();
   try {
-    const engine = await createEngine(new PrismaPGlite(scratch), prismaDir);
-    try {
-      const schemaPath = path.join(prismaDir, "schema.prisma");
-      const hasMigrations = listMigrationDirs(prismaDir).length > 0;
-      const result = await engine.diff({
-        from: hasMigrations
-          ? { tag: "migrations", ...migrationsList(prismaDir) }
-          : { tag: "empty" },
-        to: {
-          tag: "schemaDatamodel",
-          files: [{ path: schemaPath, content: readFileSync(schemaPath, "utf8") }],
-        },
-        script: true,
-        exitCode: null,
-        filters,
-      } as unknown as EngineTypes.DiffParams);
-      return result.stdout ?? "";
-    } finally {
-      engine.free();
-    }
+    return await oneEngineAtATime(async () => {
+      const engine = await createEngine(new PrismaPGlite(scratch), prismaDir);
+      try {
+        const schemaPath = path.join(prismaDir, "schema.prisma");
+        const hasMigrations = listMigrationDirs(prismaDir).length > 0;
+        const result = await engine.diff({
+          from: hasMigrations
+            ? { tag: "migrations", ...migrationsList(prismaDir) }
+            : { tag: "empty" },
+          to: {
+            tag: "schemaDatamodel",
+            files: [{ path: schemaPath, content: readFileSync(schemaPath, "utf8") }],
+          },
+          script: true,
+          exitCode: null,
+          filters,
+        } as unknown as EngineTypes.DiffParams);
+        return result.stdout ?? "";
+      } finally {
+        engine.free();
+      }
+    });
   } finally {
     await scratch.close();
   }
