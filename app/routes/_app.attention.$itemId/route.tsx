@@ -9,7 +9,7 @@ import { staffLoader } from "~/lib/route-builders";
 import { presentAttentionItem } from "~/presenters/attention-item.server";
 import { KIND_LABELS } from "~/shared/ops-labels";
 import { canOps, OPS_ACCESS } from "~/shared/ops-permissions";
-import { attentionFixAction } from "../_app.attention._index/fix-intents.server";
+import { itemFixAction } from "../_app.attention._index/fix-intents.server";
 import { ItemFacts } from "./item-facts";
 
 export const meta: MetaFunction<typeof loader> = ({ data: d }) => [
@@ -25,7 +25,7 @@ export const loader = staffLoader(
 );
 
 // The same fixes as the queue; a fix that worked comes back to this item's page.
-export const action = attentionFixAction({ notFound: "page", itemFromPath: true });
+export const action = itemFixAction;
 
 export default function AttentionItemPage() {
   const { detail, canReplay } = useLoaderData<typeof loader>();

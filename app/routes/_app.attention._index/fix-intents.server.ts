@@ -64,3 +64,19 @@ export function attentionFixAction(opts: {
     },
   });
 }
+
+// Built here, not in the route files: a route module also runs in the browser, where this module
+// is an empty stub, so a top-level attentionFixAction(...) there would throw before hydration.
+
+/** The queue page: back to the same view (filters and page kept), with the outcome as a toast. */
+export const queueFixAction = attentionFixAction({
+  notFound: "form",
+  back: (request) => {
+    const url = new URL(request.url);
+    url.searchParams.delete("index");
+    return `${url.pathname}${url.search}`;
+  },
+});
+
+/** An item's own page: the item is the one in the path. */
+export const itemFixAction = attentionFixAction({ notFound: "page", itemFromPath: true });

@@ -9,7 +9,7 @@ import { presentAttentionQueue } from "~/presenters/attention-queue.server";
 import { queueFilterSchema } from "~/services/admin/attention-queue.server";
 import { KIND_LABELS } from "~/shared/ops-labels";
 import { canOps, OPS_ACCESS } from "~/shared/ops-permissions";
-import { attentionFixAction } from "./fix-intents.server";
+import { queueFixAction } from "./fix-intents.server";
 import { QueueItem } from "./queue-item";
 
 export const meta: MetaFunction = () => [{ title: "Attention queue · creditdesk" }];
@@ -22,15 +22,7 @@ export const loader = staffLoader(
   }),
 );
 
-// Back to the same view of the queue (filters and page kept), with the outcome as a toast.
-export const action = attentionFixAction({
-  notFound: "form",
-  back: (request) => {
-    const url = new URL(request.url);
-    url.searchParams.delete("index");
-    return `${url.pathname}${url.search}`;
-  },
-});
+export const action = queueFixAction;
 
 export default function AttentionQueue() {
   const { page, counts, kinds, kind, canReplay } = useLoaderData<typeof loader>();
