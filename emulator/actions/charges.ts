@@ -3,6 +3,7 @@ import type { Metadata } from "../objects/common";
 import {
   buildCharge,
   buildPaymentIntent,
+  receiptNumber,
   type Charge,
   type PaymentIntent,
 } from "../objects/payment";
@@ -79,6 +80,7 @@ export function captureCharge(
       billingName: input.name ?? null,
       description: pi.description,
       metadata: pi.metadata,
+      receiptNumber: receiptNumber(ledger.charges.size + 1),
     }),
   );
   ledger.paymentIntents.update(pi, (p) => {

@@ -55,6 +55,8 @@ const SeedBodySchema = z.object({
   customerEmail: z.string().optional(),
   /** Sessions get `client_reference_id` = prefix + index. */
   clientReferenceIdPrefix: z.string().optional(),
+  customer: z.string().min(1).optional(),
+  paidAfterSeconds: z.coerce.number().int().min(0).optional(),
 });
 
 type Reply = { status: number; json?: unknown; html?: string; redirect?: string };
@@ -253,6 +255,8 @@ export function controlRoutes(
           customerEmail:
             email === undefined ? undefined : (i) => email.replaceAll("{i}", String(i)),
           clientReferenceId: prefix === undefined ? undefined : (i) => `${prefix}${i}`,
+          customer: input.customer,
+          paidAfterSeconds: input.paidAfterSeconds,
         });
         return ok({ count: ids.length, first: ids[0] ?? null, last: ids[ids.length - 1] ?? null });
       },
@@ -280,7 +284,7 @@ function index() {
       "POST /_emulator/webhook-endpoints           { url, enabled_events?, livemode?, secret? }",
       "GET  /_emulator/deliveries  POST /_emulator/deliveries/wait | flush { timeoutMs? }",
       "GET  /_emulator/snapshot    POST /_emulator/snapshot/save { path? }",
-      "POST /_emulator/seed/completed-sessions     { n, priceId, createdFrom, createdTo, quantity?, customerEmail?, clientReferenceIdPrefix? }",
+      "POST /_emulator/seed/completed-sessions     { n, priceId, createdFrom, createdTo, quantity?, customerEmail?, clientReferenceIdPrefix?, customer?, paidAfterSeconds? }",
     ],
   };
 }

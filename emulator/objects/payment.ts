@@ -235,6 +235,8 @@ export function buildCharge(fields: {
   billingName?: string | null;
   description?: string | null;
   metadata?: Metadata;
+  /** Stripe's `NNNN-NNNN` transaction number of the emailed receipt (see `receiptNumber`). */
+  receiptNumber?: string | null;
 }): Charge {
   return shape<Charge>("Charge", {
     id: fields.id,
@@ -272,8 +274,9 @@ export function buildCharge(fields: {
     payment_intent: fields.paymentIntent,
     payment_method: fields.paymentMethod,
     payment_method_details: CARD_DETAILS,
-    receipt_email: null,
-    receipt_number: null,
+    // A paid charge's receipt goes to the billing email, as Checkout's email receipts do.
+    receipt_email: fields.receiptNumber ? fields.billingEmail : null,
+    receipt_number: fields.receiptNumber ?? null,
     receipt_url: null,
     refunded: false,
     // Rendered from the refunds table whenever the charge is served.
@@ -288,6 +291,16 @@ export function buildCharge(fields: {
     transfer_data: null,
     transfer_group: null,
   });
+}
+
+/**
+ * Stripe's receipt numbers look like `1234-5678`. The emulator numbers a mode's paid charges in
+ * order (`1000-0001`, `1000-0002`, …), so they are unique per mode, reproducible and need no
+ * random draws (which would shift every later id of a seeded run).
+ */
+export function receiptNumber(sequence: number): string {
+  const high = 1000 + Math.floor(sequence / 10_000);
+  return `${high}-${String(sequence % 10_000).padStart(4, "0")}`;
 }
 
 export function buildRefund(fields: {
