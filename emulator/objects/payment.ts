@@ -293,6 +293,19 @@ export function buildCharge(fields: {
   });
 }
 
+/** Days the merchant has to respond to a dispute in the emulator (card networks give 7–21). */
+export const DISPUTE_RESPONSE_DAYS = 7;
+
+/**
+ * A dispute's `evidence_details.due_by`: the last second (23:59:59 UTC) of the day
+ * `DISPUTE_RESPONSE_DAYS` after it was opened — Stripe's due dates end a day, as its sample
+ * dispute's `1723679999` (2024-08-14T23:59:59Z) does.
+ */
+export function evidenceDueBy(created: number): number {
+  const day = Math.floor((created + DISPUTE_RESPONSE_DAYS * 86_400) / 86_400);
+  return day * 86_400 + 86_399;
+}
+
 /**
  * Stripe's receipt numbers look like `1234-5678`. The emulator numbers a mode's paid charges in
  * order (`1000-0001`, `1000-0002`, …), so they are unique per mode, reproducible and need no
@@ -367,7 +380,7 @@ export function buildDispute(fields: {
     enhanced_eligibility_types: [],
     evidence: EMPTY_EVIDENCE,
     evidence_details: {
-      due_by: fields.created + 7 * 86_400,
+      due_by: evidenceDueBy(fields.created),
       enhanced_eligibility: {},
       has_evidence: false,
       past_due: false,
