@@ -8,10 +8,13 @@ import { purchaseFiltersSchema } from "~/services/admin/purchases-query.server";
 import { writeAudit } from "~/services/audit.server";
 import { requireStaff } from "~/services/auth/session.server";
 import { logger, scrubSecrets } from "~/services/infra/logger.server";
+import { DomainError } from "~/services/errors.server";
 import { ledgerCsv, purchasesCsv, type CsvExport } from "~/services/exports/csv-export.server";
+import { statementCsv, statementPeriodSchema } from "~/services/statements.server";
 
 /**
- * The two CSV exports (GET /purchases/export.csv, GET /ledger/export.csv), served by Express
+ * The CSV exports (GET /purchases/export.csv, GET /ledger/export.csv, and one user's statement,
+ * GET /users/:userId/statement.csv), served by Express
  * itself rather than as Remix resource routes; server.ts mounts them through app/http/app.server.ts.
  *
  * Why: Remix 2's Express adapter copies a streamed body into the socket without waiting for it to
@@ -31,7 +34,10 @@ interface ExportRoute<S extends z.ZodType> {
   targetType: string;
   filename: string;
   schema: S;
-  open: (filters: z.output<S>) => CsvExport;
+  /** The route's path params (`:userId`), for an export of one thing. */
+  open: (filters: z.output<S>, params: Record<string, string>) => CsvExport | Promise<CsvExport>;
+  /** The audit record's target id, when the export is of one thing. */
+  targetId?: (params: Record<string, string>) => string;
 }
 
 const ROUTES = [
@@ -51,6 +57,16 @@ const ROUTES = [
     schema: ledgerFiltersSchema,
     open: (filters) => ledgerCsv(filters),
   } satisfies ExportRoute<typeof ledgerFiltersSchema>,
+  {
+    // One user's statement: opening balance, the period's entries, closing balance.
+    path: "/users/:userId/statement.csv",
+    action: "export.statement",
+    targetType: "user",
+    filename: "statement",
+    schema: statementPeriodSchema,
+    open: (period, params) => statementCsv(params.userId, period),
+    targetId: (params) => params.userId,
+  } satisfies ExportRoute<typeof statementPeriodSchema>,
 ];
 
 export const EXPORT_PATHS = ROUTES.map((r) => r.path);
@@ -109,8 +125,19 @@ async function serveExport(
     res.status(400).type("text/plain; charset=utf-8").send(`Export filter “${field}”: ${message}`);
     return;
   }
+  const params = req.params as Record<string, string>;
+  // Opened before anything is sent: an unknown user is a 404, not a 500 or an empty file.
+  let csv: CsvExport;
+  try {
+    csv = await route.open(parsed.data, params);
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    res.status(error.status).type("text/plain; charset=utf-8").send(error.message);
+    return;
+  }
   const headers = csvHeaders(exportFilename(route.filename));
   if (req.method === "HEAD") {
+    await csv.batches.return(undefined);
     res.writeHead(200, headers);
     res.end();
     return;
@@ -126,11 +153,11 @@ async function serveExport(
     },
     action: route.action,
     targetType: route.targetType,
-    // Both filter schemas output flat objects of optional strings.
+    ...(route.targetId ? { targetId: route.targetId(params) } : {}),
+    // Every filter schema outputs flat objects of optional strings.
     after: { filters: parsed.data as Record<string, string | undefined> },
   });
   res.writeHead(200, headers);
-  const csv = route.open(parsed.data);
   await writeExport(res, csv, url.searchParams.get("bom") === "1");
 }
 

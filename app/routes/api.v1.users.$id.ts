@@ -1,19 +1,30 @@
 import { apiKeyActor } from "~/services/api-keys.server";
-import { apiHandler, apiJson, parseInput, readJsonBody } from "~/services/api/http.server";
+import {
+  apiHandler,
+  apiJson,
+  parseInput,
+  queryParams,
+  readJsonBody,
+} from "~/services/api/http.server";
 import {
   getApiUser,
+  getApiUserAt,
+  userAtQuerySchema,
   upsertUser,
   upsertUserBodySchema,
   userPathSchema,
 } from "~/services/api/users.server";
 import { clientIp } from "~/services/infra/request.server";
+import { parseInstant } from "~/services/statements.server";
 
 const handler = apiHandler("/users/{id}", {
   GET: {
     scope: "users:read",
-    async run({ params }) {
+    async run({ request, params }) {
       const { id } = parseInput(userPathSchema, params, "path");
-      return apiJson(await getApiUser(id));
+      const { at } = parseInput(userAtQuerySchema, queryParams(request), "query");
+      if (at === undefined) return apiJson(await getApiUser(id));
+      return apiJson(await getApiUserAt(id, parseInstant(at)));
     },
   },
   PUT: {

@@ -15,6 +15,7 @@ import {
   loader as userLoader,
 } from "../../app/routes/_app.users.$userId/route";
 import { loader as usersLoader } from "../../app/routes/_app.users._index/route";
+import { loader as statementLoader } from "../../app/routes/_app.users.$userId_.statement/route";
 import {
   action as accountPasswordAction,
   loader as accountPasswordLoader,
@@ -223,6 +224,19 @@ const ROUTES: RouteCase[] = [
   {
     name: "ledger export",
     path: () => "/ledger/export.csv",
+    loader: viaExport,
+    expect: { anonymous: 302, support: 403, finance: 200, admin: 200 },
+  },
+  {
+    name: "user statement",
+    path: () => `/users/${userId}/statement?from=2026-01-01`,
+    params: () => ({ userId }),
+    loader: statementLoader,
+    expect: ALL_STAFF,
+  },
+  {
+    name: "user statement export",
+    path: () => `/users/${userId}/statement.csv?from=2026-01-01`,
     loader: viaExport,
     expect: { anonymous: 302, support: 403, finance: 200, admin: 200 },
   }, // Part 2: operations pages.

@@ -24,6 +24,7 @@ import { ACCESS, can } from "~/shared/permissions";
 import { adjustmentSchema } from "~/shared/schemas/adjustment";
 import { AdjustForm, adjustedToast } from "./adjust-form";
 import { CreditSessionForm } from "./credit-session-form";
+import { StatementLink } from "./statement-link";
 import { TierHistory } from "./tier-history";
 import { TierForm } from "./tier-form";
 
@@ -166,6 +167,7 @@ export default function UserDetailPage() {
 
       <section aria-labelledby="ledger-heading">
         <h2 id="ledger-heading">Ledger</h2>
+        <StatementLink userId={user.id} />
         {ledger.entries.length === 0 ? (
           <EmptyState title="No ledger entries yet.">
             Purchases, usage and adjustments appear here as they happen.

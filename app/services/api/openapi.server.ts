@@ -196,11 +196,27 @@ export const openApiDocument: OpenApiDocument = {
       get: {
         operationId: "getUser",
         security: needs("users:read"),
-        summary: "Get a user with their balance and tier",
+        summary: "Get a user with their balance and tier (or their balance at a past instant)",
+        description:
+          "With `at`, `balance` is the balance as of that instant, read from the ledger: the `balanceAfter` of the " +
+          "user's last entry (highest `seq`) created at or before it, 0 before the first; `balanceAt` says which " +
+          "entry. Every other field is as it is now. `at` in the future or not an ISO 8601 date-time with a time " +
+          "zone is 400 naming `at`.",
         tags: ["users"],
-        parameters: [ref("parameters", "UserId")],
+        parameters: [
+          ref("parameters", "UserId"),
+          {
+            name: "at",
+            in: "query",
+            description: "An instant (ISO 8601 date-time with a time zone), not in the future.",
+            schema: { type: "string", format: "date-time", examples: ["2026-11-22T08:00:00Z"] },
+          },
+        ],
         responses: {
-          "200": { description: "The user", content: json(ref("schemas", "User")) },
+          "200": {
+            description: "The user (with `at`: `balance` as of then, and `balanceAt`)",
+            content: json(ref("schemas", "User")),
+          },
           "400": ref("responses", "InvalidRequest"),
           "401": ref("responses", "Unauthorized"),
           "403": ref("responses", "Forbidden"),
@@ -498,6 +514,22 @@ export const openApiDocument: OpenApiDocument = {
             description: "Credits available (the sum of the user's ledger)",
           },
           stripeCustomerId: nullableString("Stripe customer (cus_…), set on the first checkout"),
+          balanceAt: {
+            type: "object",
+            description:
+              "Only with `?at=`: the instant and the ledger entry `balance` was read from",
+            required: ["at", "entryId", "seq", "entryCreatedAt"],
+            properties: {
+              at: { type: "string", format: "date-time" },
+              entryId: nullableString("The entry's id (null: no entry at or before `at`)"),
+              seq: { type: "integer", description: "The entry's seq (0: none)" },
+              entryCreatedAt: {
+                type: ["string", "null"],
+                format: "date-time",
+                description: "When that entry was written",
+              },
+            },
+          },
         },
       },
       UpsertUserRequest: fromZod(upsertUserBodySchema, {

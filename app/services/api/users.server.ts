@@ -5,6 +5,7 @@ import { writeAudit, type Actor } from "../audit.server";
 import { getDb } from "../infra/db.server";
 import { NotFoundError } from "../errors.server";
 import { listUserLedger } from "../ledger.server";
+import { balanceAt } from "../statements.server";
 import { ApiError } from "./http.server";
 
 /** The main app's user ids are opaque; this keeps them safe in URLs, keys and logs. */
@@ -130,6 +131,38 @@ export async function getApiUser(id: string): Promise<ApiUser> {
   const user = await getDb().user.findUnique({ where: { id } });
   if (!user) throw new NotFoundError("User", id, "id");
   return toApiUser(user);
+}
+
+/** `?at=` of GET /users/{id}: optional; parsed by `parseInstant` (400 naming `at`). */
+export const userAtQuerySchema = z.object({
+  at: z
+    .string()
+    .max(64, { error: "at must be an ISO 8601 date-time with a time zone." })
+    .optional(),
+});
+
+export type ApiUserAt = ApiUser & {
+  /** The instant asked for and the ledger entry the balance was read from (null: none yet). */
+  balanceAt: { at: string; entryId: string | null; seq: number; entryCreatedAt: string | null };
+};
+
+/**
+ * The user with `balance` as of `at` (from the ledger: the last entry at or before it,
+ * statements.server.ts); every other field is as it is now.
+ */
+export async function getApiUserAt(id: string, at: Date): Promise<ApiUserAt> {
+  const user = await getApiUser(id);
+  const cut = await balanceAt(id, at);
+  return {
+    ...user,
+    balance: cut.balance,
+    balanceAt: {
+      at: at.toISOString(),
+      entryId: cut.entry?.id ?? null,
+      seq: cut.seq,
+      entryCreatedAt: cut.entry?.createdAt.toISOString() ?? null,
+    },
+  };
 }
 
 /** The ledger fields the main app sees (no staff ids or internal hashes). */
