@@ -7,6 +7,10 @@ import { ConfigError, getEnv } from "../app/services/infra/env.server";
 import { logger, scrubSecrets } from "../app/services/infra/logger.server";
 import { startWebhookWorker, stopWebhookWorker } from "../app/services/webhooks/queue.server";
 import {
+  startOutboundWorker,
+  stopOutboundWorker,
+} from "../app/services/outbound/worker.server";
+import {
   createReconcileScheduler,
   schedulerOptionsFromEnv,
   type ReconcileScheduler,
@@ -41,6 +45,8 @@ export async function startWorker(): Promise<RunningWorker> {
     await scheduler.start();
     // Also work the webhook event queue (web servers may run with WEBHOOK_WORKER_CONCURRENCY=0).
     startWebhookWorker({ concurrency: Math.max(1, env.WEBHOOK_WORKER_CONCURRENCY) });
+    // And send the product its events (web servers may run with OUTBOUND_WORKER_CONCURRENCY=0).
+    startOutboundWorker({ concurrency: Math.max(1, env.OUTBOUND_WORKER_CONCURRENCY) });
   } catch (error) {
     await shared?.stop();
     await db.close();
@@ -61,7 +67,7 @@ export async function startWorker(): Promise<RunningWorker> {
     stop() {
       // Let a run in progress finish its page and record itself, then release the database.
       stopping ??= (async () => {
-        await Promise.all([scheduler.stop(), stopWebhookWorker()]);
+        await Promise.all([scheduler.stop(), stopWebhookWorker(), stopOutboundWorker()]);
         await shared?.stop();
         await db.close();
       })();

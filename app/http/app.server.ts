@@ -14,6 +14,7 @@ import { remixRequestHandler } from "~/http/remix-handler.server";
 import { securityHeaders } from "~/http/security-headers.server";
 import { logger, scrubSecrets } from "~/services/infra/logger.server";
 import { startWebhookWorker, stopWebhookWorker } from "~/services/webhooks/queue.server";
+import { startOutboundWorker, stopOutboundWorker } from "~/services/outbound/worker.server";
 import { mountExportRoutes } from "./exports.server";
 import { mountStripeWebhook } from "./webhooks.stripe.server";
 
@@ -50,12 +51,19 @@ export async function openDatabaseForServer() {
   return db;
 }
 
-/** Webhook events are acted on by this queue worker, moments after the endpoint stores them. */
+/**
+ * Webhook events are acted on by this queue worker, moments after the endpoint stores them; the
+ * outbound worker sends the product its events (app/services/outbound/).
+ */
 export function startWorkers(): () => Promise<void> {
   const env = getEnv();
   if (env.WEBHOOK_WORKER_CONCURRENCY > 0)
     startWebhookWorker({ concurrency: env.WEBHOOK_WORKER_CONCURRENCY });
-  return () => stopWebhookWorker();
+  if (env.OUTBOUND_WORKER_CONCURRENCY > 0)
+    startOutboundWorker({ concurrency: env.OUTBOUND_WORKER_CONCURRENCY });
+  return async () => {
+    await Promise.all([stopWebhookWorker(), stopOutboundWorker()]);
+  };
 }
 
 /** Build the HTTP app around the Remix build; the database must already be open. */

@@ -23,6 +23,8 @@ export const ATTENTION_KINDS = [
   "reconciliation_error",
   /** A reconciliation alert could not be POSTed to ALERT_WEBHOOK_URL (retried on the next run). */
   "alert_delivery",
+  /** An outbound events endpoint was disabled after failing too long (app/services/outbound/). */
+  "outbound_endpoint_disabled",
 ] as const;
 export type AttentionKind = (typeof ATTENTION_KINDS)[number];
 

@@ -76,6 +76,10 @@ export const KIND_LABELS: Record<string, { title: string; help: string } | undef
     title: "Alerts that could not be sent",
     help: "An alert (e.g. about a webhook gap) could not be delivered to its channel. Check the alert configuration.",
   },
+  outbound_endpoint_disabled: {
+    title: "Event endpoints disabled after failing",
+    help: "An endpoint of the product failed for 3 days, 1,000 times in a row, or answered 410 Gone, so events are no longer sent to it. Fix the receiver, enable the endpoint on the Events page and replay the failed deliveries.",
+  },
 };
 
 /** What each session outcome means, for the run detail page. */

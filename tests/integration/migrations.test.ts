@@ -76,6 +76,18 @@ describe(`offline migrations (${testDbKind()})`, () => {
       expect(triggers.map((r) => r.tgname).sort()).toEqual([
         "audit_logs_append_only",
         "ledger_entries_append_only",
+        "outbound_attempts_append_only",
+      ]);
+      // So did the outbox triggers (a statement trigger with a transition table among them).
+      const outbox = await db.prisma.$queryRawUnsafe<{ tgname: string }[]>(
+        "SELECT DISTINCT tgname FROM pg_trigger WHERE tgname LIKE 'outbound_%' AND tgname NOT LIKE '%append_only'",
+      );
+      expect(outbox.map((r) => r.tgname).sort()).toEqual([
+        "outbound_attention_raised",
+        "outbound_ledger_events",
+        "outbound_purchase_dispute",
+        "outbound_purchase_refunded",
+        "outbound_tier_changed",
       ]);
     } finally {
       await db.close();

@@ -115,6 +115,11 @@ export const envSchema = z.object({
   ),
   ADJUSTMENT_APPROVAL_THRESHOLD: z.coerce.number().int().min(0).default(1000),
   DEMO_SEED: z.preprocess(emptyToUndefined, booleanString.default(true)),
+
+  // Outbound events to the product (app/services/outbound/): deliveries in flight per process
+  // (0: this process sends none), and whether endpoints may reach private addresses in production.
+  OUTBOUND_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(512).default(64),
+  OUTBOUND_ALLOW_PRIVATE: z.preprocess(emptyToUndefined, booleanString.default(false)),
 });
 
 export type Env = z.infer<typeof envSchema> & {

@@ -237,7 +237,7 @@ export const logger = pino(
 export function scrubSecrets(text: string): string {
   return text
     .replace(/\b(sk|rk|pk)_(test|live)_[A-Za-z0-9]+/g, "$1_$2_[redacted]")
-    .replace(/\bwhsec_[A-Za-z0-9]+/g, "whsec_[redacted]")
+    .replace(/\bwhsec_[A-Za-z0-9+/=_]+/g, "whsec_[redacted]")
     .replace(/\bcdk_[A-Za-z0-9_]+/g, "cdk_[redacted]")
     .replace(/(postgres(?:ql)?:\/\/[^:/\s]+:)[^@\s]+@/g, "$1[redacted]@");
 }
