@@ -6,10 +6,7 @@ import type { EmbeddedSocket } from "../app/services/infra/embedded-socket.serve
 import { ConfigError, getEnv } from "../app/services/infra/env.server";
 import { logger, scrubSecrets } from "../app/services/infra/logger.server";
 import { startWebhookWorker, stopWebhookWorker } from "../app/services/webhooks/queue.server";
-import {
-  startOutboundWorker,
-  stopOutboundWorker,
-} from "../app/services/outbound/worker.server";
+import { startOutboundWorker, stopOutboundWorker } from "../app/services/outbound/worker.server";
 import {
   createReconcileScheduler,
   schedulerOptionsFromEnv,
