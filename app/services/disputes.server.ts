@@ -10,6 +10,7 @@ import { postLedgerEntryInTx } from "./ledger.server";
 import { logger } from "./infra/logger.server";
 import { applyChargeRefunds, clawTotal, findMissingRefunds } from "./refunds.server";
 import { recomputeUserTier } from "./tiers.server";
+import { settleDisputedGrant } from "./grants/holds.server";
 
 /**
  * Disputes (chargebacks):
@@ -21,6 +22,8 @@ import { recomputeUserTier } from "./tiers.server";
  * Applying is idempotent and order-independent: a "closed" event that arrives before "created"
  * creates the dispute, holds, then closes; the late "created" then finds nothing to do.
  * Inquiries (`warning_*` statuses) move no money and hold nothing.
+ * Grants: the hold takes from the purchase's own grant first and marks it `held`; a release gives
+ * the credits back to it and marks it `active`; a lost dispute voids it (grants/holds.server.ts).
  */
 
 const CLOSED = new Set(["won", "lost", "warning_closed", "prevented"]);
@@ -115,6 +118,7 @@ async function applyInTx(
         where: { id: purchaseId },
         data: { status: "dispute_lost" },
       });
+      await settleDisputedGrant(tx, purchaseId);
       await raiseAttention(
         {
           kind: "dispute_lost",

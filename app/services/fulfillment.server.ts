@@ -627,6 +627,8 @@ export async function fulfillCheckoutSession(
     reason: `Checkout Session ${sessionId}`,
     metadata: { via, resolvedBy: user.resolvedBy },
     at,
+    // The purchase's own grant, valued at what was paid for it.
+    grant: { source: "purchase" as const, amountPaid: facts.amountTotal, currency: facts.currency },
   };
   const entryExtras = {
     with: purchaseCtes,

@@ -1,5 +1,6 @@
 import { getDb } from "./infra/db.server";
 import { CREDITS_ROW } from "./rollups.server";
+import { verifyGrants } from "./grants/verify.server";
 
 export interface LedgerViolation {
   check: string;
@@ -12,7 +13,7 @@ export interface LedgerViolation {
  * Prove the ledger's invariants with set-based queries (one pass each, fine on millions of rows):
  * cache = sum of deltas = last balanceAfter; seq gapless from 1; each paid purchase has exactly
  * one purchase entry; clawbacks never exceed the purchase's credits; the overview's daily credit
- * rollups equal the ledger's sums.
+ * rollups equal the ledger's sums; and the grants underneath (grants/verify.server.ts).
  */
 export async function verifyLedger(): Promise<{
   ok: boolean;
@@ -150,6 +151,8 @@ export async function verifyLedger(): Promise<{
         `the ledger ${Number(r.l_issued)} / ${Number(r.l_consumed)}`,
     });
   }
+
+  violations.push(...(await verifyGrants(db)));
 
   const usersChecked = await db.user.count();
   return { ok: violations.length === 0, violations, usersChecked };

@@ -9,6 +9,7 @@ import {
   ValidationError,
 } from "./errors.server";
 import { CREDITS_ROW, rollupUpsertSql, type RollupBump } from "./rollups.server";
+import { allocateSql, type GrantSpec } from "./grants/allocation.server";
 
 /**
  * The ledger service is the only code that changes a balance. Each change is one new
@@ -29,6 +30,7 @@ export const LEDGER_KINDS = [
   "usage",
   "reversal",
   "grant",
+  "expiry",
 ] as const satisfies readonly LedgerKind[];
 
 /** Kinds that spend the customer's own credits: these never take a balance below zero. */
@@ -48,6 +50,8 @@ export interface PostEntryInput {
   metadata?: Prisma.InputJsonValue;
   /** Ledger time (defaults to now); demo seeding and imports backdate entries. */
   at?: Date;
+  /** The grant a credit creates (or the grant a debit takes from first): grants/allocation.server.ts. */
+  grant?: GrantSpec;
 }
 
 export interface PostEntryResult {
@@ -221,7 +225,7 @@ async function post(
   const rollups = [...creditRollups(input.kind, input.delta, at), ...(extras.rollups ?? [])];
   const ctes: Prisma.Sql[] = [
     Prisma.sql`ledger_user AS (
-      SELECT id, balance, last_seq FROM users WHERE id = ${input.userId} FOR UPDATE)`,
+      SELECT id, balance, last_seq, credit_debt FROM users WHERE id = ${input.userId} FOR UPDATE)`,
     Prisma.sql`ledger_entry AS (
       INSERT INTO ledger_entries AS e (user_id, seq, delta, balance_after, kind, idempotency_key, payload_hash,
         purchase_id, staff_id, api_key_id, stripe_event_id, reverses_id, reason, metadata, created_at)
@@ -230,11 +234,14 @@ async function post(
         ${input.apiKeyId ?? null}, ${input.stripeEventId ?? null}, ${input.reversesId ?? null}::bigint,
         ${input.reason ?? null}, ${input.metadata === undefined ? null : JSON.stringify(input.metadata)}::jsonb, ${at}
       FROM ledger_user u
-      ${nonNegative ? Prisma.sql`WHERE u.balance + ${input.delta}::int >= 0` : Prisma.empty}
+      ${nonNegative ? Prisma.sql`WHERE u.balance + ${input.delta}::int >= 0 AND u.balance - credit_unusable(u.id, ${at}) + ${input.delta}::int >= 0` : Prisma.empty}
       ON CONFLICT (idempotency_key) DO NOTHING
       RETURNING ${ENTRY_COLUMNS})`,
+    Prisma.sql`ledger_alloc AS (
+      SELECT ${allocateSql(input.grant)} AS debt_change FROM ledger_entry e, ledger_user u)`,
     Prisma.sql`ledger_balance AS (
-      UPDATE users SET balance = ledger_entry.balance_after, last_seq = ledger_entry.seq, updated_at = now()
+      UPDATE users SET balance = ledger_entry.balance_after, last_seq = ledger_entry.seq, updated_at = now(),
+        credit_debt = users.credit_debt + COALESCE((SELECT debt_change FROM ledger_alloc), 0)
       FROM ledger_entry WHERE users.id = ledger_entry.user_id)`,
   ];
   if (rollups.length > 0) {
@@ -267,10 +274,20 @@ async function post(
   // This new statement sees whoever holds the key, even if they committed while we waited.
   const existing = await findByKey(client ?? getDb(), input.idempotencyKey);
   if (existing) return replayOrConflict(existing, input, hash, balance);
-  if (nonNegative && balance + input.delta < 0) {
-    throw new InsufficientCreditsError(balance, -input.delta);
+  if (nonNegative) {
+    // Held credits and credits past their expiry are in the balance but cannot be spent.
+    const available = balance - (await unusableCredits(client, input.userId, at));
+    if (available + input.delta < 0) throw new InsufficientCreditsError(available, -input.delta);
   }
   throw new Error(`ledger key ${input.idempotencyKey} conflicted but is not visible`);
+}
+
+async function unusableCredits(client: LedgerClient | null, userId: string, at: Date) {
+  const rows = await runStatement<{ unusable: number }>(
+    client,
+    Prisma.sql`SELECT credit_unusable(${userId}, ${at}) AS unusable`,
+  );
+  return Number(rows[0]?.unusable ?? 0);
 }
 
 /** Post one entry inside the caller's transaction (one statement; see `post`). */
@@ -349,11 +366,15 @@ export async function postLedgerBatch(
     if (!user)
       return items.map(() => ({ ok: false, error: new NotFoundError("User", userId, "userId") }));
     const keys = items.map((i) => i.input.idempotencyKey);
-    const existingRows = await tx.$queryRaw<EntryRow[]>`
-      SELECT ${ENTRY_COLUMNS} FROM ledger_entries e WHERE e.idempotency_key = ANY(${keys}::text[])`;
+    // After the lock, so credit_unusable's fresh snapshot sees the previous holder's grants.
+    const existingRows = await tx.$queryRaw<(EntryRow & { unusable: number })[]>`
+      SELECT x.unusable, ${ENTRY_COLUMNS}
+      FROM (SELECT credit_unusable(${userId}, ${at}) AS unusable) x
+      LEFT JOIN ledger_entries e ON e.idempotency_key = ANY(${keys}::text[])`;
+    const unusable = Number(existingRows[0]?.unusable ?? 0);
     const byKey = new Map<string, { entry: LedgerEntry; hash: string }>();
     for (const r of existingRows)
-      byKey.set(r.idempotency_key, { entry: toEntry(r), hash: r.payload_hash });
+      if (r.id !== null) byKey.set(r.idempotency_key, { entry: toEntry(r), hash: r.payload_hash });
 
     let balance = Number(user.balance);
     let seq = Number(user.last_seq);
@@ -370,8 +391,11 @@ export async function postLedgerBatch(
         return;
       }
       const nonNegative = input.delta < 0 && NON_NEGATIVE_KINDS.has(input.kind);
-      if (nonNegative && balance + input.delta < 0) {
-        outcomes[index] = { ok: false, error: new InsufficientCreditsError(balance, -input.delta) };
+      if (nonNegative && balance - unusable + input.delta < 0) {
+        outcomes[index] = {
+          ok: false,
+          error: new InsufficientCreditsError(balance - unusable, -input.delta),
+        };
         return;
       }
       seq += 1;
@@ -415,10 +439,16 @@ export async function postLedgerBatch(
             ${fresh.map((f) => f.entry.apiKeyId)}::text[], ${fresh.map((f) => f.entry.reason)}::text[])
             AS v(seq, delta, balance_after, kind, key, hash, api_key_id, reason)
           ON CONFLICT (idempotency_key) DO NOTHING
-          RETURNING e.id, e.idempotency_key, e.balance_after),
+          RETURNING e.id, e.idempotency_key, e.balance_after, e.seq, e.delta, e.kind, e.user_id, e.created_at,
+            e.purchase_id, e.reverses_id, e.staff_id),
         ledger_complete AS (SELECT count(*) = ${n} AS ok FROM ledger_entry),
+        -- Each entry's allocations in seq order: every call sees the grants the previous one left.
+        ledger_alloc AS (
+          SELECT COALESCE(sum(${allocateSql(undefined, Prisma.sql`0`)}), 0) AS debt_change
+          FROM (SELECT * FROM ledger_entry ORDER BY seq) e WHERE (SELECT ok FROM ledger_complete)),
         ledger_balance AS (
-          UPDATE users SET balance = ${balance}::int, last_seq = ${seq}::int, updated_at = now()
+          UPDATE users SET balance = ${balance}::int, last_seq = ${seq}::int, updated_at = now(),
+            credit_debt = credit_debt + (SELECT debt_change FROM ledger_alloc)
           WHERE id = ${userId} AND (SELECT ok FROM ledger_complete)),
         ledger_rollup AS (${rollupUpsertSql(rollups, Prisma.sql`(SELECT ok FROM ledger_complete)`)}),
         ledger_audit AS (

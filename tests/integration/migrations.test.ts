@@ -75,6 +75,7 @@ describe(`offline migrations (${testDbKind()})`, () => {
       );
       expect(triggers.map((r) => r.tgname).sort()).toEqual([
         "audit_logs_append_only",
+        "credit_allocations_append_only",
         "ledger_entries_append_only",
         "outbound_attempts_append_only",
       ]);

@@ -564,6 +564,7 @@ export const openApiDocument: OpenApiDocument = {
               "usage",
               "reversal",
               "grant",
+              "expiry",
             ],
           },
           delta: { type: "integer", description: "Signed change in credits" },

@@ -1,0 +1,187 @@
+import { describe, expect, it } from "vitest";
+import { getDb } from "../../app/services/infra/db.server";
+import { InsufficientCreditsError } from "../../app/services/errors.server";
+import { postLedgerEntry } from "../../app/services/ledger.server";
+import { verifyLedger } from "../../app/services/ledger-verify.server";
+import type { GrantSpec } from "../../app/services/grants/allocation.server";
+import type { LedgerKind } from "../../app/generated/prisma/enums";
+import { createUser, uid } from "../support/money-path";
+import { useTestDatabase } from "../support/test-database";
+
+useTestDatabase();
+
+const DAY = 86_400_000;
+const key = () => uid("k");
+
+async function post(userId: string, delta: number, kind: LedgerKind, grant?: GrantSpec, at?: Date) {
+  return postLedgerEntry({ userId, delta, kind, idempotencyKey: key(), grant, at });
+}
+
+async function grantsOf(userId: string) {
+  return getDb().creditGrant.findMany({ where: { userId }, orderBy: { id: "asc" } });
+}
+
+async function allocationsOf(entryId: bigint) {
+  const rows = await getDb().creditAllocation.findMany({
+    where: { entryId },
+    orderBy: { id: "asc" },
+  });
+  return rows.map((a) => [a.grantId, a.delta]);
+}
+
+async function expectClean() {
+  expect((await verifyLedger()).violations).toEqual([]);
+}
+
+describe("credit grants: burn order and allocations", () => {
+  it("spends by priority, then soonest expiry (none last), then oldest, across sources", async () => {
+    const user = await createUser();
+    const now = Date.now();
+    const purchase = await post(user.id, 100, "grant", {
+      source: "purchase",
+      amountPaid: 999,
+      currency: "usd",
+    });
+    const later = await post(user.id, 50, "grant", {
+      source: "promotion",
+      expiresAt: new Date(now + 10 * DAY),
+    });
+    const allowance = await post(user.id, 30, "grant", {
+      source: "subscription_period",
+      expiresAt: new Date(now + 5 * DAY),
+    });
+    const manual = await post(user.id, 40, "manual_credit");
+    const first = await post(user.id, 20, "grant", { source: "manual", priority: 10 });
+    const g = await grantsOf(user.id);
+    expect(g.map((x) => [x.source, x.granted, x.remaining, x.amountPaid, x.currency])).toEqual([
+      ["purchase", 100, 100, 999, "usd"],
+      ["promotion", 50, 50, 0, null],
+      ["subscription_period", 30, 30, 0, null],
+      ["manual", 40, 40, 0, null],
+      ["manual", 20, 20, 0, null],
+    ]);
+    const [gPurchase, gLater, gAllowance, gManual, gFirst] = g.map((x) => x.id);
+    expect(g.map((x) => x.ledgerEntryId)).toEqual(
+      [purchase, later, allowance, manual, first].map((p) => p.entry.id),
+    );
+
+    // 20 from the priority-10 grant, 30 from the allowance (expires first), 10 of the promotion.
+    const debit = await post(user.id, -60, "usage");
+    expect(await allocationsOf(debit.entry.id)).toEqual([
+      [gFirst, -20],
+      [gAllowance, -30],
+      [gLater, -10],
+    ]);
+    // Then the rest of the promotion, then the oldest of the never-expiring (the purchase).
+    const debit2 = await post(user.id, -140, "usage");
+    expect(await allocationsOf(debit2.entry.id)).toEqual([
+      [gLater, -40],
+      [gPurchase, -100],
+    ]);
+    expect((await grantsOf(user.id)).map((x) => x.remaining)).toEqual([0, 0, 0, 40, 0]);
+    expect(debit2.balance).toBe(40);
+    expect(gManual).toBeGreaterThan(gPurchase);
+    await expectClean();
+  });
+
+  it("never spends a grant past its expiry, even before the expiry pass: 402 with what can be spent", async () => {
+    const user = await createUser();
+    const past = new Date(Date.now() - DAY);
+    await post(
+      user.id,
+      70,
+      "grant",
+      { source: "promotion", expiresAt: past },
+      new Date(Date.now() - 2 * DAY),
+    );
+    await post(user.id, 30, "manual_credit");
+    const refused = await post(user.id, -40, "usage").catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(InsufficientCreditsError);
+    expect((refused as InsufficientCreditsError).message).toMatch(/30/);
+    const ok = await post(user.id, -30, "usage");
+    expect(ok.balance).toBe(70);
+    expect((await grantsOf(user.id)).map((x) => x.remaining)).toEqual([70, 0]);
+    await expectClean();
+  });
+
+  it("a clawback beyond every grant is debt, repaid first by the next credits", async () => {
+    const user = await createUser();
+    await post(user.id, 50, "manual_credit");
+    const claw = await post(user.id, -80, "refund_clawback");
+    expect(claw.balance).toBe(-30);
+    expect(await allocationsOf(claw.entry.id)).toEqual([
+      [(await grantsOf(user.id))[0].id, -50],
+      [null, -30],
+    ]);
+    expect((await getDb().user.findUniqueOrThrow({ where: { id: user.id } })).creditDebt).toBe(30);
+    await expectClean();
+    const credit = await post(user.id, 100, "grant", {
+      source: "purchase",
+      amountPaid: 500,
+      currency: "eur",
+    });
+    const g = await grantsOf(user.id);
+    expect(g[1]).toMatchObject({ granted: 100, remaining: 70 });
+    expect(await allocationsOf(credit.entry.id)).toEqual([
+      [g[1].id, 100],
+      [g[1].id, -30],
+      [null, 30],
+    ]);
+    expect(credit.balance).toBe(70);
+    expect((await getDb().user.findUniqueOrThrow({ where: { id: user.id } })).creditDebt).toBe(0);
+    await expectClean();
+  });
+
+  it("a reversal takes from the grant its entry created; a dispute release gives back to the held grant", async () => {
+    const user = await createUser();
+    const a = await post(user.id, 40, "manual_credit");
+    await post(user.id, 60, "grant", { source: "manual", priority: 1 });
+    const rev = await postLedgerEntry({
+      userId: user.id,
+      delta: -10,
+      kind: "reversal",
+      idempotencyKey: key(),
+      reversesId: a.entry.id,
+    });
+    const [ga, gb] = await grantsOf(user.id);
+    expect(await allocationsOf(rev.entry.id)).toEqual([[ga.id, -10]]);
+    const hold = await post(user.id, -25, "dispute_hold", { grantId: gb.id });
+    expect((await grantsOf(user.id))[1]).toMatchObject({ status: "held", remaining: 35 });
+    // Held credits are not spendable: 30 left in grant a, 35 held in b.
+    await expect(post(user.id, -31, "usage")).rejects.toBeInstanceOf(InsufficientCreditsError);
+    const release = await postLedgerEntry({
+      userId: user.id,
+      delta: 25,
+      kind: "dispute_release",
+      idempotencyKey: key(),
+      reversesId: hold.entry.id,
+    });
+    expect(await allocationsOf(release.entry.id)).toEqual([[gb.id, 25]]);
+    expect((await grantsOf(user.id))[1]).toMatchObject({ status: "active", remaining: 60 });
+    expect((await post(user.id, -90, "usage")).balance).toBe(0);
+    await expectClean();
+  });
+
+  it("a user with 10,000 grants still debits in one statement, from the right grant", async () => {
+    const user = await createUser();
+    const db = getDb();
+    // 10,000 daily allowances, all but the last spent or expired (built in SQL: seconds, not minutes).
+    await db.$executeRaw`
+      INSERT INTO ledger_entries (user_id, seq, delta, balance_after, kind, idempotency_key, payload_hash, created_at)
+      SELECT ${user.id}, n, 5, 5 * n, 'grant', ${user.id} || ':' || n, 'x', now() - (10001 - n) * interval '1 day'
+      FROM generate_series(1, 10000) n`;
+    await db.$executeRaw`
+      SELECT credit_allocate(e.id, e.user_id, e.delta, e.kind::text, e.created_at, 0, NULL, NULL, NULL, NULL,
+        'subscription_period', NULL, NULL, e.created_at + interval '1 day', NULL, NULL, NULL)
+      FROM (SELECT * FROM ledger_entries WHERE user_id = ${user.id} ORDER BY seq) e`;
+    await db.$executeRaw`
+      UPDATE credit_grants SET remaining = 0, status = 'expired' WHERE user_id = ${user.id}
+        AND id < (SELECT max(id) FROM credit_grants WHERE user_id = ${user.id})`;
+    await db.$executeRaw`UPDATE users SET balance = 5, last_seq = 10000 WHERE id = ${user.id}`;
+    const last = (await grantsOf(user.id)).at(-1)!;
+    await db.$executeRaw`UPDATE credit_grants SET expires_at = now() + interval '1 day' WHERE id = ${last.id}`;
+    const debit = await post(user.id, -3, "usage");
+    expect(debit.balance).toBe(2);
+    expect(await allocationsOf(debit.entry.id)).toEqual([[last.id, -3]]);
+  });
+});
