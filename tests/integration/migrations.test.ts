@@ -134,7 +134,7 @@ describe(`offline migrations (${testDbKind()})`, () => {
     } finally {
       await db.close();
     }
-  });
+  }, 180_000); // three full migration histories (two diffs and an apply): over a minute on a busy machine
 
   it("reports a migration edited after it was applied as modified", async () => {
     const prismaDir = scratchPrismaDir();
