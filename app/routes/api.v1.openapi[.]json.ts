@@ -1,15 +1,7 @@
-import { apiHandler, apiJson } from "~/services/api/http.server";
-import { openApiDocument } from "~/services/api/openapi.server";
+import { apiRoute } from "~/services/api/operations.server";
 
-const handler = apiHandler("/openapi.json", {
-  GET: {
-    // Public on purpose: the description holds no data, and client generators fetch it without a key.
-    public: true,
-    async run() {
-      return apiJson(openApiDocument, 200, { "Cache-Control": "public, max-age=300" });
-    },
-  },
-});
+// Declared in app/services/api/operations.server.ts; this file only places it under /api/v1.
+const handler = apiRoute("/openapi.json");
 
 export const loader = handler;
 export const action = handler;

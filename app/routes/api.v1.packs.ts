@@ -1,14 +1,7 @@
-import { apiHandler, apiJson } from "~/services/api/http.server";
-import { listApiPacks } from "~/services/api/packs.server";
+import { apiRoute } from "~/services/api/operations.server";
 
-const handler = apiHandler("/packs", {
-  GET: {
-    scope: "packs:read",
-    async run() {
-      return apiJson({ data: await listApiPacks() });
-    },
-  },
-});
+// Declared in app/services/api/operations.server.ts; this file only places it under /api/v1.
+const handler = apiRoute("/packs");
 
 export const loader = handler;
 export const action = handler;

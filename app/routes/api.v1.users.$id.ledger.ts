@@ -1,16 +1,7 @@
-import { apiHandler, apiJson, parseInput, queryParams } from "~/services/api/http.server";
-import { ledgerQuerySchema, listLedgerPage, userPathSchema } from "~/services/api/users.server";
+import { apiRoute } from "~/services/api/operations.server";
 
-const handler = apiHandler("/users/{id}/ledger", {
-  GET: {
-    scope: "users:read",
-    async run({ request, params }) {
-      const { id } = parseInput(userPathSchema, params, "path");
-      const query = parseInput(ledgerQuerySchema, queryParams(request), "query");
-      return apiJson(await listLedgerPage(id, query));
-    },
-  },
-});
+// Declared in app/services/api/operations.server.ts; this file only places it under /api/v1.
+const handler = apiRoute("/users/{id}/ledger");
 
 export const loader = handler;
 export const action = handler;

@@ -5,12 +5,12 @@ import { startEmulator, type EmulatorHandle } from "../../emulator/index";
 import { API_SCOPES, type ApiScope } from "../../app/services/api-keys.server";
 import { apiKeyBuckets } from "../../app/services/api/rate-limit.server";
 import {
-  openApiDocument,
-  type HttpMethod,
-  type OperationObject,
-  type Ref,
-  type SchemaObject,
-} from "../../app/services/api/openapi.server";
+  resolveResponse,
+  responsesOf,
+  type AnyOperation,
+} from "../../app/services/api/contract.server";
+import { apiOperations, openApiDocument } from "../../app/services/api/operations.server";
+import { apiUserSchema, debitResponseSchema } from "../../app/services/api/schemas.server";
 import { parseEnv, setEnv } from "../../app/services/infra/env.server";
 import { syncPacks } from "../../app/services/packs.server";
 import { createStripeClient, setStripe } from "../../app/services/infra/stripe-client.server";
@@ -70,62 +70,13 @@ afterAll(async () => {
   await emu?.stop();
 });
 
-// ---------------------------------------------------------------------------------------------
-// A small validator for the JSON Schema subset the document uses.
-
-function resolve<T>(node: T | Ref): T {
-  if (node && typeof node === "object" && "$ref" in node) {
-    const parts = node.$ref.replace(/^#\//, "").split("/");
-    let target: unknown = openApiDocument;
-    for (const p of parts) target = (target as Record<string, unknown>)?.[p];
-    if (target === undefined) throw new Error(`unresolved $ref ${node.$ref}`);
-    return target as T;
-  }
-  return node as T;
-}
-
-function typeOf(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "array";
-  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
-  return typeof value;
-}
-
-function validate(schemaOrRef: SchemaObject | Ref, value: unknown, at = "$"): string[] {
-  const schema = resolve(schemaOrRef);
-  if (schema.oneOf) {
-    const passing = schema.oneOf.filter((s) => validate(s, value, at).length === 0);
-    return passing.length === 1 ? [] : [`${at}: matches ${passing.length} of oneOf`];
-  }
-  if (schema.anyOf && !schema.anyOf.some((s) => validate(s, value, at).length === 0))
-    return [`${at}: matches none of anyOf`];
-  const errors: string[] = [];
-  if (schema.type) {
-    const allowed = Array.isArray(schema.type) ? schema.type : [schema.type];
-    const actual = typeOf(value);
-    const ok =
-      allowed.includes(actual as never) || (actual === "integer" && allowed.includes("number"));
-    if (!ok) return [`${at}: expected ${allowed.join("|")}, got ${actual}`];
-  }
-  if (schema.enum && !schema.enum.includes(value as string))
-    errors.push(`${at}: ${String(value)} not in enum`);
-  if (typeOf(value) === "object") {
-    const obj = value as Record<string, unknown>;
-    for (const r of schema.required ?? []) if (!(r in obj)) errors.push(`${at}.${r}: required`);
-    for (const [name, sub] of Object.entries(schema.properties ?? {})) {
-      if (name in obj) errors.push(...validate(sub, obj[name], `${at}.${name}`));
-    }
-    if (schema.additionalProperties === false) {
-      for (const k of Object.keys(obj))
-        if (!(k in (schema.properties ?? {}))) errors.push(`${at}.${k}: not allowed`);
-    }
-  }
-  if (typeOf(value) === "array" && schema.items) {
-    (value as unknown[]).forEach((item, i) =>
-      errors.push(...validate(schema.items!, item, `${at}[${i}]`)),
-    );
-  }
-  return errors;
+/** Follow a local $ref of the document. */
+function resolveRef(ref: string): unknown {
+  let target: unknown = openApiDocument;
+  for (const p of ref.replace(/^#\//, "").split("/"))
+    target = (target as Record<string, unknown>)?.[p];
+  if (target === undefined) throw new Error(`unresolved $ref ${ref}`);
+  return target;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -338,24 +289,13 @@ const scenarios: Record<string, Scenario> = {
 const concrete = (path: string) =>
   `/api/v1${path.replace("{id}", path.startsWith("/checkout") ? "cs_test_x" : "someone")}`;
 
-function operations(): { method: HttpMethod; path: string; op: OperationObject }[] {
-  return Object.entries(openApiDocument.paths).flatMap(([path, item]) =>
-    (Object.entries(item) as [HttpMethod, OperationObject][]).map(([method, op]) => ({
-      method,
-      path,
-      op,
-    })),
-  );
+/** Every declared operation, keyed the way the scenarios are. */
+function operations(): { method: string; path: string; op: AnyOperation }[] {
+  return apiOperations.map((op) => ({ method: op.method.toLowerCase(), path: op.path, op }));
 }
 
-/** The one scope an operation's security requirement names (none for public operations). */
-function scopeOf(op: OperationObject): ApiScope | null {
-  const requirements = op.security ?? openApiDocument.security;
-  if (requirements.length === 0) return null;
-  expect(requirements).toHaveLength(1);
-  expect(requirements[0].bearerAuth).toHaveLength(1);
-  return requirements[0].bearerAuth[0] as ApiScope;
-}
+/** The one scope an operation needs (none for public operations), as declared. */
+const scopeOf = (op: AnyOperation) => op.scope;
 
 /** A key with exactly these scopes (cached: keys are cheap but not free). */
 const keysByScopes = new Map<string, string>();
@@ -416,35 +356,47 @@ describe("GET /api/v1/openapi.json", () => {
       return v;
     });
     expect(refs.length).toBeGreaterThan(10);
-    for (const r of refs) expect(() => resolve({ $ref: r }), r).not.toThrow();
+    for (const r of refs) expect(() => resolveRef(r), r).not.toThrow();
   });
 
-  it("the schema check used below rejects bodies that do not match", () => {
-    const user = { $ref: "#/components/schemas/User" };
-    expect(
-      validate(user, {
-        id: "u",
-        email: "a@b.c",
-        name: null,
-        tier: "free",
-        balance: 1,
-        stripeCustomerId: null,
-      }),
-    ).toEqual([]);
-    expect(
-      validate(user, {
-        id: "u",
-        email: "a@b.c",
-        name: null,
-        tier: "free",
-        balance: "1",
-        stripeCustomerId: null,
-      }),
-    ).toHaveLength(1);
-    expect(validate(user, { id: "u" })).not.toEqual([]);
-    expect(
-      validate({ $ref: "#/components/schemas/UpsertUserRequest" }, { email: "a@b.c", extra: 1 }),
-    ).toHaveLength(1);
+  it("the response schemas used below refuse bodies that do not match, and undeclared fields", () => {
+    const user = {
+      id: "u",
+      email: "a@b.c",
+      name: null,
+      tier: "free",
+      balance: 1,
+      stripeCustomerId: null,
+    };
+    expect(apiUserSchema.safeParse(user).success).toBe(true);
+    expect(apiUserSchema.safeParse({ ...user, balance: "1" }).error?.issues).toMatchObject([
+      { path: ["balance"] },
+    ]);
+    expect(apiUserSchema.safeParse({ ...user, balance: 1.5 }).success).toBe(false);
+    expect(apiUserSchema.safeParse({ id: "u" }).success).toBe(false);
+    expect(apiUserSchema.safeParse({ ...user, secret: "x" }).error?.issues).toMatchObject([
+      { code: "unrecognized_keys", keys: ["secret"] },
+    ]);
+    expect(debitResponseSchema.safeParse({ entry: null, balance: 1 }).success).toBe(false);
+  });
+
+  it("a user read at a past instant (?at=) is a User too, with balanceAt", async () => {
+    const user = await makeUser({ balance: 3 });
+    const res = await fetchAs(
+      key,
+      "GET",
+      `/api/v1/users/${user.id}?at=${new Date().toISOString()}`,
+    );
+    const body = await readJson(res);
+    expect(res.status).toBe(200);
+    expect(apiUserSchema.parse(body)).toMatchObject({ balance: 3, balanceAt: { seq: 1 } });
+  });
+
+  it("the document's statuses and response schemas are the declared ones", () => {
+    for (const { method, path, op } of operations()) {
+      const documented = openApiDocument.paths[path][method as "get"]!;
+      expect(Object.keys(documented.responses).sort()).toEqual(Object.keys(responsesOf(op)).sort());
+    }
   });
 
   it("documents exactly the API routes that exist", () => {
@@ -458,7 +410,7 @@ describe("GET /api/v1/openapi.json", () => {
   it("has a scenario for every documented status, and no scenario for an undocumented one", () => {
     const documented = operations()
       .flatMap(({ method, path, op }) =>
-        Object.keys(op.responses).map((status) => `${method} ${path} ${status}`),
+        Object.keys(responsesOf(op)).map((status) => `${method} ${path} ${status}`),
       )
       .sort();
     expect(Object.keys(scenarios).sort()).toEqual(documented);
@@ -490,17 +442,21 @@ describe("scopes", () => {
   }
 });
 
-describe("documented statuses are returned with documented bodies", () => {
+describe("declared statuses are returned with bodies their schemas accept", () => {
   for (const { method, path, op } of operations()) {
-    for (const [status, responseOrRef] of Object.entries(op.responses)) {
+    for (const [status, declared] of Object.entries(responsesOf(op))) {
       it(`${method.toUpperCase()} ${path} → ${status}`, async () => {
         const res = await scenarios[`${method} ${path} ${status}`]();
         const text = await res.text();
         expect(res.status, text.slice(0, 300)).toBe(Number(status));
         expect(res.headers.get("content-type")).toMatch(/application\/json/);
-        const response = resolve(responseOrRef);
-        const schema = response.content?.["application/json"].schema;
-        if (schema) expect(validate(schema, JSON.parse(text))).toEqual([]);
+        // The body is parsed with the zod schema the operation declares for this status: the
+        // schema the document was generated from and the handler's reply is typed by.
+        const response = resolveResponse(declared);
+        if (response.schema) {
+          const parsed = response.schema.safeParse(JSON.parse(text));
+          expect(parsed.error?.issues ?? [], text.slice(0, 300)).toEqual([]);
+        }
         if (status === "401") expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
         if (status === "403") {
           const scope = scopeOf(op)!;

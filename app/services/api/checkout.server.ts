@@ -264,6 +264,12 @@ const OUTCOME_MESSAGES: Record<FulfillResult["outcome"], string> = {
     "The session grants no credits (a subscription tier is applied through subscription events).",
 };
 
+/** Every outcome the success-page path can answer with (the FulfillResult schema's enum). */
+export const FULFILL_OUTCOMES = Object.keys(OUTCOME_MESSAGES) as [
+  FulfillResult["outcome"],
+  ...FulfillResult["outcome"][],
+];
+
 /**
  * The success-page path: the same fulfillment the webhook runs, so whichever arrives first
  * credits and the other reports already_credited. 202 while payment is pending; otherwise 200 with

@@ -11,7 +11,8 @@ export function toApiPack(pack: CreditPack) {
     credits: pack.credits,
     unitAmount: pack.unitAmount,
     currency: pack.currency,
-    type: pack.priceType,
+    // Stripe's price.type, as syncPacks (packs.server.ts) stores it.
+    type: pack.priceType as "one_time" | "recurring",
     grantsTier: pack.grantsTier,
   };
 }
