@@ -67,3 +67,20 @@ export function formatUtc(value: Date | string): string {
 
 // One label rule for codes: ~/shared/labels.
 export { humanize } from "~/shared/labels";
+
+/** "3 minutes ago", "2 days ago": for warnings computed in the browser when a dialog opens. */
+export function formatAgo(value: Date | string, now: Date = new Date()): string {
+  const seconds = Math.max(0, Math.round((now.getTime() - new Date(value).getTime()) / 1000));
+  const units: [number, string][] = [
+    [86_400, "day"],
+    [3_600, "hour"],
+    [60, "minute"],
+  ];
+  for (const [size, unit] of units) {
+    if (seconds >= size) {
+      const n = Math.floor(seconds / size);
+      return `${n} ${unit}${n === 1 ? "" : "s"} ago`;
+    }
+  }
+  return "just now";
+}

@@ -20,6 +20,9 @@ export interface LedgerTableRow extends LedgerActor {
   stripeEventId?: string | null;
   userId?: string;
   userEmail?: string;
+  /** The entry this reversal undoes (its #seq), and the reversal that undid this one. */
+  reversesSeq?: number | null;
+  reversedBySeq?: number | null;
 }
 
 export function LedgerTable<R extends LedgerTableRow>({
@@ -30,6 +33,7 @@ export function LedgerTable<R extends LedgerTableRow>({
   eventLink,
   testId,
   caption,
+  rowAction,
 }: {
   rows: readonly R[];
   /** "user": one user's entries; "explorer": everyone's, with the user column. */
@@ -40,6 +44,8 @@ export function LedgerTable<R extends LedgerTableRow>({
   eventLink?: (stripeEventId: string) => React.ReactNode;
   testId: string;
   caption: string;
+  /** A per-row action on the user page (e.g. "Reverse…" on a manual entry). */
+  rowAction?: (row: R) => React.ReactNode;
 }) {
   const user = variant === "user";
   const columns: (Column<R> | false)[] = [
@@ -70,7 +76,21 @@ export function LedgerTable<R extends LedgerTableRow>({
       num: true,
       cell: (e) => formatCredits(e.balanceAfter),
     },
-    { header: "Reason", className: "reason", cell: (e) => e.reason ?? <None /> },
+    {
+      header: "Reason",
+      className: "reason",
+      cell: (e) => (
+        <>
+          {e.reason ?? <None />}
+          {e.reversesSeq ? <div className="muted small">reverses #{e.reversesSeq}</div> : null}
+          {e.reversedBySeq ? (
+            <div className="small" data-testid="reversed-by">
+              reversed by #{e.reversedBySeq}
+            </div>
+          ) : null}
+        </>
+      ),
+    },
     { header: "By", cell: (e) => actorLabel(e) },
     user
       ? {
@@ -80,6 +100,7 @@ export function LedgerTable<R extends LedgerTableRow>({
             <>
               {e.purchaseId ? <PurchaseLink id={e.purchaseId} open={canOpenPurchases} /> : null}
               {e.stripeEventId ? eventLink?.(e.stripeEventId) : null}
+              {rowAction?.(e)}
             </>
           ),
         }

@@ -30,3 +30,9 @@ export function isStripeEventId(value: string): boolean {
 export function isUserId(value: string): boolean {
   return USER_ID.test(value);
 }
+
+/** What "Credit a Checkout Session" accepts: the session, or the payment intent / charge it made. */
+export const PAYMENT_REF_ID = /^(cs|pi|ch)_[A-Za-z0-9_]{1,250}$/;
+
+/** Stripe ids by prefix, for search and links (one pattern per object kind). */
+export const STRIPE_ID = /^(cus|cs|pi|ch|re|dp|evt|in|sub)_[A-Za-z0-9_]{1,250}$/;

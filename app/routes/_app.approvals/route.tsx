@@ -12,10 +12,13 @@ import {
   approvalsSearchSchema,
   listApprovals,
   rejectAdjustment,
+  withdrawAdjustment,
 } from "~/services/admin/adjustments.server";
 import { InsufficientCreditsError } from "~/services/errors.server";
 import { ACCESS } from "~/shared/permissions";
-import { decisionSchema } from "~/shared/schemas/adjustment";
+import { decisionSchema, withdrawSchema } from "~/shared/schemas/adjustment";
+import { WithdrawForm } from "~/components/withdraw-form";
+import { kindLabel } from "~/shared/labels";
 import { DecisionForm } from "./decision-form";
 
 export const meta: MetaFunction = () => [{ title: "Approvals · creditdesk" }];
@@ -34,7 +37,7 @@ export const loader = staffLoader(
 
 export const action = staffAction({
   roles: ACCESS.approvals,
-  unknownIntent: "Choose approve or reject.",
+  unknownIntent: "Choose approve, reject or withdraw.",
   notFound: "form",
   intents: {
     approve: intent({
@@ -50,6 +53,15 @@ export const action = staffAction({
               form: `The balance is now ${formatCredits(error.balance)}, so this debit would take it below zero. Reject it, or ask for a smaller one.`,
             }
           : undefined,
+    }),
+    withdraw: intent({
+      schema: withdrawSchema,
+      run: (input, { actor }) => withdrawAdjustment(input.requestId, actor),
+      ok: (r) => ({
+        to: "/approvals",
+        kind: "info",
+        toast: `Withdrew your ${formatDelta(r.request.amount)} credits request; nothing was changed.`,
+      }),
     }),
     reject: intent({
       schema: decisionSchema,
@@ -89,16 +101,27 @@ export default function Approvals() {
                 for <Link to={`/users/${encodeURIComponent(r.user.id)}`}>{r.user.email}</Link>{" "}
                 <span className="muted">(balance now {formatCredits(r.user.balance)})</span>
               </div>
+              {r.checkoutSessionId ? (
+                <p>
+                  Credit Checkout Session <span className="mono">{r.checkoutSessionId}</span> to
+                  this user, although the session names another user. Approving runs the fulfillment
+                  with this user.
+                </p>
+              ) : null}
               <p>{r.reason}</p>
+              <CreditsSince rows={r.creditsSince} />
               <p className="muted small">
                 Requested by {r.requestedBy.name ?? r.requestedBy.email}{" "}
                 <Time value={r.createdAt} />
                 {r.ticketRef ? <> · ticket {r.ticketRef}</> : null}
               </p>
               {r.requestedBy.id === me ? (
-                <p className="alert info">
-                  You requested this, so another staff member has to approve or reject it.
-                </p>
+                <>
+                  <p className="alert info">
+                    You requested this, so another staff member has to approve or reject it.
+                  </p>
+                  <WithdrawForm requestId={r.id} amount={r.amount} reply={reply} />
+                </>
               ) : (
                 <DecisionForm
                   requestId={r.id}
@@ -145,6 +168,44 @@ export default function Approvals() {
         />
       )}
     </>
+  );
+}
+
+/** What the user was credited since the request: did "the credits that never came" come meanwhile? */
+function CreditsSince({
+  rows,
+}: {
+  rows: {
+    seq: number;
+    kind: string;
+    delta: number;
+    createdAt: Date | string;
+    reason: string | null;
+  }[];
+}) {
+  if (rows.length === 0) {
+    return (
+      <p className="muted small" data-testid="credits-since">
+        No credits since the request.
+      </p>
+    );
+  }
+  return (
+    <div className="alert warn" data-testid="credits-since">
+      <p>
+        Credits this user received since the request ({rows.length}): check it is not already made
+        good.
+      </p>
+      <ul className="plain-list">
+        {rows.map((c) => (
+          <li key={c.seq}>
+            #{c.seq} {kindLabel(c.kind)} <strong>{formatDelta(c.delta)}</strong>{" "}
+            <Time value={c.createdAt} />
+            {c.reason ? <span className="muted"> — {c.reason}</span> : null}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 

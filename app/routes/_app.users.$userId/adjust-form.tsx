@@ -1,21 +1,31 @@
 import { Form } from "@remix-run/react";
 import { ConfirmButton } from "~/components/confirm-button";
 import { FormError, TextAreaField, TextField } from "~/components/field";
-import { formatCredits, formatDelta } from "~/components/format";
+import { formatAgo, formatCredits, formatDelta } from "~/components/format";
 import { useIntentForm } from "~/components/intent-form";
 import type { ActionReply } from "~/shared/action-reply";
 import { adjustmentAmountSchema, needsApproval } from "~/shared/schemas/adjustment";
 
 type AdjustResult =
   | { kind: "posted"; created: boolean; delta: number; balance: number }
-  | { kind: "requested"; created: boolean; amount: number; threshold: number };
+  | { kind: "requested"; created: boolean; amount: number; threshold: number; windowTotal: number };
+
+/** A credit the user received recently (the double-credit guard's evidence). */
+export interface RecentCredit {
+  seq: number;
+  kind: string;
+  delta: number;
+  createdAt: Date | string;
+}
 
 /** The toast after an adjustment: posted now, or filed for approval (or a repeat of either). */
 export function adjustedToast(result: AdjustResult) {
   if (result.kind === "requested") {
     return {
       toast: result.created
-        ? `Approval requested: ${formatDelta(result.amount)} credits is above the ${formatCredits(result.threshold)} threshold, so another staff member must approve it.`
+        ? result.windowTotal > 0
+          ? `Approval requested: with the ${formatCredits(result.windowTotal)} credits you already gave this user in the last 24 hours, ${formatDelta(result.amount)} more is above the ${formatCredits(result.threshold)} threshold, so another staff member must approve it.`
+          : `Approval requested: ${formatDelta(result.amount)} credits is above the ${formatCredits(result.threshold)} threshold, so another staff member must approve it.`
         : "This request was already filed (the form was sent twice); nothing more was requested.",
     };
   }
@@ -30,12 +40,20 @@ export function adjustedToast(result: AdjustResult) {
 export function AdjustForm({
   nonce,
   threshold,
+  windowTotal,
+  windowHours,
+  recentPurchases,
   balance,
   email,
   reply,
 }: {
   nonce: string;
   threshold: number;
+  /** Your manual credits to this user in the approval window (the four-eyes sum so far). */
+  windowTotal: number;
+  windowHours: number;
+  /** Purchase credits in the last 7 days: a manual credit now may be a double credit. */
+  recentPurchases: readonly RecentCredit[];
   balance: number;
   email: string;
   reply: ActionReply<string, unknown> | undefined;
@@ -53,7 +71,7 @@ export function AdjustForm({
         inputMode="numeric"
         defaultValue={f.value("amount")}
         error={f.error("amount")}
-        hint={`Positive adds, negative removes. Above ${formatCredits(threshold)} (either way) needs a second person’s approval.`}
+        hint={`Positive adds, negative removes. A debit above ${formatCredits(threshold)}, or credits from you to this user summing above ${formatCredits(threshold)} in ${windowHours} hours (${formatCredits(windowTotal)} so far), need a second person’s approval.`}
         required
       />
       <TextAreaField
@@ -79,7 +97,15 @@ export function AdjustForm({
         pending={f.pending}
         pendingLabel="Saving…"
         describe={(form) => (
-          <AdjustPreview form={form} threshold={threshold} balance={balance} email={email} />
+          <AdjustPreview
+            form={form}
+            threshold={threshold}
+            windowTotal={windowTotal}
+            windowHours={windowHours}
+            recentPurchases={recentPurchases}
+            balance={balance}
+            email={email}
+          />
         )}
       >
         Adjust credits…
@@ -92,11 +118,17 @@ export function AdjustForm({
 function AdjustPreview({
   form,
   threshold,
+  windowTotal,
+  windowHours,
+  recentPurchases,
   balance,
   email,
 }: {
   form: FormData;
   threshold: number;
+  windowTotal: number;
+  windowHours: number;
+  recentPurchases: readonly RecentCredit[];
   balance: number;
   email: string;
 }) {
@@ -112,10 +144,14 @@ function AdjustPreview({
         {amount > 0 ? "Add" : "Remove"} <strong>{formatCredits(Math.abs(amount))}</strong> credits{" "}
         {amount > 0 ? "to" : "from"} {email}.
       </p>
-      {needsApproval(amount, threshold) ? (
+      {amount > 0 ? <DoubleCreditWarning credits={recentPurchases} what="purchase" /> : null}
+      {needsApproval(amount, threshold, windowTotal) ? (
         <p className="alert warn">
-          Above the approval threshold of {formatCredits(threshold)}: this files an approval
-          request. The balance changes only when another staff member approves it.
+          {amount > 0 && windowTotal > 0
+            ? `With the ${formatCredits(windowTotal)} credits you gave this user in the last ${windowHours} hours, this is above`
+            : "Above"}{" "}
+          the approval threshold of {formatCredits(threshold)}: this files an approval request. The
+          balance changes only when another staff member approves it.
         </p>
       ) : (
         <p>
@@ -125,5 +161,38 @@ function AdjustPreview({
       )}
       {reason ? <p className="muted">Reason: {reason}</p> : null}
     </>
+  );
+}
+
+/**
+ * The double-credit guard: "this user got a 1,500-credit purchase 3 minutes ago". Shown before a
+ * manual credit (about purchases) and before crediting a session (about manual credits).
+ */
+export function DoubleCreditWarning({
+  credits,
+  what,
+}: {
+  credits: readonly RecentCredit[];
+  what: "purchase" | "manual credit";
+}) {
+  if (credits.length === 0) return null;
+  const now = new Date();
+  return (
+    <div className="alert warn" data-testid="double-credit-warning">
+      <p>
+        Possible double credit: this user got{" "}
+        {credits.map((c, i) => (
+          <span key={c.seq}>
+            {i > 0 ? (i === credits.length - 1 ? " and " : ", ") : null}a{" "}
+            <strong>
+              {formatCredits(c.delta)}-credit {what}
+            </strong>{" "}
+            {formatAgo(c.createdAt, now)} (#{c.seq})
+          </span>
+        ))}
+        .
+      </p>
+      <p>Check the ledger first: is this the same payment or problem?</p>
+    </div>
   );
 }

@@ -5,59 +5,64 @@ import { formatCredits, formatMoney } from "~/components/format";
 import { useIntentForm } from "~/components/intent-form";
 import type { CreditSessionView } from "~/services/admin/user-actions.server";
 import type { ActionReply } from "~/shared/action-reply";
+import { SessionCreditPreview } from "./session-credit";
 
+/**
+ * "Credit a Checkout Session" from any id the customer has: cs_, or the pi_/ch_ of the payment
+ * (the server finds the session). The confirmation previews who, how many credits and for what
+ * payment before anything is credited.
+ */
 export function CreditSessionForm({
+  userId,
   email,
   reply,
 }: {
+  userId: string;
   email: string;
   reply: ActionReply<string, unknown> | undefined;
 }) {
   const f = useIntentForm("credit-session", reply, {
-    pendingIf: (form) => form.get("assign") !== "yes",
+    match: (values) => values.source !== "check-stripe",
   });
   const outcome = f.outcome as CreditSessionView | undefined;
   return (
     <div className="card" aria-labelledby="credit-session-heading">
       <h3 id="credit-session-heading">Credit a Checkout Session</h3>
       <Form method="post" noValidate>
-        <FormError message={f.error("form")} />
+        <FormError message={f.error("form") ?? f.error("reason") ?? f.error("assign")} />
         <TextField
           idPrefix="credit-"
-          label="Checkout Session id"
+          label="Checkout Session, payment intent or charge id"
           name="sessionId"
           defaultValue={f.value("sessionId")}
           error={f.error("sessionId")}
-          hint="Starts with cs_. Runs the same fulfillment as the webhook, so a session is never credited twice."
+          hint="cs_…, pi_… or ch_… (a receipt’s payment). Runs the same fulfillment as the webhook, so a session is never credited twice."
           autoComplete="off"
           required
         />
         <ConfirmButton
           intent="credit-session"
           title="Credit this Checkout Session?"
+          confirmLabel="Credit"
           pending={f.pending}
-          pendingLabel="Asking Stripe…"
+          pendingLabel="Crediting…"
           describe={(form) => (
-            <p>
-              Look up <span className="mono">{String(form.get("sessionId") ?? "")}</span> in Stripe
-              and credit it if it is paid and not credited yet. The user is taken from the session
-              (reference, metadata, customer or email).
-            </p>
+            <SessionCreditPreview
+              userId={userId}
+              userEmail={email}
+              refId={String(form.get("sessionId") ?? "").trim()}
+            />
           )}
         >
-          Credit session…
+          Look up and credit…
         </ConfirmButton>
       </Form>
-      {outcome ? <CreditOutcome outcome={outcome} email={email} /> : null}
+      {outcome ? <CreditOutcome outcome={outcome} /> : null}
     </div>
   );
 }
 
-function CreditOutcome({ outcome, email }: { outcome: CreditSessionView; email: string }) {
-  const assigning = useIntentForm("credit-session", undefined, {
-    id: "assign-form",
-    pendingIf: (form) => form.get("assign") === "yes",
-  }).pending;
+export function CreditOutcome({ outcome }: { outcome: CreditSessionView }) {
   switch (outcome.outcome) {
     case "credited":
       return (
@@ -83,6 +88,16 @@ function CreditOutcome({ outcome, email }: { outcome: CreditSessionView; email: 
           was added. <Link to={`/purchases/${outcome.purchaseId}`}>Open the purchase</Link>
         </div>
       );
+    case "approval_requested":
+      return (
+        <div className="alert info" role="status">
+          {outcome.created ? "Approval requested" : "This request was already filed"}: crediting{" "}
+          {formatCredits(outcome.credits)} credits from{" "}
+          <span className="mono">{outcome.sessionId}</span> to this user (the session names{" "}
+          {outcome.namedUserId}) waits for a second staff member.{" "}
+          <Link to="/approvals">Open approvals</Link>
+        </div>
+      );
     case "not_paid":
       return (
         <div className="alert warn" role="status">
@@ -93,30 +108,10 @@ function CreditOutcome({ outcome, email }: { outcome: CreditSessionView; email: 
     case "unmatched_user":
       return (
         <div className="alert warn" role="status">
-          <p>
-            Paid ({formatMoney(outcome.amount, outcome.currency)}
-            {outcome.email ? `, by ${outcome.email}` : ""}), but the session matches no user.{" "}
-            {outcome.detail}
-          </p>
-          <Form method="post">
-            <input type="hidden" name="sessionId" value={outcome.sessionId} />
-            <input type="hidden" name="assign" value="yes" />
-            <ConfirmButton
-              intent="credit-session"
-              title="Assign this payment to this user?"
-              pending={assigning}
-              pendingLabel="Crediting…"
-              describe={() => (
-                <p>
-                  Credit <span className="mono">{outcome.sessionId}</span> to{" "}
-                  <strong>{email}</strong>. Do this only when you have confirmed the payment is
-                  theirs (e.g. the receipt they sent matches).
-                </p>
-              )}
-            >
-              Assign to {email} and credit…
-            </ConfirmButton>
-          </Form>
+          Paid ({formatMoney(outcome.amount, outcome.currency)}
+          {outcome.email ? `, by ${outcome.email}` : ""}), but the session matches no user.{" "}
+          {outcome.detail} Nothing was credited: open the confirmation again to assign it to this
+          user.
         </div>
       );
     case "unknown_price":

@@ -11,7 +11,16 @@ import { StripeEventsTable } from "~/components/stripe-events-table";
 import { Time } from "~/components/time";
 import { intent, staffAction, staffLoader } from "~/lib/route-builders";
 import { getUserDetail, userDetailSearchSchema } from "~/presenters/user-detail.server";
-import { adjustCredits, approvalThreshold } from "~/services/admin/adjustments.server";
+import {
+  adjustCredits,
+  approvalThreshold,
+  approvalWindowHours,
+  creditedInWindow,
+  issueFormNonce,
+  reversalSchema,
+  reverseEntry,
+  withdrawAdjustment,
+} from "~/services/admin/adjustments.server";
 import { canOps } from "~/shared/ops-permissions";
 import {
   changeTier,
@@ -21,11 +30,13 @@ import {
 } from "~/services/admin/user-actions.server";
 import { InsufficientCreditsError } from "~/services/errors.server";
 import { ACCESS, can } from "~/shared/permissions";
-import { adjustmentSchema } from "~/shared/schemas/adjustment";
+import { adjustmentSchema, withdrawSchema } from "~/shared/schemas/adjustment";
 import { AdjustForm, adjustedToast } from "./adjust-form";
 import { CreditSessionForm } from "./credit-session-form";
 import { StatementLink } from "./statement-link";
+import { ReverseForm } from "./reverse-form";
 import { TierHistory } from "./tier-history";
+import { WithdrawForm } from "~/components/withdraw-form";
 import { TierForm } from "./tier-form";
 
 export const meta: MetaFunction<typeof loader> = ({ data: d }) => [
@@ -34,13 +45,22 @@ export const meta: MetaFunction<typeof loader> = ({ data: d }) => [
 
 export const loader = staffLoader(
   { roles: ACCESS.users, params: z.object({ userId: z.string() }), search: userDetailSearchSchema },
-  async ({ staff, params, search }) => {
+  async ({ request, staff, params, search }) => {
+    const [detail, windowTotal] = await Promise.all([
+      getUserDetail(params.userId, search),
+      creditedInWindow(params.userId, staff.id),
+    ]);
     return {
-      detail: await getUserDetail(params.userId, search),
+      detail,
       // The confirm dialog previews with the same rule as the action (~/shared/schemas/adjustment).
       threshold: approvalThreshold(),
-      // A fresh nonce per rendering of the adjustment form: its idempotency key (see adjustments.server.ts).
-      nonce: crypto.randomUUID(),
+      windowTotal,
+      windowHours: approvalWindowHours(),
+      // A fresh server-signed nonce per rendering: the adjustment's idempotency key and request id.
+      nonce: issueFormNonce(staff.id, params.userId),
+      me: staff.id,
+      /** The ledger's "Reverse…" link preselects its entry in the reverse form. */
+      reverse: new URL(request.url).searchParams.get("reverse"),
       canAct: can(staff.role, "userActions"),
       canOpenPurchases: can(staff.role, "purchaseDetail"),
       canOpenEvents: canOps(staff.role, "webhooks"),
@@ -63,6 +83,21 @@ export const action = staffAction({
             }
           : undefined,
     }),
+    reverse: intent({
+      schema: reversalSchema,
+      run: (input, { params, actor }) => reverseEntry(params.userId ?? "", input, actor),
+      ok: (r) => ({
+        toast: `Reversed entry #${r.seq} with #${r.reversalSeq} (${formatDelta(r.delta)} credits). New balance: ${formatCredits(r.balance)}.`,
+      }),
+    }),
+    withdraw: intent({
+      schema: withdrawSchema,
+      run: (input, { actor }) => withdrawAdjustment(input.requestId, actor),
+      ok: (r) => ({
+        kind: "info",
+        toast: `Withdrew your ${formatDelta(r.request.amount)} credits request; nothing was changed.`,
+      }),
+    }),
     tier: intent({
       schema: tierChangeSchema,
       run: (input, { params, actor }) => changeTier(params.userId ?? "", input, actor),
@@ -77,8 +112,18 @@ export const action = staffAction({
 });
 
 export default function UserDetailPage() {
-  const { detail, threshold, nonce, canAct, canOpenPurchases, canOpenEvents } =
-    useLoaderData<typeof loader>();
+  const {
+    detail,
+    threshold,
+    windowTotal,
+    windowHours,
+    nonce,
+    me,
+    reverse,
+    canAct,
+    canOpenPurchases,
+    canOpenEvents,
+  } = useLoaderData<typeof loader>();
   const reply = useActionData<typeof action>();
   const { user, ledger } = detail;
   const eventIds = new Set(detail.events.map((e) => e.id));
@@ -124,12 +169,21 @@ export default function UserDetailPage() {
               key={nonce}
               nonce={nonce}
               threshold={threshold}
+              windowTotal={windowTotal}
+              windowHours={windowHours}
+              recentPurchases={detail.recentCredits.filter((c) => c.kind === "purchase")}
               balance={user.balance}
               email={user.email}
               reply={reply}
             />
+            <ReverseForm
+              entries={ledger.entries.filter((e) => e.reversible)}
+              selected={reverse}
+              balance={user.balance}
+              reply={reply}
+            />
             <TierForm tiers={detail.tiers} current={user.tierCode} reply={reply} />
-            <CreditSessionForm email={user.email} reply={reply} />
+            <CreditSessionForm userId={user.id} email={user.email} reply={reply} />
           </div>
         </section>
       ) : null}
@@ -139,9 +193,19 @@ export default function UserDetailPage() {
           <h2 id="pending-heading">Pending adjustment requests</h2>
           <ul className="plain-list">
             {detail.pendingRequests.map((r) => (
-              <li key={r.id}>
-                <strong>{formatDelta(r.amount)}</strong> credits, requested by{" "}
-                {r.requestedBy.name ?? r.requestedBy.email} <Time value={r.createdAt} />: {r.reason}
+              <li key={r.id} data-testid="pending-request">
+                <strong>{formatDelta(r.amount)}</strong> credits
+                {r.checkoutSessionId ? (
+                  <>
+                    {" "}
+                    from session <span className="mono">{r.checkoutSessionId}</span>
+                  </>
+                ) : null}
+                , requested by {r.requestedBy.name ?? r.requestedBy.email}{" "}
+                <Time value={r.createdAt} />: {r.reason}
+                {r.requestedBy.id === me ? (
+                  <WithdrawForm requestId={r.id} amount={r.amount} reply={reply} />
+                ) : null}
               </li>
             ))}
           </ul>
@@ -190,6 +254,17 @@ export default function UserDetailPage() {
                 )
               }
               testId="ledger"
+              rowAction={(e) =>
+                canAct && e.reversible ? (
+                  <Link
+                    to={`?reverse=${e.id}#reverse-heading`}
+                    preventScrollReset={false}
+                    aria-label={`Reverse entry #${e.seq}`}
+                  >
+                    Reverse…
+                  </Link>
+                ) : null
+              }
               caption="Ledger entries, newest first, with the running balance"
             />
             <Pager

@@ -114,6 +114,8 @@ export const envSchema = z.object({
     z.enum(["allow_negative", "clamp_to_zero"]).default("allow_negative"),
   ),
   ADJUSTMENT_APPROVAL_THRESHOLD: z.coerce.number().int().min(0).default(1000),
+  /** The rolling window over which one staff member's manual credits to one user are summed. */
+  ADJUSTMENT_APPROVAL_WINDOW_HOURS: z.coerce.number().int().min(1).max(720).default(24),
   DEMO_SEED: z.preprocess(emptyToUndefined, booleanString.default(true)),
 
   // Outbound events to the product (app/services/outbound/): deliveries in flight per process

@@ -8,6 +8,8 @@ import { optionalText, wholeNumber } from "./fields";
  * server), so the preview can never promise what the action will not do.
  */
 
+export const NONCE_MESSAGE = "This form has expired. Reload the page and try again.";
+
 export const MAX_ADJUSTMENT = 10_000_000;
 
 export const adjustmentAmountSchema = wholeNumber("an amount").pipe(
@@ -29,14 +31,21 @@ export const adjustmentSchema = z.object({
     .min(10, { error: "Write at least 10 characters, so the next person understands why." })
     .max(500, { error: "Keep the reason under 500 characters." }),
   ticketRef: optionalText(100, "The ticket reference"),
-  nonce: z.uuid({ error: "This form has expired. Reload the page and try again." }),
+  /** Issued by the server with the page (`<uuid>.<signature>`); the action checks the signature. */
+  nonce: z
+    .string({ error: NONCE_MESSAGE })
+    .regex(/^[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/, { error: NONCE_MESSAGE }),
 });
 
 export type AdjustmentInput = z.output<typeof adjustmentSchema>;
 
-/** Above the threshold (either way) an adjustment becomes a request another person approves. */
-export function needsApproval(amount: number, threshold: number): boolean {
-  return Math.abs(amount) > threshold;
+/**
+ * Above the threshold an adjustment becomes a request another person approves. For a debit the
+ * amount alone counts; for a credit, the server adds the staff member's other manual credits to
+ * the user in the rolling window (`windowTotal`; the loader passes it down for the preview).
+ */
+export function needsApproval(amount: number, threshold: number, windowTotal = 0): boolean {
+  return amount > 0 ? windowTotal + amount > threshold : Math.abs(amount) > threshold;
 }
 
 export const decisionSchema = z.object({
@@ -46,4 +55,9 @@ export const decisionSchema = z.object({
     .trim()
     .min(3, { error: "Write a short note (at least 3 characters) for the record." })
     .max(500, { error: "Keep the note under 500 characters." }),
+});
+
+/** Withdraw one's own pending request. */
+export const withdrawSchema = z.object({
+  requestId: z.uuid({ error: "Unknown request." }),
 });

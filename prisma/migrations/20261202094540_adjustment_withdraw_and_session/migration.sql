@@ -1,0 +1,5 @@
+-- AlterEnum
+ALTER TYPE "AdjustmentStatus" ADD VALUE 'withdrawn';
+
+-- AlterTable
+ALTER TABLE "adjustment_requests" ADD COLUMN     "checkout_session_id" TEXT;
