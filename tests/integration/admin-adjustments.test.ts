@@ -12,6 +12,8 @@ import { loader as layoutLoader } from "../../app/routes/_app/route";
 import {
   approveAdjustment,
   FourEyesError,
+  issueFormNonce,
+  signFormNonce,
   rejectAdjustment,
 } from "../../app/services/admin/adjustments.server";
 import { getDb } from "../../app/services/infra/db.server";
@@ -57,7 +59,14 @@ function adjust(userId: string, form: Record<string, string>, who: StaffSession 
   return callAction<AdjustData>(
     userAction,
     `/users/${userId}`,
-    { intent: "adjust", nonce: randomUUID(), ...form },
+    {
+      intent: "adjust",
+      ...form,
+      // Tests name the request id; the server-signed nonce wraps it (a raw value stays raw).
+      nonce: /^[0-9a-f-]{36}$/.test(form.nonce ?? "")
+        ? signFormNonce(form.nonce!, who.staff.id, userId)
+        : (form.nonce ?? issueFormNonce(who.staff.id, userId)),
+    },
     { cookie: who.cookie, params: { userId } },
   );
 }
@@ -492,7 +501,12 @@ describe("unknown users and intents", () => {
     const post = await callAction(
       userAction,
       "/users/nobody",
-      { intent: "adjust", nonce: randomUUID(), amount: "5", reason: "Goodwill credit" },
+      {
+        intent: "adjust",
+        nonce: issueFormNonce(alice.staff.id, "nobody"),
+        amount: "5",
+        reason: "Goodwill credit",
+      },
       { cookie: alice.cookie, params: { userId: "nobody" } },
     );
     expect(post.status).toBe(404);

@@ -142,13 +142,17 @@ describe("credit a Checkout Session by id from the user page", () => {
 
   it("validates the id and explains an id Stripe does not know", async () => {
     const user = await createUser();
-    const bad = await credit(user.id, "pi_123");
+    const bad = await credit(user.id, "cus_123");
     expect(bad.status).toBe(400);
-    expect(bad.data?.fieldErrors.sessionId).toMatch(/starts with cs_/);
-    const unknown = await credit(user.id, "cs_test_doesnotexist");
-    expect(unknown.status).toBe(400);
-    expect(unknown.data?.fieldErrors.sessionId).toMatch(
-      /Stripe has no Checkout Session cs_test_doesnotexist/,
+    expect(bad.data?.fieldErrors.sessionId).toMatch(
+      /starts with cs_ \(Checkout Session\), pi_ \(payment intent\) or ch_ \(charge\)/,
     );
+    for (const id of ["cs_test_doesnotexist", "pi_test_doesnotexist", "ch_test_doesnotexist"]) {
+      const unknown = await credit(user.id, id);
+      expect(unknown.status).toBe(400);
+      expect(unknown.data?.fieldErrors.sessionId).toBe(
+        `${id} was not found in creditdesk or Stripe. Check the id (test and live ids differ).`,
+      );
+    }
   });
 });

@@ -97,7 +97,11 @@ function nonceSignature(id: string, staffId: string, userId: string): string {
 
 /** A fresh nonce for one rendering of a form on a user's page. */
 export function issueFormNonce(staffId: string, userId: string): string {
-  const id = randomUUID();
+  return signFormNonce(randomUUID(), staffId, userId);
+}
+
+/** The nonce for a chosen id (tests name their request ids; the loader uses issueFormNonce). */
+export function signFormNonce(id: string, staffId: string, userId: string): string {
   return `${id}.${nonceSignature(id, staffId, userId)}`;
 }
 

@@ -177,7 +177,10 @@ export async function resolveSessionRef(ref: string): Promise<string> {
   if (isCheckoutSessionId(ref)) return ref;
   const stripe = getStripe();
   let paymentIntent = ref;
-  if (ref.startsWith("ch_")) {
+  if (ref.startsWith("pi_")) {
+    // Asked first so an unknown id says "not found", not "paid outside Checkout".
+    await askStripe("about this payment intent", ref, () => stripe.paymentIntents.retrieve(ref));
+  } else {
     const charge = await askStripe("about this charge", ref, () => stripe.charges.retrieve(ref));
     const pi = charge.payment_intent;
     paymentIntent = typeof pi === "string" ? pi : (pi?.id ?? "");
