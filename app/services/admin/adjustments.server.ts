@@ -71,7 +71,7 @@ export function approvalThreshold(): number {
 }
 
 export function approvalWindowHours(): number {
-  return getEnv().ADJUSTMENT_APPROVAL_WINDOW_HOURS;
+  return getEnv().APPROVAL_WINDOW_HOURS;
 }
 
 export function needsApproval(amount: number, threshold = approvalThreshold()): boolean {
@@ -147,7 +147,7 @@ async function lockUser(tx: Tx, userId: string): Promise<{ balance: number }> {
 /**
  * Adjust a user's credits now, or file an approval request. A debit needs approval when it alone
  * is above the threshold; a credit when, with this staff member's other manual credits to this
- * user in the rolling window (ADJUSTMENT_APPROVAL_WINDOW_HOURS), the sum is above it — so five
+ * user in the rolling window (APPROVAL_WINDOW_HOURS), the sum is above it — so five
  * credits of exactly the threshold do not pass one by one.
  */
 export async function adjustCredits(

@@ -115,7 +115,7 @@ export const envSchema = z.object({
   ),
   ADJUSTMENT_APPROVAL_THRESHOLD: z.coerce.number().int().min(0).default(1000),
   /** The rolling window over which one staff member's manual credits to one user are summed. */
-  ADJUSTMENT_APPROVAL_WINDOW_HOURS: z.coerce.number().int().min(1).max(720).default(24),
+  APPROVAL_WINDOW_HOURS: z.coerce.number().int().min(1).max(720).default(24),
   DEMO_SEED: z.preprocess(emptyToUndefined, booleanString.default(true)),
 
   // Outbound events to the product (app/services/outbound/): deliveries in flight per process
