@@ -5,7 +5,7 @@ import { loader as purchaseLoader } from "../../app/routes/_app.purchases.$purch
 import { loader as purchasesLoader } from "../../app/routes/_app.purchases._index/route";
 import { loader as userLoader } from "../../app/routes/_app.users.$userId/route";
 import { loader as usersLoader } from "../../app/routes/_app.users._index/route";
-import type { Overview } from "../../app/services/admin/overview.server";
+import type { Overview } from "../../app/presenters/overview.server";
 import { getDb } from "../../app/services/infra/db.server";
 import { postLedgerEntry } from "../../app/services/ledger.server";
 import { bumpRollup, CREDITS_ROW } from "../../app/services/rollups.server";

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { getOverview } from "../../app/services/admin/overview.server";
+import { getOverview } from "../../app/presenters/overview.server";
 import { observeDebitBatches } from "../../app/services/api/debits.server";
 import { verifyLedger } from "../../app/services/ledger-verify.server";
 import { testDbKind, useTestDatabase } from "../support/test-database";

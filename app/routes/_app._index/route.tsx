@@ -3,7 +3,7 @@ import { redirect } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { navFor } from "~/components/nav-items";
 import { staffLoader } from "~/lib/route-builders";
-import { getOverview, overviewSearchSchema } from "~/services/admin/overview.server";
+import { getOverview, overviewSearchSchema } from "~/presenters/overview.server";
 import { can } from "~/shared/permissions";
 import { CreditsCard, LastRunCard, PurchasesCard, RevenueCard, WebhookHealthCard } from "./cards";
 import { Installation, Trends } from "./sections";

@@ -1,13 +1,13 @@
 import { remember } from "~/lib/remember";
 import { z } from "zod";
-import { getDatabase, getDb } from "../infra/db.server";
-import { getEnv } from "../infra/env.server";
-import { CREDITS_ROW } from "../rollups.server";
-import { stripeMode } from "../system-status.server";
-import { queueBacklog } from "../webhooks/queue.server";
+import { getDatabase, getDb } from "~/services/infra/db.server";
+import { getEnv } from "~/services/infra/env.server";
+import { CREDITS_ROW } from "~/services/rollups.server";
+import { stripeMode } from "~/services/system-status.server";
+import { queueBacklog } from "~/services/webhooks/queue.server";
 
 /**
- * The finance overview. Money and credit totals come from `daily_rollups` (a few hundred rows,
+ * The overview page's read model (app/routes/_app._index). Money and credit totals come from `daily_rollups` (a few hundred rows,
  * kept current by the ledger and purchase writes, each day's slots summed here: rollups.server.ts), webhook health from the deliveries of the last
  * 24 hours (indexed on received_at), never from scanning purchases or the ledger.
  */
