@@ -9,6 +9,8 @@ import { Time } from "./time";
 export interface PurchasesTableRow {
   id: string;
   createdAt: Date | string;
+  /** When Stripe took the money; `createdAt` is when creditdesk credited it. */
+  paidAt?: Date | string;
   checkoutSessionId: string;
   credits: number;
   amountTotal: number;
@@ -19,6 +21,24 @@ export interface PurchasesTableRow {
   packName?: string | null;
   userEmail?: string;
   userResolvedBy?: string;
+}
+
+/** Credited this long after payment or more: shown beside the paid time (reconciliation, late webhooks). */
+const CREDITED_LATE_MS = 10 * 60_000;
+
+function PaidCell({ row }: { row: PurchasesTableRow }) {
+  const paid = row.paidAt ?? row.createdAt;
+  const lag = new Date(row.createdAt).getTime() - new Date(paid).getTime();
+  return (
+    <>
+      <Time value={paid} />
+      {lag >= CREDITED_LATE_MS ? (
+        <div className="muted small">
+          credited <Time value={row.createdAt} />
+        </div>
+      ) : null}
+    </>
+  );
 }
 
 export function PurchasesTable<R extends PurchasesTableRow>({
@@ -36,7 +56,7 @@ export function PurchasesTable<R extends PurchasesTableRow>({
 }) {
   const list = variant === "list";
   const columns: (Column<R> | false)[] = [
-    { header: list ? "Created" : "When", cell: (p) => <Time value={p.createdAt} /> },
+    { header: list ? "Paid" : "Paid", cell: (p) => <PaidCell row={p} /> },
     {
       header: "Checkout Session",
       className: "mono",

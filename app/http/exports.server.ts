@@ -1,6 +1,7 @@
 import type { Express, Request as ExpressRequest, Response as ExpressResponse } from "express";
 import type { z } from "zod";
-import { BOM, csvHeaders, exportFilename } from "~/services/admin/csv.server";
+import { BOM, csvHeaders, exportFilename, periodFilename } from "~/services/admin/csv.server";
+import { reportZone } from "~/services/infra/env.server";
 import { parseValues, toValues } from "~/services/admin/forms.server";
 import { ledgerFiltersSchema } from "~/services/admin/ledger-query.server";
 import { ACCESS } from "~/shared/permissions";
@@ -33,6 +34,8 @@ interface ExportRoute<S extends z.ZodType> {
   action: string;
   targetType: string;
   filename: string;
+  /** The download's name, from the kind and the validated filter (periodFilename). */
+  name?: (filters: z.output<S>) => string;
   schema: S;
   /** The route's path params (`:userId`), for an export of one thing. */
   open: (filters: z.output<S>, params: Record<string, string>) => CsvExport | Promise<CsvExport>;
@@ -46,6 +49,7 @@ const ROUTES = [
     action: "export.purchases",
     targetType: "purchases",
     filename: "purchases",
+    name: (f) => periodFilename("purchases", f, reportZone()),
     schema: purchaseFiltersSchema,
     open: (filters) => purchasesCsv(filters),
   } satisfies ExportRoute<typeof purchaseFiltersSchema>,
@@ -54,6 +58,7 @@ const ROUTES = [
     action: "export.ledger",
     targetType: "ledger",
     filename: "ledger",
+    name: (f) => periodFilename("ledger", f, reportZone()),
     schema: ledgerFiltersSchema,
     open: (filters) => ledgerCsv(filters),
   } satisfies ExportRoute<typeof ledgerFiltersSchema>,
@@ -135,7 +140,7 @@ async function serveExport(
     res.status(error.status).type("text/plain; charset=utf-8").send(error.message);
     return;
   }
-  const headers = csvHeaders(exportFilename(route.filename));
+  const headers = csvHeaders(route.name ? route.name(parsed.data) : exportFilename(route.filename));
   if (req.method === "HEAD") {
     await csv.batches.return(undefined);
     res.writeHead(200, headers);

@@ -2,6 +2,7 @@ import { remember } from "~/lib/remember";
 import { z } from "zod";
 import { getDatabase, getDb } from "~/services/infra/db.server";
 import { getEnv } from "~/services/infra/env.server";
+import { zonedDay } from "~/shared/report-time";
 import { CREDITS_ROW } from "~/services/rollups.server";
 import { stripeMode } from "~/services/system-status.server";
 import { queueBacklog } from "~/services/webhooks/queue.server";
@@ -62,7 +63,9 @@ export interface MoneyWindow {
 
 export async function getOverview(range: ChartRange = 30, now = new Date()) {
   const db = getDb();
-  const today = utcDay(now);
+  // Rollup days are report-zone days (rollups.server.ts), and so is "today".
+  const zone = getEnv().REPORT_TZ;
+  const today = zonedDay(now, zone);
   const rangeStart = daysBack(today, range - 1);
   const since = daysBack(today, Math.max(range, 30) - 1);
   const hourStart = new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 - 23 * 3_600_000);
@@ -192,6 +195,7 @@ export async function getOverview(range: ChartRange = 30, now = new Date()) {
   const openAttention = attention.map((a) => ({ kind: a.kind, count: Number(a.n) }));
   return {
     today,
+    zone,
     range,
     money: currencies.map((c) => money.get(c)!),
     purchases30,

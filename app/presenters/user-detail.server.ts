@@ -144,6 +144,7 @@ export async function getUserDetail(
         id: true,
         checkoutSessionId: true,
         paymentIntentId: true,
+        paidAt: true,
         status: true,
         credits: true,
         amountTotal: true,

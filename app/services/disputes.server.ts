@@ -4,6 +4,7 @@ import type { PurchaseStatus } from "~/generated/prisma/enums";
 import { attentionKeys, raiseAttention } from "./attention.server";
 import { writeAudit } from "./audit.server";
 import { findOrFulfillPurchase, lockPurchase, stripeId } from "./charge-purchase.server";
+import { appNow } from "./infra/clock.server";
 import { getDb, type Tx } from "./infra/db.server";
 import type { FulfillVia } from "./fulfillment.server";
 import { postLedgerEntryInTx } from "./ledger.server";
@@ -25,6 +26,11 @@ import { settleDisputedGrant } from "./grants/holds.server";
  * Grants: the hold takes from the purchase's own grant first and marks it `held`; a release gives
  * the credits back to it and marks it `active`; a lost dispute voids it (grants/holds.server.ts).
  */
+
+function dueBy(d: Stripe.Dispute): Date | null {
+  const due = d.evidence_details?.due_by;
+  return due ? new Date(due * 1000) : null;
+}
 
 const CLOSED = new Set(["won", "lost", "warning_closed", "prevented"]);
 
@@ -73,6 +79,7 @@ async function applyInTx(
         status: CLOSED.has(d.status) ? "needs_response" : d.status,
         creditsHeld: held,
         openedAt: new Date(d.created * 1000),
+        evidenceDueBy: dueBy(d),
       },
     });
     changed = true;
@@ -111,7 +118,7 @@ async function applyInTx(
     changed = true;
     row = await tx.dispute.update({
       where: { id: d.id },
-      data: { status: d.status, closedAt: new Date() },
+      data: { status: d.status, closedAt: appNow() },
     });
     if (d.status === "lost") {
       purchase = await tx.purchase.update({

@@ -10,6 +10,7 @@ import type { CreditedVia, UserResolvedBy } from "~/generated/prisma/enums";
 import { isCheckoutSessionId } from "~/shared/ids";
 import { attentionKeys, autoResolveAttentionSql, raiseAttention } from "./attention.server";
 import { auditInsertFromSql, type Actor } from "./audit.server";
+import { appNow } from "./infra/clock.server";
 import { getDatabase, getDb } from "./infra/db.server";
 import {
   IdempotencyConflictError,
@@ -149,10 +150,37 @@ export function sessionFacts(s: Stripe.Checkout.Session): SessionFacts {
   };
 }
 
+/**
+ * When Stripe took the money: the creation of the session's charge (a Checkout Session has no
+ * completion time of its own; its charge is made as it completes). The charge comes expanded with
+ * the session (retrieveSession, reconciliation's re-list); otherwise one PaymentIntent retrieve.
+ * A session without a charge (100% discount) or a failed look-up falls back to the session's
+ * creation, which is at most its 24-hour lifetime earlier.
+ */
+export async function paidAtOf(session: Stripe.Checkout.Session): Promise<Date> {
+  const fallback = new Date(session.created * 1000);
+  let pi = session.payment_intent;
+  if (!pi) return fallback;
+  if (typeof pi === "string") {
+    try {
+      pi = await getStripe().paymentIntents.retrieve(pi, { expand: ["latest_charge"] });
+    } catch (error) {
+      logger.warn(
+        { sessionId: session.id, err: (error as Error).message },
+        "paid_at: payment intent not readable; using the session's creation time",
+      );
+      return fallback;
+    }
+  }
+  const charge = pi.latest_charge;
+  if (charge && typeof charge === "object") return new Date(charge.created * 1000);
+  return fallback;
+}
+
 async function retrieveSession(sessionId: string): Promise<Stripe.Checkout.Session> {
   try {
     return await getStripe().checkout.sessions.retrieve(sessionId, {
-      expand: ["line_items", "line_items.data.price"],
+      expand: ["line_items", "line_items.data.price", "payment_intent.latest_charge"],
     });
   } catch (error) {
     if (error instanceof Stripe.errors.StripeInvalidRequestError && error.statusCode === 404) {
@@ -574,8 +602,10 @@ export async function fulfillCheckoutSession(
     : { type: "system", label: `fulfillment:${via}` };
   const grantTier = mapping.packs.find((p) => p.grantsTier)?.grantsTier ?? null;
   const purchaseId = randomUUID();
-  // One clock for the purchase and its ledger entry (the entry's time decides its rollup day).
-  const at = new Date();
+  // When Stripe took the money (the finance figures' time) and when we credited it (the ledger's).
+  const paidAt = await paidAtOf(session);
+  // One clock for the purchase and its ledger entry (the entry's time decides its credits' rollup day).
+  const at = appNow();
   const auditAfter = {
     checkoutSessionId: sessionId,
     userId: user.userId,
@@ -599,11 +629,11 @@ export async function fulfillCheckoutSession(
     fulfil_purchase AS (
       INSERT INTO purchases (id, checkout_session_id, payment_intent_id, stripe_customer_id, user_id, pack_id, quantity,
         credits, amount_total, currency, status, credited_via, user_resolved_by, livemode, lines, stripe_created_at,
-        created_at, updated_at)
+        paid_at, created_at, updated_at)
       SELECT ${purchaseId}, ${sessionId}, ${facts.paymentIntentId}, ${facts.customerId}, ${user.userId},
         ${mapping.lines[0].packId}, ${quantity}, ${credits}, ${facts.amountTotal}, ${facts.currency}, 'paid',
         ${via}::"CreditedVia", ${user.resolvedBy}::"UserResolvedBy", ${facts.livemode},
-        ${JSON.stringify(mapping.lines)}::jsonb, ${facts.createdAt}, ${at}, ${at}
+        ${JSON.stringify(mapping.lines)}::jsonb, ${facts.createdAt}, ${paidAt}, ${at}, ${at}
       FROM ledger_entry
       RETURNING id),
     fulfil_audit AS (${auditInsertFromSql(
@@ -634,7 +664,8 @@ export async function fulfillCheckoutSession(
     with: purchaseCtes,
     rollups: [
       {
-        at: facts.createdAt,
+        // Revenue belongs to the day the customer paid, whenever it was credited.
+        at: paidAt,
         currency: facts.currency || "-",
         delta: { revenue: facts.amountTotal, purchases: 1 },
       },
@@ -689,6 +720,7 @@ export async function fulfillCheckoutSession(
     creditsHeld: 0,
     lines: mapping.lines as unknown as Prisma.JsonValue,
     stripeCreatedAt: facts.createdAt,
+    paidAt,
     createdAt: at,
     updatedAt: at,
   };

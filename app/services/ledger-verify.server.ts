@@ -1,4 +1,5 @@
 import { getDb } from "./infra/db.server";
+import { getEnv } from "./infra/env.server";
 import { CREDITS_ROW } from "./rollups.server";
 import { verifyGrants } from "./grants/verify.server";
 
@@ -130,7 +131,7 @@ export async function verifyLedger(): Promise<{
     { day: string; l_issued: bigint; l_consumed: bigint; r_issued: bigint; r_consumed: bigint }[]
   >`
     WITH l AS (
-      SELECT (created_at AT TIME ZONE 'UTC')::date AS day,
+      SELECT (created_at AT TIME ZONE ${getEnv().REPORT_TZ})::date AS day,
         COALESCE(SUM(delta) FILTER (WHERE kind IN ('purchase', 'grant', 'manual_credit')), 0) AS issued,
         COALESCE(-SUM(delta) FILTER (WHERE kind = 'usage'), 0) AS consumed
       FROM ledger_entries GROUP BY 1),

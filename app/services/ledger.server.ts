@@ -8,6 +8,7 @@ import {
   NotFoundError,
   ValidationError,
 } from "./errors.server";
+import { appNow } from "./infra/clock.server";
 import { CREDITS_ROW, rollupUpsertSql, type RollupBump } from "./rollups.server";
 import { allocateSql, type GrantSpec } from "./grants/allocation.server";
 
@@ -220,7 +221,7 @@ async function post(
 ): Promise<PostEntryResult> {
   validate(input);
   const hash = ledgerPayloadHash(input);
-  const at = input.at ?? new Date();
+  const at = input.at ?? appNow();
   const nonNegative = input.delta < 0 && NON_NEGATIVE_KINDS.has(input.kind);
   const rollups = [...creditRollups(input.kind, input.delta, at), ...(extras.rollups ?? [])];
   const ctes: Prisma.Sql[] = [
@@ -359,7 +360,7 @@ export async function postLedgerBatch(
       return { ok: false, error: error as Error };
     }
   });
-  const at = new Date();
+  const at = appNow();
   return getDb().$transaction(async (tx) => {
     const [user] = await tx.$queryRaw<{ balance: number; last_seq: number }[]>`
       SELECT balance, last_seq FROM users WHERE id = ${userId} FOR UPDATE`;

@@ -1,5 +1,7 @@
 import { Prisma } from "~/generated/prisma/client";
+import { zonedDay } from "~/shared/report-time";
 import type { Tx } from "./infra/db.server";
+import { getEnv } from "./infra/env.server";
 
 /** Currency key used for rows that only count credits (credits have no currency). */
 export const CREDITS_ROW = "-";
@@ -36,9 +38,10 @@ export const ROLLUP_SLOTS = 64;
  * The slot is computed by the database, so the statement's text stays one of a few shapes.
  */
 export function rollupUpsertSql(bumps: RollupBump[], when: Prisma.Sql = Prisma.sql`TRUE`) {
+  const zone = getEnv().REPORT_TZ;
   const rows = bumps.map(
     ({ at, currency, delta: d }) =>
-      Prisma.sql`(${at.toISOString().slice(0, 10)}::date, ${currency}::text, ${d.revenue ?? 0}::int,
+      Prisma.sql`(${zonedDay(at, zone)}::date, ${currency}::text, ${d.revenue ?? 0}::int,
         ${d.refunded ?? 0}::int, ${d.purchases ?? 0}::int, ${d.refunds ?? 0}::int,
         ${d.creditsIssued ?? 0}::int, ${d.creditsConsumed ?? 0}::int)`,
   );

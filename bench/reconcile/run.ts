@@ -193,9 +193,9 @@ try {
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[]) AS t(session_id, pi, user_id, created)
        ), purchases_in AS (
          INSERT INTO purchases (id, checkout_session_id, payment_intent_id, user_id, pack_id, quantity, credits,
-           amount_total, currency, credited_via, user_resolved_by, lines, stripe_created_at, updated_at)
+           amount_total, currency, credited_via, user_resolved_by, lines, stripe_created_at, paid_at, updated_at)
          SELECT gen_random_uuid()::text, session_id, pi, user_id, $5, 1, 100, 500, 'usd', 'webhook',
-           'client_reference_id', $6::jsonb, to_timestamp(created), now()
+           'client_reference_id', $6::jsonb, to_timestamp(created), to_timestamp(created), now()
          FROM input
          RETURNING id, user_id, checkout_session_id
        )

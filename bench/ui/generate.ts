@@ -107,14 +107,14 @@ export async function generate(
       client.query(`
         INSERT INTO purchases (id, checkout_session_id, payment_intent_id, charge_id, stripe_customer_id, user_id, pack_id,
           quantity, credits, amount_total, currency, status, credited_via, user_resolved_by, livemode, lines,
-          stripe_created_at, created_at, updated_at)
+          stripe_created_at, paid_at, created_at, updated_at)
         SELECT md5('p' || i)::uuid::text, 'cs_bench_' || i, 'pi_bench_' || i, 'ch_bench_' || i, 'cus_' || substr(md5('c' || i), 1, 14),
           'u' || lpad(i::text, 7, '0'), (ARRAY['pack-500', 'pack-1000', 'pack-2000'])[i % 3 + 1],
           1, ${credits}, (ARRAY[999, 1799, 2999])[i % 3 + 1], CASE WHEN i % 10 = 0 THEN 'eur' ELSE 'usd' END,
           'paid', (CASE WHEN i % 100 = 0 THEN 'reconciliation' WHEN i % 250 = 0 THEN 'manual' ELSE 'webhook' END)::"CreditedVia",
           'client_reference_id', false,
           jsonb_build_array(jsonb_build_object('priceId', 'price_bench_' || ${credits}, 'quantity', 1, 'credits', ${credits})),
-          ${boughtAt} - interval '5 seconds', ${boughtAt}, ${boughtAt}
+          ${boughtAt} - interval '5 seconds', ${boughtAt} - interval '2 seconds', ${boughtAt}, ${boughtAt}
         FROM generate_series(${from}, ${to}) i`),
     );
   };

@@ -44,7 +44,8 @@ async function download(path: string, cookie = finance) {
   expect(res.status).toBe(200);
   expect(res.headers.get("Content-Type")).toBe("text/csv; charset=utf-8");
   expect(res.headers.get("Content-Disposition")).toMatch(
-    /^attachment; filename="[a-z]+-\d{4}-\d{2}-\d{2}T\d{4}Z\.csv"$/,
+    // Named after the filter and the report time zone (issue 21): purchases-2026-06-utc.csv.
+    /^attachment; filename="[a-z]+-(all|\d{4}-\d{2}|[\d-]+_[\d-]+)-utc\.csv"$/,
   );
   expect(res.headers.get("Cache-Control")).toBe("no-store, no-transform");
   expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
@@ -60,10 +61,14 @@ describe("purchases CSV export", () => {
   it("streams every matching purchase (not just a page), each once, matching the database", async () => {
     const before = await auditCount("export.purchases");
     const { text } = await download(`/purchases/export.csv?from=&user=${userId}`);
-    const [header, ...rows] = parseCsv(text);
+    const [zone, header, ...rows] = parseCsv(text);
+    expect(zone).toEqual([
+      "# creditdesk purchases by paid time; report time zone: UTC (days and months start at midnight there; times are UTC)",
+    ]);
     expect(header).toEqual([
       "purchase_id",
-      "created_at_utc",
+      "paid_at_utc",
+      "credited_at_utc",
       "stripe_created_at_utc",
       "checkout_session_id",
       "payment_intent_id",
@@ -91,7 +96,7 @@ describe("purchases CSV export", () => {
 
     const db = await getDb().purchase.findMany({
       where: { userId },
-      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      orderBy: [{ paidAt: "asc" }, { id: "asc" }],
     });
     expect(ids).toEqual(db.map((p) => p.id));
     for (const [i, p] of db.entries()) {
@@ -99,7 +104,8 @@ describe("purchases CSV export", () => {
       expect(r[col("checkout_session_id")]).toBe(p.checkoutSessionId);
       expect(r[col("payment_intent_id")]).toBe(p.paymentIntentId);
       expect(r[col("charge_id")]).toBe("");
-      expect(r[col("created_at_utc")]).toBe(p.createdAt.toISOString());
+      expect(r[col("paid_at_utc")]).toBe(p.paidAt.toISOString());
+      expect(r[col("credited_at_utc")]).toBe(p.createdAt.toISOString());
       expect(r[col("stripe_created_at_utc")]).toBe(p.stripeCreatedAt.toISOString());
       expect(Number(r[col("amount_total_minor")])).toBe(p.amountTotal);
       expect(r[col("amount_total")]).toBe((p.amountTotal / 100).toFixed(2));
@@ -131,11 +137,11 @@ describe("purchases CSV export", () => {
     const { text } = await download(
       `/purchases/export.csv?from=2026-06-20&to=2026-06-25&status=refunded`,
     );
-    const rows = parseCsv(text).slice(1);
+    const rows = parseCsv(text).slice(2);
     const expected = await getDb().purchase.count({
       where: {
         status: "refunded",
-        createdAt: { gte: new Date("2026-06-20T00:00:00Z"), lt: new Date("2026-06-26T00:00:00Z") },
+        paidAt: { gte: new Date("2026-06-20T00:00:00Z"), lt: new Date("2026-06-26T00:00:00Z") },
       },
     });
     expect(expected).toBeGreaterThan(0);
@@ -146,7 +152,7 @@ describe("purchases CSV export", () => {
     const { bytes } = await download(`/purchases/export.csv?from=&user=${userId}&bom=1`);
     expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const plain = await download(`/purchases/export.csv?from=&user=${userId}`);
-    expect(plain.text.startsWith("purchase_id,")).toBe(true);
+    expect(plain.text.startsWith("# creditdesk purchases")).toBe(true);
   });
 
   it("refuses a bad filter with 400 instead of exporting everything, and records nothing", async () => {
@@ -182,7 +188,7 @@ describe("purchases CSV export", () => {
     expect(await auditCount("export.purchases")).toBe(before);
   });
 
-  it("walks keyset batches across ties in created_at without losing or repeating a row", async () => {
+  it("walks keyset batches across ties in paid_at without losing or repeating a row", async () => {
     // Three purchases share each timestamp; batches of 7 split those groups.
     let text = "";
     let rows = 0;
@@ -193,12 +199,12 @@ describe("purchases CSV export", () => {
       rows += batch.rows;
     }
     const ids = parseCsv(csv.header + text)
-      .slice(1)
+      .slice(2)
       .map((r) => r[0]);
     expect(rows).toBe(COUNT);
     const db = await getDb().purchase.findMany({
       where: { userId },
-      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      orderBy: [{ paidAt: "asc" }, { id: "asc" }],
       select: { id: true },
     });
     expect(ids).toEqual(db.map((p) => p.id));
@@ -233,7 +239,8 @@ describe("ledger CSV export", () => {
     });
     const before = await auditCount("export.ledger");
     const { text } = await download(`/ledger/export.csv?user=${user.id}`);
-    const [header, ...rows] = parseCsv(text);
+    const [zone, header, ...rows] = parseCsv(text);
+    expect(zone[0]).toMatch(/^# creditdesk ledger entries; report time zone: UTC/);
     expect(header).toEqual([
       "entry_id",
       "created_at_utc",

@@ -145,11 +145,11 @@ export async function seedPurchases(
   const stepMs = Math.max(1, Math.floor(((opts.days ?? 10) * 86_400_000) / Math.max(count, 1))) * 3;
   await getDb().$executeRaw`
     INSERT INTO purchases (id, checkout_session_id, payment_intent_id, user_id, quantity, credits, amount_total, currency,
-      status, credited_via, user_resolved_by, lines, stripe_created_at, created_at, updated_at)
+      status, credited_via, user_resolved_by, lines, stripe_created_at, paid_at, created_at, updated_at)
     SELECT gen_random_uuid()::text, ${prefix} || '_' || g, 'pi_' || ${prefix} || '_' || g, ${userId}, 1, 100 + (g % 7), 1000 + g,
       ${opts.currency ?? "usd"}, (CASE WHEN g % 10 = 0 THEN 'refunded' ELSE 'paid' END)::"PurchaseStatus",
       (CASE WHEN g % 3 = 0 THEN 'reconciliation' ELSE 'webhook' END)::"CreditedVia", 'client_reference_id'::"UserResolvedBy",
-      '[]'::jsonb, t.at, t.at, now()
+      '[]'::jsonb, t.at, t.at, t.at, now()
     FROM generate_series(1, ${count}::int) g
     CROSS JOIN LATERAL (SELECT ${end}::timestamptz - ((g / 3) * ${stepMs}::bigint) * interval '1 millisecond' AS at) t`;
   return prefix;

@@ -19,7 +19,10 @@ export interface MoneyPath {
   secret: string;
 }
 
-export function useMoneyPath(envOverrides: Record<string, string> = {}): {
+export function useMoneyPath(
+  envOverrides: Record<string, string> = {},
+  emulatorOptions: { clock?: number } = {},
+): {
   get ctx(): MoneyPath;
   setEnv(patch: Record<string, string>): void;
 } {
@@ -30,7 +33,7 @@ export function useMoneyPath(envOverrides: Record<string, string> = {}): {
     setEnv(parseEnv({ ...baseEnv, ...envOverrides, ...patch }) as Env);
   };
   beforeAll(async () => {
-    const emu = await startEmulator({ host: "127.0.0.1" });
+    const emu = await startEmulator({ host: "127.0.0.1", ...emulatorOptions });
     const stripe = createStripeClient({
       secretKey: "sk_test_creditdesk_tests",
       apiBase: emu.url,

@@ -4,6 +4,7 @@ import {
   csvLine,
   csvText,
   exportFilename,
+  periodFilename,
   neutralise,
 } from "../../app/services/admin/csv.server";
 import { minorToDecimal } from "../../app/services/admin/purchases-query.server";
@@ -88,6 +89,28 @@ describe("export files", () => {
   it("names files with a UTC stamp", () => {
     expect(exportFilename("purchases", new Date("2026-11-22T08:12:59Z"))).toBe(
       "purchases-2026-11-22T0812Z.csv",
+    );
+  });
+
+  it("names finance exports after their period and the report time zone", () => {
+    expect(periodFilename("purchases", { from: "2026-11-01", to: "2026-11-30" }, "UTC")).toBe(
+      "purchases-2026-11-utc.csv",
+    );
+    expect(periodFilename("refunds", { month: "2026-02" }, "Europe/Berlin")).toBe(
+      "refunds-2026-02-europe-berlin.csv",
+    );
+    expect(periodFilename("ledger", { from: "2026-11-03", to: "2026-11-09" }, "UTC")).toBe(
+      "ledger-2026-11-03_2026-11-09-utc.csv",
+    );
+    // Not a whole month: Nov 1-29 is a range.
+    expect(periodFilename("ledger", { from: "2026-11-01", to: "2026-11-29" }, "UTC")).toBe(
+      "ledger-2026-11-01_2026-11-29-utc.csv",
+    );
+    expect(periodFilename("purchases", { from: "2026-11-01" }, "UTC")).toBe(
+      "purchases-2026-11-01_now-utc.csv",
+    );
+    expect(periodFilename("purchases", {}, "America/New_York")).toBe(
+      "purchases-all-america-new-york.csv",
     );
   });
 

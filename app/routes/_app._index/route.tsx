@@ -25,6 +25,9 @@ export default function OverviewPage() {
   return (
     <>
       <h1>Overview</h1>
+      <p className="muted small" data-testid="report-zone">
+        Days in {o.zone} (REPORT_TZ); revenue is dated by when the customer paid.
+      </p>
       <section aria-labelledby="money-heading" className="grid">
         <RevenueCard o={o} />
         <CreditsCard o={o} />

@@ -15,6 +15,7 @@ import {
   purchaseTotals,
   purchasesSearchSchema,
 } from "~/services/admin/purchases-query.server";
+import { reportZone } from "~/services/infra/env.server";
 import { humanize } from "~/shared/labels";
 import { CREDITED_VIA, PURCHASE_STATUSES } from "~/shared/options";
 import { ACCESS, can } from "~/shared/permissions";
@@ -37,6 +38,7 @@ export const loader = staffLoader(
       values,
       packs: await listPackOptions(),
       canExport: can(staff.role, "exports"),
+      zone: reportZone(),
       exportQuery: filterQuery(values, FILTER_KEYS, { keepEmpty: true }),
     };
     if (!filters.ok) {
@@ -55,7 +57,7 @@ export const loader = staffLoader(
 );
 
 export default function Purchases() {
-  const { values, packs, canExport, exportQuery, errors, page, totals } =
+  const { values, packs, canExport, exportQuery, errors, page, totals, zone } =
     useLoaderData<typeof loader>();
   return (
     <>
@@ -72,7 +74,7 @@ export default function Purchases() {
       <FilterForm
         path="/purchases"
         label="Filter purchases"
-        note="Empty “From” means all time. The export contains every matching purchase, not just this page."
+        note={`Dates are days in ${zone} (REPORT_TZ) and select purchases by when the customer paid. Empty “From” means all time. The export contains every matching purchase, not just this page.`}
       >
         <DateRangeFields values={values} errors={errors} />
         <SelectField
@@ -148,7 +150,7 @@ export default function Purchases() {
                 rows={page.rows}
                 canOpen
                 testId="purchases"
-                caption="Purchases, newest first"
+                caption="Purchases, most recently paid first"
               />
               <Pager next={page.next} prev={page.prev} label="Purchase pages" />
             </>

@@ -61,6 +61,46 @@ export function exportFilename(kind: string, now = new Date()): string {
   return `${kind}-${stamp}Z.csv`;
 }
 
+/**
+ * A finance export's name says what it holds: the kind, the period of its filter and the report
+ * time zone — purchases-2026-11-utc.csv for a whole month, purchases-2026-11-03_2026-11-09-utc.csv
+ * for a range, purchases-all-utc.csv without dates.
+ */
+export function periodFilename(
+  kind: string,
+  period: { from?: string; to?: string; month?: string },
+  zone: string,
+): string {
+  const slug = zone
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "");
+  let stamp: string;
+  if (period.month) stamp = period.month;
+  else if (period.from && period.to && isWholeMonth(period.from, period.to))
+    stamp = period.from.slice(0, 7);
+  else if (period.from || period.to) stamp = `${period.from ?? "start"}_${period.to ?? "now"}`;
+  else stamp = "all";
+  return `${kind}-${stamp}-${slug}.csv`;
+}
+
+function isWholeMonth(from: string, to: string): boolean {
+  if (!from.endsWith("-01") || from.slice(0, 7) !== to.slice(0, 7)) return false;
+  const [y, m] = from.split("-").map(Number);
+  return Number(to.slice(8)) === new Date(Date.UTC(y, m, 0)).getUTCDate();
+}
+
+/**
+ * The first line of every finance export: which report it is and the time zone its days and
+ * months are cut in (its timestamps are UTC instants, ISO 8601). A `#` line, so a reader that
+ * skips comment lines (pandas' `comment="#"`, spreadsheets' "start at row 2") reads the table.
+ */
+export function zoneLine(what: string, zone: string): string {
+  return csvLine([
+    `# ${what}; report time zone: ${zone} (days and months start at midnight there; times are UTC)`,
+  ]);
+}
+
 /** Response headers of every CSV export. */
 export function csvHeaders(filename: string): Record<string, string> {
   return {

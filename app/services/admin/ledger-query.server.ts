@@ -2,15 +2,10 @@ import { z } from "zod";
 import { DATE_RANGE_ISSUE, isDateRangeOrdered } from "~/shared/date-range";
 import { Prisma } from "~/generated/prisma/client";
 import type { LedgerKind } from "~/generated/prisma/enums";
+import { zonedDayAfter, zonedDayStart } from "~/shared/report-time";
 import { getDb } from "../infra/db.server";
-import {
-  cursorParam,
-  dayAfter,
-  dayStart,
-  optionalDay,
-  optionalEnum,
-  optionalText,
-} from "./forms.server";
+import { reportZone } from "../infra/env.server";
+import { cursorParam, optionalDay, optionalEnum, optionalText } from "./forms.server";
 import {
   finishPage,
   keysetQuery,
@@ -76,8 +71,10 @@ export interface LedgerRow {
 export function ledgerConditions(f: LedgerFilters): Prisma.Sql {
   const c: Prisma.Sql[] = [Prisma.sql`TRUE`];
   if (f.kind) c.push(Prisma.sql`e.kind = ${f.kind}::"LedgerKind"`);
-  if (f.from) c.push(Prisma.sql`e.created_at >= ${dayStart(f.from)}`);
-  if (f.to) c.push(Prisma.sql`e.created_at < ${dayAfter(f.to)}`);
+  // Days in the report time zone, as on every finance page (issue 21).
+  const zone = reportZone();
+  if (f.from) c.push(Prisma.sql`e.created_at >= ${zonedDayStart(f.from, zone)}`);
+  if (f.to) c.push(Prisma.sql`e.created_at < ${zonedDayAfter(f.to, zone)}`);
   if (f.actor === "api") c.push(Prisma.sql`e.api_key_id IS NOT NULL`);
   else if (f.actor === "system") c.push(Prisma.sql`e.staff_id IS NULL AND e.api_key_id IS NULL`);
   else if (f.actor) c.push(Prisma.sql`e.staff_id = ${f.actor}`);

@@ -3,14 +3,9 @@ import { DATE_RANGE_ISSUE, isDateRangeOrdered } from "~/shared/date-range";
 import { Prisma } from "~/generated/prisma/client";
 import type { CreditedVia, PurchaseStatus } from "~/generated/prisma/enums";
 import { getDb } from "../infra/db.server";
-import {
-  cursorParam,
-  dayAfter,
-  dayStart,
-  optionalDay,
-  optionalEnum,
-  optionalText,
-} from "./forms.server";
+import { zonedDay, zonedDayAfter, zonedDayStart } from "~/shared/report-time";
+import { reportZone } from "../infra/env.server";
+import { cursorParam, optionalDay, optionalEnum, optionalText } from "./forms.server";
 import {
   finishPage,
   keysetQuery,
@@ -50,16 +45,18 @@ export const purchasesSearchSchema = z.intersection(
   z.object({ after: cursorParam, before: cursorParam }),
 );
 
-/** The page opens on the last 30 days; an explicitly emptied "From" means all time. */
+/** The page opens on the last 30 days (report zone); an explicitly emptied "From" means all time. */
 export function defaultFrom(now = new Date()): string {
-  return new Date(now.getTime() - (DEFAULT_RANGE_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
+  return zonedDay(now.getTime() - (DEFAULT_RANGE_DAYS - 1) * 86_400_000, reportZone());
 }
 
 /** The WHERE clause of the purchases page, its totals and its CSV export (alias `p`). */
 export function purchaseConditions(f: PurchaseFilters): Prisma.Sql {
   const c: Prisma.Sql[] = [Prisma.sql`TRUE`];
-  if (f.from) c.push(Prisma.sql`p.created_at >= ${dayStart(f.from)}`);
-  if (f.to) c.push(Prisma.sql`p.created_at < ${dayAfter(f.to)}`);
+  // Finance's time is when the customer paid, in the report time zone (issue 21).
+  const zone = reportZone();
+  if (f.from) c.push(Prisma.sql`p.paid_at >= ${zonedDayStart(f.from, zone)}`);
+  if (f.to) c.push(Prisma.sql`p.paid_at < ${zonedDayAfter(f.to, zone)}`);
   if (f.status) c.push(Prisma.sql`p.status = ${f.status}::"PurchaseStatus"`);
   if (f.pack) c.push(Prisma.sql`p.pack_id = ${f.pack}`);
   if (f.currency) c.push(Prisma.sql`p.currency = ${f.currency}`);
@@ -76,7 +73,7 @@ export function purchaseConditions(f: PurchaseFilters): Prisma.Sql {
 const NEWEST_FIRST: SortSpec = {
   direction: "desc",
   columns: [
-    { sql: Prisma.sql`p.created_at`, cast: "timestamptz" },
+    { sql: Prisma.sql`p.paid_at`, cast: "timestamptz" },
     { sql: Prisma.sql`p.id`, cast: "text" },
   ],
 };
@@ -84,6 +81,7 @@ const NEWEST_FIRST: SortSpec = {
 export interface PurchaseRow {
   id: string;
   createdAt: Date;
+  paidAt: Date;
   stripeCreatedAt: Date;
   checkoutSessionId: string;
   paymentIntentId: string | null;
@@ -110,7 +108,7 @@ async function selectPurchases(
   take: number,
 ) {
   return getDb().$queryRaw<PurchaseRow[]>`
-    SELECT p.id, p.created_at AS "createdAt", p.stripe_created_at AS "stripeCreatedAt",
+    SELECT p.id, p.created_at AS "createdAt", p.paid_at AS "paidAt", p.stripe_created_at AS "stripeCreatedAt",
       p.checkout_session_id AS "checkoutSessionId", p.payment_intent_id AS "paymentIntentId",
       p.charge_id AS "chargeId", p.user_id AS "userId", u.email AS "userEmail", cp.name AS "packName",
       p.quantity, p.credits, p.amount_total AS "amountTotal", p.amount_refunded AS "amountRefunded",
@@ -131,7 +129,7 @@ export async function listPurchases(
   const req: PageRequest = { ...page, limit: PURCHASES_PAGE_SIZE };
   const q = keysetQuery(NEWEST_FIRST, req);
   const rows = await selectPurchases(purchaseConditions(filters), q.boundary, q.orderBy, q.take);
-  return finishPage(rows, req, q, (r) => [r.createdAt, r.id]);
+  return finishPage(rows, req, q, (r) => [r.paidAt, r.id]);
 }
 
 export interface CurrencyTotals {

@@ -3,6 +3,7 @@ import { apiKeyActor, createApiKey, type ApiPrincipal } from "../api-keys.server
 import { createCheckoutSession } from "../api/checkout.server";
 import { debitCredits } from "../api/debits.server";
 import { upsertUser } from "../api/users.server";
+import { setAppClock } from "../infra/clock.server";
 import { getDb } from "../infra/db.server";
 import { syncPacks } from "../packs.server";
 import {
@@ -148,230 +149,241 @@ export async function seedDemo(opts: SeedOptions): Promise<SeedSummary> {
     frozenAtMs: null,
     offsetMs: (plan.startDay + 7 * 3600) * 1000 - Date.now(),
   });
-  const moveClockTo = async (at: number) => {
-    const ms = at * 1000 - demo.clock.nowMs();
-    if (ms > 0) await control.advanceClock(ms / 1000);
-  };
+  // The app records its own times (ledger entries, credited-at, dispute closings) on the same
+  // simulated clock while the story plays, so the demo's November is November everywhere.
+  setAppClock(() => demo.clock.nowMs());
+  try {
+    return await actOut();
+  } finally {
+    setAppClock(undefined);
+  }
 
-  const catalog = await createCatalog(stripe);
-  const packs = await syncPacks();
-  if (packs.errors.length > 0) {
-    throw new Error(
-      `syncPacks could not mirror the demo prices: ${packs.errors.map((e) => e.error).join("; ")}`,
+  async function actOut(): Promise<SeedSummary> {
+    const moveClockTo = async (at: number) => {
+      const ms = at * 1000 - demo.clock.nowMs();
+      if (ms > 0) await control.advanceClock(ms / 1000);
+    };
+
+    const catalog = await createCatalog(stripe);
+    const packs = await syncPacks();
+    if (packs.errors.length > 0) {
+      throw new Error(
+        `syncPacks could not mirror the demo prices: ${packs.errors.map((e) => e.error).join("; ")}`,
+      );
+    }
+    log(
+      `  catalog: Starter, Creator and Professional packs and the Pro plan created in Stripe; ${packs.created.length} packs synced`,
     );
-  }
-  log(
-    `  catalog: Starter, Creator and Professional packs and the Pro plan created in Stripe; ${packs.created.length} packs synced`,
-  );
 
-  // The demo's "main app": its calls are attributed to this key (the key itself is discarded).
-  const { apiKey } = await createApiKey(
-    { name: "Demo main app" },
-    { type: "system", label: "demo mode" },
-  );
-  const principal: ApiPrincipal = { id: apiKey.id, name: apiKey.name, prefix: apiKey.prefix };
-  const actor = apiKeyActor(principal);
-  for (const user of plan.users) {
-    await check();
-    await upsertUser(user.id, { email: user.email, name: user.name }, actor);
-  }
-  log(`  ${plan.users.length} users created through the users service`);
+    // The demo's "main app": its calls are attributed to this key (the key itself is discarded).
+    const { apiKey } = await createApiKey(
+      { name: "Demo main app" },
+      { type: "system", label: "demo mode" },
+    );
+    const principal: ApiPrincipal = { id: apiKey.id, name: apiKey.name, prefix: apiKey.prefix };
+    const actor = apiKeyActor(principal);
+    for (const user of plan.users) {
+      await check();
+      await upsertUser(user.id, { email: user.email, name: user.name }, actor);
+    }
+    log(`  ${plan.users.length} users created through the users service`);
 
-  const sessionOf = new Map<number, string>();
-  const subscriptionOf = new Map<number, string>();
-  const expected: SeedExpectations = {
-    users: plan.users.length,
-    purchasesPlanned: plan.purchases.length,
-    purchasesCreditedByWebhook: 0,
-    droppedPurchases: 0,
-    droppedSessionIds: [],
-    unmatchedSessions: 0,
-    unmatchedSessionIds: [],
-    refunds: 0,
-    disputes: 0,
-    subscriptions: 0,
-    subscriptionCancellations: 0,
-    usageDebits: 0,
-  };
-  const returnUrls = {
-    success_url: `${MAIN_APP_URL}/billing/success`,
-    cancel_url: `${MAIN_APP_URL}/billing`,
-  };
+    const sessionOf = new Map<number, string>();
+    const subscriptionOf = new Map<number, string>();
+    const expected: SeedExpectations = {
+      users: plan.users.length,
+      purchasesPlanned: plan.purchases.length,
+      purchasesCreditedByWebhook: 0,
+      droppedPurchases: 0,
+      droppedSessionIds: [],
+      unmatchedSessions: 0,
+      unmatchedSessionIds: [],
+      refunds: 0,
+      disputes: 0,
+      subscriptions: 0,
+      subscriptionCancellations: 0,
+      usageDebits: 0,
+    };
+    const returnUrls = {
+      success_url: `${MAIN_APP_URL}/billing/success`,
+      cancel_url: `${MAIN_APP_URL}/billing`,
+    };
 
-  const perform = async (action: PlannedAction) => {
-    switch (action.kind) {
-      case "purchase": {
-        const purchase = plan.purchases[action.purchase];
-        const user = plan.users[purchase.user];
-        const session = await createCheckoutSession(
+    const perform = async (action: PlannedAction) => {
+      switch (action.kind) {
+        case "purchase": {
+          const purchase = plan.purchases[action.purchase];
+          const user = plan.users[purchase.user];
+          const session = await createCheckoutSession(
+            {
+              userId: user.id,
+              priceId: catalog.priceOf[purchase.pack],
+              quantity: purchase.quantity,
+              successUrl: returnUrls.success_url,
+              cancelUrl: returnUrls.cancel_url,
+            },
+            principal,
+          );
+          sessionOf.set(purchase.index, session.id);
+          if (purchase.fate === "dropped") {
+            control.dropEventsFor(session.id);
+            expected.droppedPurchases++;
+            expected.droppedSessionIds.push(session.id);
+          } else {
+            expected.purchasesCreditedByWebhook++;
+          }
+          await control.paySession(session.id, { email: user.email, name: user.name });
+          return;
+        }
+        case "refund": {
+          const purchase = plan.purchases[action.purchase];
+          const sessionId = sessionOf.get(purchase.index);
+          if (!sessionId) return;
+          const amount = catalog.amountOf[purchase.pack] * purchase.quantity;
+          await control.refund(sessionId, {
+            amount: action.partial ? Math.round(amount / 2) : undefined,
+            reason: "requested_by_customer",
+          });
+          expected.refunds++;
+          return;
+        }
+        case "dispute": {
+          const sessionId = sessionOf.get(action.purchase);
+          if (!sessionId) return;
+          await control.openDispute(sessionId, { reason: "fraudulent" });
+          expected.disputes++;
+          return;
+        }
+        case "subscribe": {
+          const user = plan.users[action.user];
+          const row = await getDb().user.findUnique({
+            where: { id: user.id },
+            select: { stripeCustomerId: true },
+          });
+          // The main app opens subscription sessions itself (the Credits API sells one-time packs).
+          const session = await stripe.checkout.sessions.create({
+            mode: "subscription",
+            line_items: [{ price: catalog.proPrice, quantity: 1 }],
+            client_reference_id: user.id,
+            metadata: { user_id: user.id },
+            subscription_data: { metadata: { user_id: user.id } },
+            ...(row?.stripeCustomerId
+              ? { customer: row.stripeCustomerId }
+              : { customer_email: user.email }),
+            ...returnUrls,
+          });
+          const paid = await control.paySession(session.id, { email: user.email, name: user.name });
+          const subscription = paid.subscription as string | { id: string } | null;
+          if (subscription)
+            subscriptionOf.set(
+              action.user,
+              typeof subscription === "string" ? subscription : subscription.id,
+            );
+          expected.subscriptions++;
+          return;
+        }
+        case "cancel_subscription": {
+          const subscription = subscriptionOf.get(action.user);
+          if (!subscription) return;
+          await control.cancelSubscription(subscription);
+          expected.subscriptionCancellations++;
+          return;
+        }
+        case "unmatched": {
+          // A payment link shared outside the app: no client_reference_id, an email nobody has.
+          const session = await stripe.checkout.sessions.create({
+            mode: "payment",
+            line_items: [{ price: catalog.priceOf[action.pack], quantity: 1 }],
+            customer_email: action.email,
+            ...returnUrls,
+          });
+          await control.paySession(session.id, { email: action.email });
+          expected.unmatchedSessions++;
+          expected.unmatchedSessionIds.push(session.id);
+          return;
+        }
+      }
+    };
+
+    const spend = async (day: number) => {
+      const holders = await getDb().user.findMany({
+        where: { balance: { gt: 0 } },
+        select: { id: true, balance: true },
+        orderBy: { id: "asc" },
+      });
+      for (const holder of holders) {
+        if (usageRng.next() >= 0.035) continue;
+        await check();
+        const share = 0.1 + 0.4 * usageRng.next();
+        const amount = Math.max(
+          1,
+          Math.min(holder.balance, Math.round((holder.balance * share) / 5) * 5),
+        );
+        await debitCredits(
+          holder.id,
           {
-            userId: user.id,
-            priceId: catalog.priceOf[purchase.pack],
-            quantity: purchase.quantity,
-            successUrl: returnUrls.success_url,
-            cancelUrl: returnUrls.cancel_url,
+            amount,
+            idempotencyKey: `demo-usage-day-${day}`,
+            description: usageRng.pick(USAGE_DESCRIPTIONS),
           },
           principal,
         );
-        sessionOf.set(purchase.index, session.id);
-        if (purchase.fate === "dropped") {
-          control.dropEventsFor(session.id);
-          expected.droppedPurchases++;
-          expected.droppedSessionIds.push(session.id);
-        } else {
-          expected.purchasesCreditedByWebhook++;
-        }
-        await control.paySession(session.id, { email: user.email, name: user.name });
-        return;
+        expected.usageDebits++;
       }
-      case "refund": {
-        const purchase = plan.purchases[action.purchase];
-        const sessionId = sessionOf.get(purchase.index);
-        if (!sessionId) return;
-        const amount = catalog.amountOf[purchase.pack] * purchase.quantity;
-        await control.refund(sessionId, {
-          amount: action.partial ? Math.round(amount / 2) : undefined,
-          reason: "requested_by_customer",
-        });
-        expected.refunds++;
-        return;
-      }
-      case "dispute": {
-        const sessionId = sessionOf.get(action.purchase);
-        if (!sessionId) return;
-        await control.openDispute(sessionId, { reason: "fraudulent" });
-        expected.disputes++;
-        return;
-      }
-      case "subscribe": {
-        const user = plan.users[action.user];
-        const row = await getDb().user.findUnique({
-          where: { id: user.id },
-          select: { stripeCustomerId: true },
-        });
-        // The main app opens subscription sessions itself (the Credits API sells one-time packs).
-        const session = await stripe.checkout.sessions.create({
-          mode: "subscription",
-          line_items: [{ price: catalog.proPrice, quantity: 1 }],
-          client_reference_id: user.id,
-          metadata: { user_id: user.id },
-          subscription_data: { metadata: { user_id: user.id } },
-          ...(row?.stripeCustomerId
-            ? { customer: row.stripeCustomerId }
-            : { customer_email: user.email }),
-          ...returnUrls,
-        });
-        const paid = await control.paySession(session.id, { email: user.email, name: user.name });
-        const subscription = paid.subscription as string | { id: string } | null;
-        if (subscription)
-          subscriptionOf.set(
-            action.user,
-            typeof subscription === "string" ? subscription : subscription.id,
-          );
-        expected.subscriptions++;
-        return;
-      }
-      case "cancel_subscription": {
-        const subscription = subscriptionOf.get(action.user);
-        if (!subscription) return;
-        await control.cancelSubscription(subscription);
-        expected.subscriptionCancellations++;
-        return;
-      }
-      case "unmatched": {
-        // A payment link shared outside the app: no client_reference_id, an email nobody has.
-        const session = await stripe.checkout.sessions.create({
-          mode: "payment",
-          line_items: [{ price: catalog.priceOf[action.pack], quantity: 1 }],
-          customer_email: action.email,
-          ...returnUrls,
-        });
-        await control.paySession(session.id, { email: action.email });
-        expected.unmatchedSessions++;
-        expected.unmatchedSessionIds.push(session.id);
-        return;
-      }
-    }
-  };
+    };
 
-  const spend = async (day: number) => {
-    const holders = await getDb().user.findMany({
-      where: { balance: { gt: 0 } },
-      select: { id: true, balance: true },
-      orderBy: { id: "asc" },
-    });
-    for (const holder of holders) {
-      if (usageRng.next() >= 0.035) continue;
+    for (let day = 0; day < DEMO_DAYS; day++) {
+      for (const action of plan.days[day]) {
+        await check();
+        await moveClockTo(action.at);
+        await perform(action);
+      }
+      // Let the day's webhooks land before time moves on (and before customers spend the credits).
+      await control.waitForDeliveries({ timeoutMs: 60_000 });
+      await settleWebhookQueue();
       await check();
-      const share = 0.1 + 0.4 * usageRng.next();
-      const amount = Math.max(
-        1,
-        Math.min(holder.balance, Math.round((holder.balance * share) / 5) * 5),
-      );
-      await debitCredits(
-        holder.id,
-        {
-          amount,
-          idempotencyKey: `demo-usage-day-${day}`,
-          description: usageRng.pick(USAGE_DESCRIPTIONS),
-        },
-        principal,
-      );
-      expected.usageDebits++;
+      await spend(day);
+      opts.progress?.({
+        day: day + 1,
+        days: DEMO_DAYS,
+        purchases: sessionOf.size,
+        refunds: expected.refunds,
+        subscriptions: expected.subscriptions,
+        usageDebits: expected.usageDebits,
+        elapsedMs: Date.now() - started,
+      });
+      if (!opts.progress && ((day + 1) % 15 === 0 || day === DEMO_DAYS - 1)) {
+        log(
+          `  day ${day + 1}/${DEMO_DAYS}: ${fmt(sessionOf.size)} purchases, ${expected.refunds} refunds, ` +
+            `${expected.disputes} dispute, ${expected.subscriptions} subscriptions, ${fmt(expected.usageDebits)} usage debits ` +
+            `(${((Date.now() - started) / 1000).toFixed(1)} s)`,
+        );
+      }
     }
-  };
 
-  for (let day = 0; day < DEMO_DAYS; day++) {
-    for (const action of plan.days[day]) {
-      await check();
-      await moveClockTo(action.at);
-      await perform(action);
-    }
-    // Let the day's webhooks land before time moves on (and before customers spend the credits).
-    await control.waitForDeliveries({ timeoutMs: 60_000 });
+    // Back to real time, and deliver anything still waiting for a retry.
+    await control.advanceClock(Math.max(0, (Date.now() - demo.clock.nowMs()) / 1000));
+    await control.flushDeliveries({ timeoutMs: 60_000 });
     await settleWebhookQueue();
-    await check();
-    await spend(day);
-    opts.progress?.({
-      day: day + 1,
-      days: DEMO_DAYS,
-      purchases: sessionOf.size,
-      refunds: expected.refunds,
-      subscriptions: expected.subscriptions,
-      usageDebits: expected.usageDebits,
-      elapsedMs: Date.now() - started,
+    await demo.persist();
+    const purchasesAtEnd = await getDb().purchase.count();
+    const durationMs = Date.now() - started;
+    const cpu = process.cpuUsage(cpuAtStart);
+    await writeSeedState({
+      status: "done",
+      seed,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      durationMs,
+      cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+      expected,
+      purchasesAtEnd,
     });
-    if (!opts.progress && ((day + 1) % 15 === 0 || day === DEMO_DAYS - 1)) {
-      log(
-        `  day ${day + 1}/${DEMO_DAYS}: ${fmt(sessionOf.size)} purchases, ${expected.refunds} refunds, ` +
-          `${expected.disputes} dispute, ${expected.subscriptions} subscriptions, ${fmt(expected.usageDebits)} usage debits ` +
-          `(${((Date.now() - started) / 1000).toFixed(1)} s)`,
-      );
-    }
+    return {
+      durationMs,
+      cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+      expected,
+      purchasesAtEnd,
+    };
   }
-
-  // Back to real time, and deliver anything still waiting for a retry.
-  await control.advanceClock(Math.max(0, (Date.now() - demo.clock.nowMs()) / 1000));
-  await control.flushDeliveries({ timeoutMs: 60_000 });
-  await settleWebhookQueue();
-  await demo.persist();
-  const purchasesAtEnd = await getDb().purchase.count();
-  const durationMs = Date.now() - started;
-  const cpu = process.cpuUsage(cpuAtStart);
-  await writeSeedState({
-    status: "done",
-    seed,
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    durationMs,
-    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-    expected,
-    purchasesAtEnd,
-  });
-  return {
-    durationMs,
-    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-    expected,
-    purchasesAtEnd,
-  };
 }

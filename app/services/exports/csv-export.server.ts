@@ -1,5 +1,6 @@
 import { Prisma } from "~/generated/prisma/client";
-import { csvLine, csvText } from "../admin/csv.server";
+import { csvLine, csvText, zoneLine } from "../admin/csv.server";
+import { reportZone } from "../infra/env.server";
 import { ledgerConditions, type LedgerFilters } from "../admin/ledger-query.server";
 import {
   minorToDecimal,
@@ -111,7 +112,8 @@ function run<R>(sql: Prisma.Sql): Promise<R[]> {
 
 export const PURCHASE_CSV_HEADERS = [
   "purchase_id",
-  "created_at_utc",
+  "paid_at_utc",
+  "credited_at_utc",
   "stripe_created_at_utc",
   "checkout_session_id",
   "payment_intent_id",
@@ -134,6 +136,7 @@ export const PURCHASE_CSV_HEADERS = [
 
 interface PurchaseExportRow {
   id: string;
+  paid_ms: string;
   created_ms: string;
   stripe_created_ms: string;
   checkout_session_id: string;
@@ -159,11 +162,12 @@ function purchaseLines(rows: PurchaseExportRow[], from: number, to: number): str
   for (let i = from; i < to; i++) {
     const r = rows[i];
     // Integer columns are numbers from INTEGER columns and enums are our own labels: written as is.
-    out += `${csvText(r.id)},${iso(r.created_ms)},${iso(r.stripe_created_ms)},${csvText(r.checkout_session_id)},${csvText(r.payment_intent_id)},${csvText(r.charge_id)},${csvText(r.user_id)},${csvText(r.email)},${csvText(r.pack)},${r.quantity},${r.credits},${csvText(r.currency)},${r.amount_total},${minorToDecimal(r.amount_total, r.currency)},${r.amount_refunded},${r.credits_clawed_back},${r.status},${r.credited_via},${r.user_resolved_by},${r.livemode ? "true" : "false"}\r\n`;
+    out += `${csvText(r.id)},${iso(r.paid_ms)},${iso(r.created_ms)},${iso(r.stripe_created_ms)},${csvText(r.checkout_session_id)},${csvText(r.payment_intent_id)},${csvText(r.charge_id)},${csvText(r.user_id)},${csvText(r.email)},${csvText(r.pack)},${r.quantity},${r.credits},${csvText(r.currency)},${r.amount_total},${minorToDecimal(r.amount_total, r.currency)},${r.amount_refunded},${r.credits_clawed_back},${r.status},${r.credited_via},${r.user_resolved_by},${r.livemode ? "true" : "false"}\r\n`;
   }
   return out;
 }
 
+/** Every purchase the filters match, in the order Stripe was paid (the finance time, issue 21). */
 export function purchasesCsv(
   filters: PurchaseFilters,
   batchSize = EXPORT_BATCH_SIZE,
@@ -172,7 +176,8 @@ export function purchasesCsv(
   const where = Prisma.sql`${purchaseConditions(filters)} AND p.created_at <= ${snapshot}`;
   const fetchBatch = (after: PurchaseExportRow | null) =>
     run<PurchaseExportRow>(Prisma.sql`
-      SELECT p.id, (extract(epoch FROM p.created_at) * 1000)::int8::text AS created_ms,
+      SELECT p.id, (extract(epoch FROM p.paid_at) * 1000)::int8::text AS paid_ms,
+        (extract(epoch FROM p.created_at) * 1000)::int8::text AS created_ms,
         (extract(epoch FROM p.stripe_created_at) * 1000)::int8::text AS stripe_created_ms,
         p.checkout_session_id, p.payment_intent_id, p.charge_id, p.user_id, u.email, cp.name AS pack,
         p.quantity, p.credits, p.currency, p.amount_total, p.amount_refunded, p.credits_clawed_back,
@@ -183,13 +188,15 @@ export function purchasesCsv(
       LEFT JOIN credit_packs cp ON cp.id = p.pack_id
       WHERE ${where}${
         after
-          ? Prisma.sql` AND (p.created_at, p.id) > (${iso(after.created_ms)}::timestamptz, ${after.id})`
+          ? Prisma.sql` AND (p.paid_at, p.id) > (${iso(after.paid_ms)}::timestamptz, ${after.id})`
           : Prisma.empty
       }
-      ORDER BY p.created_at, p.id
+      ORDER BY p.paid_at, p.id
       LIMIT ${batchSize}`);
   return {
-    header: csvLine([...PURCHASE_CSV_HEADERS]),
+    header:
+      zoneLine("creditdesk purchases by paid time", reportZone()) +
+      csvLine([...PURCHASE_CSV_HEADERS]),
     batches: keysetBatches(fetchBatch, purchaseLines, batchSize),
   };
 }
@@ -266,7 +273,7 @@ export function ledgerCsv(
       ORDER BY e.created_at, e.id
       LIMIT ${batchSize}`);
   return {
-    header: csvLine([...LEDGER_CSV_HEADERS]),
+    header: zoneLine("creditdesk ledger entries", reportZone()) + csvLine([...LEDGER_CSV_HEADERS]),
     batches: keysetBatches(fetchBatch, ledgerLines, batchSize),
   };
 }

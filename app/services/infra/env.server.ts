@@ -1,6 +1,7 @@
 import { remember } from "~/lib/remember";
 import { isIP } from "node:net";
 import { z } from "zod";
+import { isTimeZone } from "~/shared/report-time";
 
 /** Raised when configuration is wrong; the message names the variable and what is accepted. */
 export class ConfigError extends Error {
@@ -105,6 +106,13 @@ export const envSchema = z.object({
   WEBHOOK_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(32).default(2),
   RECONCILE_CRON: z.preprocess(emptyToUndefined, z.string().default("0 3 * * *")),
   RECONCILE_TZ: z.preprocess(emptyToUndefined, z.string().default("UTC")),
+  // The time zone of every finance report, filter, chart and export (days and months cut here).
+  REPORT_TZ: z.preprocess(
+    emptyToUndefined,
+    z.string().default("UTC").refine(isTimeZone, {
+      message: "must be an IANA time zone such as UTC or Europe/Berlin",
+    }),
+  ),
   RECONCILE_LOOKBACK_DAYS: z.coerce.number().int().min(1).max(30).default(3),
   RECONCILE_OVERLAP_MINUTES: z.coerce.number().int().min(0).max(1440).default(60),
   ALERT_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
@@ -174,4 +182,9 @@ export function getEnv(): Env {
 /** Replace the process environment view (tests, demo mode filling in emulator settings). */
 export function setEnv(env: Env | undefined): void {
   holder.__creditdeskEnv = env;
+}
+
+/** REPORT_TZ: the zone finance reports cut days and months in. */
+export function reportZone(): string {
+  return getEnv().REPORT_TZ;
 }

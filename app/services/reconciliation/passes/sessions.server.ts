@@ -428,7 +428,8 @@ class SessionsPass {
           this.ctx.stripe.checkout.sessions.list({
             ...params,
             ...(startingAfter ? { starting_after: startingAfter } : {}),
-            expand: ["data.line_items"],
+            // The charge gives the purchase its paid-at time (fulfillment.server.ts, paidAtOf).
+            expand: ["data.line_items", "data.payment_intent.latest_charge"],
           }),
         );
         const wanted = new Set(uncredited.map((s) => s.id));
