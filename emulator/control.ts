@@ -7,6 +7,7 @@ import {
 } from "./actions/checkout";
 import { closeDispute, createRefund, openDispute } from "./actions/refunds-disputes";
 import { seedCompletedSessions, type SeedSessionsOptions } from "./actions/seed";
+import { nextRenewalAt, renewDueSubscriptions } from "./actions/subscriptions";
 import { cancelSubscription } from "./actions/subscriptions";
 import { createWebhookEndpoint } from "./actions/webhook-endpoints";
 import { invalidRequest, resourceMissing } from "./api/stripe-error";
@@ -55,7 +56,16 @@ export interface EmulatorControl {
   openDispute(id: string, opts?: { reason?: string }): Promise<Dispute>;
   closeDispute(disputeId: string, outcome: "won" | "lost"): Promise<Dispute>;
   cancelSubscription(subscriptionId: string): Promise<Subscription>;
-  /** Moves the clock forward, expires due sessions, and releases webhook retries now due. */
+  /**
+   * Whether the subscription's renewals are paid (default) or their payment fails
+   * (`invoice.payment_failed`, subscription `past_due`) — until set again.
+   */
+  setRenewalOutcome(subscriptionId: string, outcome: "paid" | "failed"): Promise<Subscription>;
+  /**
+   * Moves the clock forward, stopping at every subscription period end on the way (each renewal
+   * and its events are dated at its period's end), expires due sessions, and releases webhook
+   * retries now due.
+   */
   advanceClock(seconds: number): Promise<number>;
   now(): number;
   reset(): Promise<void>;
@@ -180,8 +190,35 @@ export function createControl(core: EmulatorCore, options: ControlOptions): Emul
       const { ledger, obj } = find<Subscription>(core, id, "subscription");
       return copy(core, ledger, cancelSubscription(core, ledger, obj, null));
     },
+    async setRenewalOutcome(id, outcome) {
+      const { ledger, obj } = find<Subscription>(core, id, "subscription");
+      if (outcome === "failed") ledger.failingRenewals.add(obj.id);
+      else ledger.failingRenewals.delete(obj.id);
+      core.changed();
+      return copy(core, ledger, obj);
+    },
     async advanceClock(seconds) {
-      const now = core.clock.advance(seconds);
+      if (!Number.isFinite(seconds) || seconds < 0) core.clock.advance(seconds); // throws
+      const targetMs = core.clock.nowMs() + Math.round(seconds * 1000);
+      // Stop at each period end on the way, so every renewal happens (and is dated) on time.
+      for (;;) {
+        const due = [core.ledger("test"), core.ledger("live")]
+          .map(nextRenewalAt)
+          .filter((t): t is number => t !== undefined && t * 1000 <= targetMs);
+        if (due.length === 0) break;
+        const stepMs = Math.min(...due) * 1000 - core.clock.nowMs();
+        if (stepMs > 0) core.clock.advance(stepMs / 1000);
+        core.sweep();
+        // Direct as well: sweep() runs once per clock second and may have run this one already.
+        for (const mode of ["test", "live"] as const)
+          renewDueSubscriptions(core, core.ledger(mode));
+        // Let this period's webhooks go out before the clock moves on: a jump of several periods
+        // would otherwise leave the first renewals' events past the 30 days after which the
+        // emulator forgets events, before they were ever sent. Endpoints that fail get their
+        // retries scheduled as usual; this only waits for the first attempts.
+        await core.deliveries.waitForIdle(DEFAULT_WAIT_MS).catch(() => undefined);
+      }
+      const now = core.clock.advance(Math.max(0, targetMs - core.clock.nowMs()) / 1000);
       core.sweep();
       core.pruneExpiredEvents();
       core.deliveries.promoteDue();

@@ -1,6 +1,7 @@
 import type { ClockState, EmulatorClock } from "./clock";
 import { type FaultConfig, mergeFaults } from "./faults";
 import { IdFactory, type Mode } from "./ids";
+import { renewDueSubscriptions } from "./actions/subscriptions";
 import { planOf } from "./objects/catalog";
 import type { Subscription } from "./objects/billing";
 import type { LineItemRecord } from "./objects/checkout-session";
@@ -216,7 +217,10 @@ export class EmulatorCore {
     });
   }
 
-  /** Expires open sessions whose `expires_at` has passed; runs at most once per clock second. */
+  /**
+   * Expires open sessions whose `expires_at` has passed and renews subscriptions whose period
+   * ended; runs at most once per clock second.
+   */
   sweep(): void {
     const now = this.now();
     if (now === this.lastSweep) return;
@@ -230,6 +234,7 @@ export class EmulatorCore {
         });
         this.emit(ledger, null, [{ type: "checkout.session.expired", object: session }]);
       }
+      renewDueSubscriptions(this, ledger);
     }
   }
 

@@ -1,6 +1,7 @@
 import { invalidRequest, parameterMissing, resourceMissing } from "../api/stripe-error";
 import type { EmulatorCore, EventSpec } from "../core";
 import {
+  addInterval,
   buildPaidInvoice,
   buildSubscription,
   buildSubscriptionItem,
@@ -259,4 +260,160 @@ function assertRecurringSameCurrency(lines: SubscriptionLine[]): void {
 function sameRecord(a: Metadata, b: Metadata): boolean {
   const ak = Object.keys(a);
   return ak.length === Object.keys(b).length && ak.every((k) => a[k] === b[k]);
+}
+
+/** Statuses whose subscriptions still renew (a `past_due` one keeps invoicing, as by default). */
+const RENEWING = ["active", "past_due"] as const;
+
+/** The earliest period end among renewing subscriptions, or undefined when none renews. */
+export function nextRenewalAt(ledger: Ledger): number | undefined {
+  let next: number | undefined;
+  for (const status of RENEWING) {
+    for (const sub of ledger.subscriptions.matching("status", status)) {
+      const end = sub.items.data[0]?.current_period_end;
+      if (end !== undefined && (next === undefined || end < next)) next = end;
+    }
+  }
+  return next;
+}
+
+/**
+ * Renews every subscription whose period has ended by `now`, one period at a time (a clock that
+ * jumped several periods gets one invoice per period): a new period on its items and a
+ * `subscription_cycle` invoice, paid by card — or, for a subscription marked with
+ * `setRenewalOutcome(id, "failed")`, left open with `invoice.payment_failed` and the subscription
+ * `past_due`. A subscription set to cancel at period end is canceled instead.
+ */
+export function renewDueSubscriptions(core: EmulatorCore, ledger: Ledger): void {
+  const now = core.now();
+  for (const status of RENEWING) {
+    for (const sub of ledger.subscriptions.matching("status", status)) {
+      let end = sub.items.data[0]?.current_period_end;
+      while (end !== undefined && end <= now && RENEWING.some((s) => s === sub.status)) {
+        renewOnce(core, ledger, sub, end);
+        end = sub.items.data[0]?.current_period_end;
+      }
+    }
+  }
+}
+
+function renewOnce(core: EmulatorCore, ledger: Ledger, sub: Subscription, boundary: number): void {
+  const cancelAt = sub.cancel_at as number | null;
+  if (sub.cancel_at_period_end || (cancelAt !== null && cancelAt <= boundary)) {
+    ledger.subscriptions.update(sub, (s) => {
+      s.status = "canceled";
+      s.canceled_at ??= boundary;
+      s.ended_at = boundary;
+      s.cancellation_details = cancellationDetails({ reason: "cancellation_requested" });
+    });
+    core.emit(ledger, null, [{ type: "customer.subscription.deleted", object: sub }]);
+    return;
+  }
+  const customer = ledger.customers.get(sub.customer);
+  const before = structuredClone(core.present(ledger, sub).items);
+  const previousInvoice = sub.latest_invoice;
+  const previousStart = sub.items.data[0].current_period_start;
+  // The new period bills each item's current price (a price update since applies from now on).
+  const items = sub.items.data.map((item) => {
+    const price = ledger.prices.get(item.price.id) ?? item.price;
+    return {
+      ...item,
+      price,
+      plan: planOf(price),
+      current_period_start: boundary,
+      current_period_end: nextPeriodEnd(sub.billing_cycle_anchor as number, price, boundary),
+    };
+  });
+  ledger.subscriptions.update(sub, (s) => {
+    s.items = listOf(items, s.items.url);
+  });
+  const paid = !ledger.failingRenewals.has(sub.id);
+  const invoice = ledger.invoices.insert(
+    buildPaidInvoice({
+      id: core.ids.next("in"),
+      created: boundary,
+      livemode: ledger.livemode,
+      customerId: sub.customer,
+      customerEmail: customer?.email ?? null,
+      customerName: customer?.name ?? null,
+      subscription: sub,
+      number: `${String(customer?.invoice_prefix ?? "EMU")}-${String(++ledger.invoiceCount).padStart(4, "0")}`,
+      lineIds: items.map(() => core.ids.next("il")),
+      billingReason: "subscription_cycle",
+      paid,
+      periodStart: previousStart,
+      periodEnd: boundary,
+    }),
+  );
+  const purchase = ledger.purchaseOf.get(sub.id);
+  if (purchase) ledger.purchaseOf.set(invoice.id, purchase);
+  ledger.subscriptions.update(sub, (s) => {
+    s.latest_invoice = invoice.id;
+  });
+  const events: EventSpec[] = [
+    {
+      type: "customer.subscription.updated",
+      object: sub,
+      // As it stands now: the new period, before the payment changes its status.
+      asOf: structuredClone(core.present(ledger, sub)),
+      previousAttributes: { items: before, latest_invoice: previousInvoice },
+    },
+  ];
+  const pi = newPaymentIntent(
+    core,
+    ledger,
+    {
+      amount: Number(invoice.amount_due),
+      currency: sub.currency,
+      customer: sub.customer,
+      email: customer?.email ?? null,
+      description: "Subscription update",
+      purchase,
+    },
+    paid ? "succeeded" : "requires_payment_method",
+  );
+  const statusBefore = sub.status;
+  if (paid) {
+    const charge = captureCharge(core, ledger, pi, { email: customer?.email ?? null, purchase });
+    events.push(
+      { type: "payment_intent.succeeded", object: pi },
+      { type: "charge.succeeded", object: charge },
+      { type: "invoice.paid", object: invoice },
+    );
+    if (statusBefore !== "active") ledger.subscriptions.update(sub, (s) => (s.status = "active"));
+  } else {
+    ledger.paymentIntents.update(pi, (p) => {
+      p.last_payment_error = {
+        code: "card_declined",
+        decline_code: "insufficient_funds",
+        message: "Your card has insufficient funds.",
+        type: "card_error",
+      };
+    });
+    events.push(
+      { type: "payment_intent.payment_failed", object: pi },
+      { type: "invoice.payment_failed", object: invoice },
+    );
+    if (statusBefore !== "past_due") {
+      ledger.subscriptions.update(sub, (s) => (s.status = "past_due"));
+    }
+  }
+  if (sub.status !== statusBefore) {
+    events.push({
+      type: "customer.subscription.updated",
+      object: sub,
+      previousAttributes: { status: statusBefore },
+    });
+  }
+  core.emit(ledger, null, events);
+}
+
+/**
+ * The period end after `boundary`, counted from the billing cycle anchor as Stripe does, so a
+ * subscription anchored on the 31st bills on Feb 28 and then on Mar 31 again (not on Mar 28).
+ */
+function nextPeriodEnd(anchor: number, price: Price, boundary: number): number {
+  let periods = 1;
+  while (addInterval(anchor, price.recurring, periods) <= boundary) periods++;
+  return addInterval(anchor, price.recurring, periods);
 }

@@ -4,6 +4,8 @@ import {
   updateSubscription,
 } from "../actions/subscriptions";
 import type { Price } from "../objects/catalog";
+import { listInOrder } from "../objects/common";
+import { expandPaths } from "./expand";
 import { applyMetadata, Params } from "./params";
 import { retrieveFrom, route, serve, serveList, type ApiContext, type Route } from "./router";
 import { parameterMissing } from "./stripe-error";
@@ -222,6 +224,19 @@ function listInvoices(ctx: ApiContext) {
   });
 }
 
+/** `invoices.listLineItems`: an invoice's lines in their own order, with `expand` on them. */
+function listInvoiceLines(ctx: ApiContext) {
+  const p = Params.check(ctx.raw, [], { list: true });
+  const invoice = ctx.ledger.invoices.require(ctx.path[0]);
+  const lines = (invoice.lines as { data: Array<{ id: string }> }).data;
+  const list = listInOrder(lines, `/v1/invoices/${invoice.id}/lines`, {
+    limit: p.integer("limit", { min: 1, max: 100 }) ?? 10,
+    startingAfter: p.string("starting_after"),
+    endingBefore: p.string("ending_before"),
+  });
+  return expandPaths(ctx.core, ctx.ledger, { ...list }, p.expand());
+}
+
 export const billingRoutes: Route[] = [
   route("POST", "/v1/subscriptions", createSubscription),
   route("GET", "/v1/subscriptions", listSubscriptions),
@@ -230,4 +245,5 @@ export const billingRoutes: Route[] = [
   route("DELETE", "/v1/subscriptions/:id", cancel),
   route("GET", "/v1/invoices", listInvoices),
   route("GET", "/v1/invoices/:id", retrieveFrom("invoices")),
+  route("GET", "/v1/invoices/:id/lines", listInvoiceLines),
 ];

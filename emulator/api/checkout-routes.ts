@@ -2,7 +2,7 @@ import { createCheckoutSession, expireSession, type SessionInput } from "../acti
 import type { Price } from "../objects/catalog";
 import type { UiMode } from "../objects/checkout-session";
 import { STRIPE_SCHEMA } from "../schema/shape";
-import { listOf } from "../objects/common";
+import { listInOrder } from "../objects/common";
 import { newPrice, newProduct } from "./catalog-routes";
 import { applyMetadata, Params } from "./params";
 import { retrieveFrom, route, serve, serveList, type ApiContext, type Route } from "./router";
@@ -292,20 +292,16 @@ function listLineItems(ctx: ApiContext) {
     ctx.ledger.sessionDetails.get(session.id)?.lineItems ?? [],
   );
   // Line items keep their own order (as given at creation), not newest first.
-  const after = p.string("starting_after");
-  const before = p.string("ending_before");
-  let start = 0;
-  let end = all.length;
-  if (after) start = all.findIndex((i) => i.id === after) + 1;
-  if (before)
-    end = Math.max(
-      0,
-      all.findIndex((i) => i.id === before),
-    );
-  const slice = before ? all.slice(Math.max(0, end - limit), end) : all.slice(start, start + limit);
-  const hasMore = before ? end - limit > 0 : start + limit < all.length;
-  const url = `/v1/checkout/sessions/${session.id}/line_items`;
-  return expandPaths(ctx.core, ctx.ledger, { ...listOf(slice, url, hasMore) }, p.expand());
+  const list = listInOrder(
+    all as Array<{ id: string }>,
+    `/v1/checkout/sessions/${session.id}/line_items`,
+    {
+      limit,
+      startingAfter: p.string("starting_after"),
+      endingBefore: p.string("ending_before"),
+    },
+  );
+  return expandPaths(ctx.core, ctx.ledger, { ...list }, p.expand());
 }
 
 function expire(ctx: ApiContext) {

@@ -20,6 +20,7 @@ const RefundBodySchema = z.object({
 });
 const DisputeBodySchema = z.object({ id: z.string().min(1), reason: z.string().optional() });
 const CloseDisputeBodySchema = z.object({ outcome: z.enum(["won", "lost"]) });
+const RenewalOutcomeBodySchema = z.object({ outcome: z.enum(["paid", "failed"]) });
 const AdvanceClockBodySchema = z.object({ seconds: z.coerce.number().nonnegative() });
 const FaultsBodySchema = z
   .object({
@@ -180,6 +181,12 @@ export function controlRoutes(
       /^\/_emulator\/subscriptions\/([^/]+)\/cancel$/,
       async ({ path }) => ok(await control.cancelSubscription(path[0])),
     ],
+    [
+      "POST",
+      /^\/_emulator\/subscriptions\/([^/]+)\/renewal-outcome$/,
+      async ({ path, body }) =>
+        ok(await control.setRenewalOutcome(path[0], parse(RenewalOutcomeBodySchema, body).outcome)),
+    ],
     ["GET", /^\/_emulator\/clock$/, async () => ok({ now: control.now() })],
     [
       "POST",
@@ -276,6 +283,7 @@ function index() {
       "POST /_emulator/disputes                    { id: charge|payment_intent|session, reason? }",
       "POST /_emulator/disputes/:id/close          { outcome: 'won'|'lost' }",
       "POST /_emulator/subscriptions/:id/cancel",
+      "POST /_emulator/subscriptions/:id/renewal-outcome { outcome: 'paid'|'failed' }",
       "GET  /_emulator/clock   POST /_emulator/clock/advance { seconds }",
       "POST /_emulator/reset",
       "GET  /_emulator/requests",

@@ -193,7 +193,11 @@ export function buildSubscription(fields: {
   });
 }
 
-/** A paid subscription-cycle invoice, as Stripe issues for the first period. */
+/**
+ * A subscription invoice: the first period's (`subscription_create`, paid at once) or a renewal's
+ * (`subscription_cycle`), paid or — when its payment failed — left `open`. Its lines bill the
+ * subscription items' current periods, so build it after the items moved to the new period.
+ */
 export function buildPaidInvoice(fields: {
   id: string;
   created: number;
@@ -204,8 +208,15 @@ export function buildPaidInvoice(fields: {
   subscription: Subscription;
   number: string;
   lineIds: string[];
+  billingReason?: "subscription_create" | "subscription_cycle";
+  /** false: the payment attempt failed; the invoice stays `open` with nothing paid. */
+  paid?: boolean;
+  /** The invoice's own period (for a renewal, the period that just ended, as at Stripe). */
+  periodStart?: number;
+  periodEnd?: number;
 }): Invoice {
   const sub = fields.subscription;
+  const paid = fields.paid ?? true;
   const lines = sub.items.data.map((item, i) => {
     const amount = item.price.unit_amount * item.quantity;
     return shape<{ amount: number }>("InvoiceLineItem", {
@@ -256,8 +267,8 @@ export function buildPaidInvoice(fields: {
     account_tax_ids: null,
     amount_due: total,
     amount_overpaid: 0,
-    amount_paid: total,
-    amount_remaining: 0,
+    amount_paid: paid ? total : 0,
+    amount_remaining: paid ? 0 : total,
     amount_shipping: 0,
     application: null,
     attempt_count: 1,
@@ -265,7 +276,7 @@ export function buildPaidInvoice(fields: {
     auto_advance: false,
     automatic_tax: INVOICE_AUTOMATIC_TAX_OFF,
     automatically_finalizes_at: null,
-    billing_reason: "subscription_create",
+    billing_reason: fields.billingReason ?? "subscription_create",
     collection_method: "charge_automatically",
     created: fields.created,
     currency: sub.currency,
@@ -306,8 +317,8 @@ export function buildPaidInvoice(fields: {
       type: "subscription_details",
     },
     payment_settings: INVOICE_PAYMENT_SETTINGS,
-    period_end: periodEnd,
-    period_start: fields.created,
+    period_end: fields.periodEnd ?? periodEnd,
+    period_start: fields.periodStart ?? fields.created,
     post_payment_credit_notes_amount: 0,
     pre_payment_credit_notes_amount: 0,
     receipt_number: null,
@@ -316,11 +327,11 @@ export function buildPaidInvoice(fields: {
     shipping_details: null,
     starting_balance: 0,
     statement_descriptor: null,
-    status: "paid",
+    status: paid ? "paid" : "open",
     status_transitions: {
       finalized_at: fields.created,
       marked_uncollectible_at: null,
-      paid_at: fields.created,
+      paid_at: paid ? fields.created : null,
       voided_at: null,
     },
     subtotal: total,

@@ -28,6 +28,28 @@ export function listOf<T>(data: T[], url: string, hasMore = false): ListObject<T
 
 // Constant sub-objects are shared (and frozen) between objects: 200,000 sessions would otherwise
 // carry 200,000 copies of the same null address. Updates replace them, never mutate them.
+/**
+ * A page of a sub-list that keeps its own order (a session's or an invoice's line items, not
+ * newest first), cut by `starting_after` / `ending_before` as Stripe's lists are.
+ */
+export function listInOrder<T extends { id: string }>(
+  all: T[],
+  url: string,
+  q: { limit: number; startingAfter?: string; endingBefore?: string },
+): ListObject<T> {
+  const { limit, startingAfter: after, endingBefore: before } = q;
+  const start = after ? all.findIndex((i) => i.id === after) + 1 : 0;
+  const end = before
+    ? Math.max(
+        0,
+        all.findIndex((i) => i.id === before),
+      )
+    : all.length;
+  const slice = before ? all.slice(Math.max(0, end - limit), end) : all.slice(start, start + limit);
+  const hasMore = before ? end - limit > 0 : start + limit < all.length;
+  return listOf(slice, url, hasMore);
+}
+
 export const NULL_ADDRESS = Object.freeze({
   city: null,
   country: null,

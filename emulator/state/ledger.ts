@@ -74,6 +74,8 @@ export class Ledger {
   readonly purchaseOf = new Map<string, string>();
   /** Deleted customers (id → `object`): Stripe still answers for them with `deleted: true`. */
   readonly deleted = new Map<string, string>();
+  /** Subscriptions whose renewal payments fail (control `setRenewalOutcome`) until switched back. */
+  readonly failingRenewals = new Set<string>();
   invoiceCount = 0;
   private readonly byPrefix: Record<string, Collection<StripeObject>>;
 
@@ -122,6 +124,7 @@ export class Ledger {
     this.idempotency.clear();
     this.purchaseOf.clear();
     this.deleted.clear();
+    this.failingRenewals.clear();
     this.invoiceCount = 0;
   }
 

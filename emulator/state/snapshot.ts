@@ -18,6 +18,8 @@ export interface LedgerSnapshot {
   purchaseOf: Array<[string, string]>;
   /** Absent in snapshots written before deleted customers were kept. */
   deleted?: Array<[string, string]>;
+  /** Absent in snapshots written before subscriptions renewed. */
+  failingRenewals?: string[];
   invoiceCount: number;
 }
 
@@ -42,6 +44,7 @@ function ledgerSnapshot(ledger: Ledger): LedgerSnapshot {
     webhookSecrets: [...ledger.webhookSecrets],
     purchaseOf: [...ledger.purchaseOf],
     deleted: [...ledger.deleted],
+    failingRenewals: [...ledger.failingRenewals],
     invoiceCount: ledger.invoiceCount,
   };
 }
@@ -102,6 +105,7 @@ export function restoreSnapshot(core: EmulatorCore, snapshot: EmulatorSnapshot):
     for (const [id, secret] of saved.webhookSecrets) ledger.webhookSecrets.set(id, secret);
     for (const [id, root] of saved.purchaseOf) ledger.purchaseOf.set(id, root);
     for (const [id, object] of saved.deleted ?? []) ledger.deleted.set(id, object);
+    for (const id of saved.failingRenewals ?? []) ledger.failingRenewals.add(id);
     ledger.invoiceCount = saved.invoiceCount;
   }
   core.droppedPurchases.clear();
