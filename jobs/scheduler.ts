@@ -3,6 +3,7 @@ import cron from "node-cron";
 import { ConfigError, getEnv, type Env } from "../app/services/infra/env.server";
 import { onStart, onStop } from "../app/services/infra/lifecycle.server";
 import { logger, scrubSecrets } from "../app/services/infra/logger.server";
+import { expireDueGrants } from "../app/services/grants/expiry.server";
 import { ReconciliationLockedError } from "../app/services/reconciliation/lock.server";
 import { lastSuccessfulRunAt } from "../app/services/reconciliation/queries.server";
 import {
@@ -16,7 +17,7 @@ import {
  * while its own run is going, and the reconciliation lock turns away runs from other processes
  * (each replica may run a scheduler; one of them wins). On start, if the last completed run is
  * older than 26 hours (or there is none), it runs once right away — a server that was down at
- * 3 am catches up. Everything time-related is injectable so tests can drive it with a fake clock.
+ * 3 am catches up. After each run it runs the credit expiry pass. Everything time-related is injectable so tests can drive it with a fake clock.
  */
 
 export interface ScheduledTaskHandle {
@@ -41,6 +42,8 @@ export interface SchedulerOptions {
    */
   minIntervalMs?: number;
   run?: (trigger: RunTrigger, signal: AbortSignal) => Promise<RunSummary>;
+  /** The credit expiry pass, run after each reconciliation (grants/expiry.server.ts). */
+  expire?: () => Promise<unknown>;
   lastSuccessAt?: () => Promise<Date | null>;
   now?: () => Date;
   schedule?: ScheduleFn;
@@ -88,6 +91,7 @@ export function createReconcileScheduler(opts: SchedulerOptions): ReconcileSched
   const lastSuccessAt = opts.lastSuccessAt ?? lastSuccessfulRunAt;
   const run = opts.run ?? ((trigger, signal) => runReconciliation({ trigger, signal }));
   const schedule = opts.schedule ?? nodeCronSchedule;
+  const expire = opts.expire ?? (() => expireDueGrants());
   let task: ScheduledTaskHandle | null = null;
   let current: Promise<void> | null = null;
   let abort = new AbortController();
@@ -119,6 +123,15 @@ export function createReconcileScheduler(opts: SchedulerOptions): ReconcileSched
             "scheduled reconciliation could not start",
           );
         }
+      }
+      // Expiry is independent of the run's outcome (and idempotent, so replicas may both do it).
+      try {
+        if (!signal.aborted) await expire();
+      } catch (error) {
+        logger.error(
+          { err: scrubSecrets((error as Error)?.message ?? String(error)) },
+          "credit expiry pass failed",
+        );
       } finally {
         current = null;
       }

@@ -19,6 +19,7 @@ import {
   ValidationError,
 } from "./errors.server";
 import { postLedgerEntry, postLedgerEntryInTx } from "./ledger.server";
+import { purchaseExpiry } from "./grants/expiry.server";
 import { logger, scrubSecrets } from "./infra/logger.server";
 import { findPacksByPriceIds, parseCreditsMetadata, syncPacks } from "./packs.server";
 import { getStripe } from "./infra/stripe-client.server";
@@ -657,8 +658,13 @@ export async function fulfillCheckoutSession(
     reason: `Checkout Session ${sessionId}`,
     metadata: { via, resolvedBy: user.resolvedBy },
     at,
-    // The purchase's own grant, valued at what was paid for it.
-    grant: { source: "purchase" as const, amountPaid: facts.amountTotal, currency: facts.currency },
+    // The purchase's own grant, valued at what was paid for it, expiring as its pack says.
+    grant: {
+      source: "purchase" as const,
+      amountPaid: facts.amountTotal,
+      currency: facts.currency,
+      expiresAt: purchaseExpiry(mapping.packs, mapping.lines[0].packId, at),
+    },
   };
   const entryExtras = {
     with: purchaseCtes,

@@ -28,6 +28,9 @@ interface MirroredFields {
   currency: string;
   priceType: string;
   grantsTier: string | null;
+  creditsExpireDays: number | null;
+  expiryProblem: string | null;
+  creditsRollover: boolean;
   active: boolean;
 }
 
@@ -40,6 +43,26 @@ export function parseCreditsMetadata(value: string | undefined | null): number |
   return n > 0 ? n : null;
 }
 
+/**
+ * metadata.credits_expire_days: a positive whole number of days (at most 36,500), or absent
+ * (never expires). Anything else is a problem to show on the packs page, and the pack's credits
+ * are treated as never expiring — a bad value never stops a purchase from being credited.
+ */
+export function parseExpireDaysMetadata(value: string | undefined | null): {
+  days: number | null;
+  problem: string | null;
+} {
+  if (value === undefined || value === null || value.trim() === "")
+    return { days: null, problem: null };
+  const trimmed = value.trim();
+  if (/^\d{1,5}$/.test(trimmed) && Number(trimmed) > 0 && Number(trimmed) <= 36_500)
+    return { days: Number(trimmed), problem: null };
+  return {
+    days: null,
+    problem: `metadata.credits_expire_days "${value}" is not a whole number of days from 1 to 36500; the pack's credits never expire until it is fixed`,
+  };
+}
+
 function productOf(price: Stripe.Price): { id: string; name: string | null; active: boolean } {
   const p = price.product;
   if (typeof p === "string") return { id: p, name: null, active: true };
@@ -50,6 +73,7 @@ function productOf(price: Stripe.Price): { id: string; name: string | null; acti
 
 function mirrorOf(price: Stripe.Price, credits: number, tier: string | null): MirroredFields {
   const product = productOf(price);
+  const expiry = parseExpireDaysMetadata(price.metadata?.credits_expire_days);
   const base = product.name ?? price.nickname ?? price.id;
   return {
     stripeProductId: product.id,
@@ -59,6 +83,9 @@ function mirrorOf(price: Stripe.Price, credits: number, tier: string | null): Mi
     currency: price.currency,
     priceType: price.type,
     grantsTier: tier,
+    creditsExpireDays: expiry.days,
+    expiryProblem: expiry.problem,
+    creditsRollover: price.metadata?.credits_rollover?.trim().toLowerCase() === "true",
     active: price.active && product.active,
   };
 }
@@ -72,6 +99,9 @@ function differs(pack: CreditPack, m: MirroredFields): boolean {
     pack.currency !== m.currency ||
     pack.priceType !== m.priceType ||
     pack.grantsTier !== m.grantsTier ||
+    pack.creditsExpireDays !== m.creditsExpireDays ||
+    pack.expiryProblem !== m.expiryProblem ||
+    pack.creditsRollover !== m.creditsRollover ||
     pack.active !== m.active
   );
 }

@@ -24,6 +24,10 @@ import { recomputeUserTier } from "./tiers.server";
  *   this refund's claw = clawTotal(refunded after it) − clawTotal(refunded before it)
  * e.g. 100 credits for 999: refunds of 333, 333, 333 claw 33, 33, 34.
  *
+ * The clawback takes from the refunded purchase's own grant first, then from the user's other
+ * grants in burn order (credit_allocate, docs/credits.md "Grants"); only the shortfall beyond that
+ * follows CLAWBACK_POLICY.
+ *
  * CLAWBACK_POLICY: `allow_negative` (default) claws the whole share and lets the balance go below
  * zero; `clamp_to_zero` claws at most the current balance. Either way the credits that could not
  * be recovered (clamp: not taken; allow_negative: the part that drove the balance below zero) are
@@ -135,7 +139,10 @@ async function applyInTx(
     const balanceRows = await tx.$queryRaw<
       { balance: number }[]
     >`SELECT balance FROM users WHERE id = ${purchase.userId} FOR UPDATE`;
-    const available = Math.max(0, balanceRows[0]?.balance ?? 0);
+    // Held credits and credits past their expiry are in the balance but cannot be taken back.
+    const [unusable] = await tx.$queryRaw<{ n: number }[]>`
+      SELECT credit_unusable(${purchase.userId}, now()) AS n`;
+    const available = Math.max(0, (balanceRows[0]?.balance ?? 0) - Number(unusable?.n ?? 0));
     const taken = policy === "clamp_to_zero" ? Math.min(share, available) : share;
     const unrecovered = policy === "clamp_to_zero" ? share - taken : Math.max(0, share - available);
     const row: Refund = await tx.refund.create({

@@ -1,6 +1,7 @@
 import type { CliCommand } from "../cli-kit";
 import { apiKeyCreateCommand, apiKeyListCommand, apiKeyRevokeCommand } from "./apikey";
 import { demoResetCommand, demoStatusCommand } from "./demo";
+import { creditsExpireCommand } from "./credits";
 import { ledgerVerifyCommand } from "./ledger";
 import { createMigrationCommand, migrateCommand } from "./migrate";
 import { packsSyncCommand } from "./packs";
@@ -13,6 +14,7 @@ export const commands: CliCommand[] = [
   createMigrationCommand,
   staffCreateCommand,
   ledgerVerifyCommand,
+  creditsExpireCommand,
   packsSyncCommand,
   reconcileCommand,
   apiKeyCreateCommand,

@@ -5,6 +5,8 @@ import { postLedgerEntry } from "../../app/services/ledger.server";
 import { verifyLedger } from "../../app/services/ledger-verify.server";
 import type { GrantSpec } from "../../app/services/grants/allocation.server";
 import type { LedgerKind } from "../../app/generated/prisma/enums";
+import { expireDueGrants } from "../../app/services/grants/expiry.server";
+import { parseExpireDaysMetadata } from "../../app/services/packs.server";
 import { createUser, uid } from "../support/money-path";
 import { useTestDatabase } from "../support/test-database";
 
@@ -165,23 +167,79 @@ describe("credit grants: burn order and allocations", () => {
   it("a user with 10,000 grants still debits in one statement, from the right grant", async () => {
     const user = await createUser();
     const db = getDb();
-    // 10,000 daily allowances, all but the last spent or expired (built in SQL: seconds, not minutes).
+    // 10,000 daily allowances kept (rollover), built in SQL through the ledger's own allocation
+    // function (seconds, not minutes). `dispute_release` without a reversed entry: a plain credit
+    // that the credits rollup does not count, so `ledger verify` stays exact.
     await db.$executeRaw`
       INSERT INTO ledger_entries (user_id, seq, delta, balance_after, kind, idempotency_key, payload_hash, created_at)
-      SELECT ${user.id}, n, 5, 5 * n, 'grant', ${user.id} || ':' || n, 'x', now() - (10001 - n) * interval '1 day'
+      SELECT ${user.id}, n, 5, 5 * n, 'dispute_release', ${user.id} || ':' || n, 'x',
+        now() - (10001 - n) * interval '1 minute'
       FROM generate_series(1, 10000) n`;
     await db.$executeRaw`
-      SELECT credit_allocate(e.id, e.user_id, e.delta, e.kind::text, e.created_at, 0, NULL, NULL, NULL, NULL,
-        'subscription_period', NULL, NULL, e.created_at + interval '1 day', NULL, NULL, NULL)
+      SELECT count(credit_allocate(e.id, e.user_id, e.delta, e.kind::text, e.created_at, 0, NULL, NULL,
+        NULL, NULL, 'subscription_period', NULL, NULL, NULL, NULL, NULL, NULL))
       FROM (SELECT * FROM ledger_entries WHERE user_id = ${user.id} ORDER BY seq) e`;
-    await db.$executeRaw`
-      UPDATE credit_grants SET remaining = 0, status = 'expired' WHERE user_id = ${user.id}
-        AND id < (SELECT max(id) FROM credit_grants WHERE user_id = ${user.id})`;
-    await db.$executeRaw`UPDATE users SET balance = 5, last_seq = 10000 WHERE id = ${user.id}`;
-    const last = (await grantsOf(user.id)).at(-1)!;
-    await db.$executeRaw`UPDATE credit_grants SET expires_at = now() + interval '1 day' WHERE id = ${last.id}`;
+    await db.$executeRaw`UPDATE users SET balance = 50000, last_seq = 10000 WHERE id = ${user.id}`;
+    const grants = await grantsOf(user.id);
+    expect(grants).toHaveLength(10_000);
+    // The first 9,999 spent (one entry walking them all), then a debit finds the last one at once.
+    const big = await post(user.id, -49_995, "usage");
+    expect(big.balance).toBe(5);
     const debit = await post(user.id, -3, "usage");
     expect(debit.balance).toBe(2);
-    expect(await allocationsOf(debit.entry.id)).toEqual([[last.id, -3]]);
+    expect(await allocationsOf(debit.entry.id)).toEqual([[grants[9_999].id, -3]]);
+    await expectClean();
+  });
+});
+
+describe("credit grants: the expiry pass", () => {
+  it("posts one expiry entry per expired grant, idempotently and safely when passes run concurrently", async () => {
+    const user = await createUser();
+    const twoDaysAgo = new Date(Date.now() - 2 * DAY);
+    await post(
+      user.id,
+      70,
+      "grant",
+      { source: "promotion", expiresAt: new Date(Date.now() - DAY) },
+      twoDaysAgo,
+    );
+    await post(user.id, 30, "manual_credit", { expiresAt: new Date(Date.now() + DAY) });
+    await post(user.id, -20, "usage", undefined, twoDaysAgo); // spends 20 of the promotion
+    const [promo] = await grantsOf(user.id);
+
+    const dry = await expireDueGrants({ dryRun: true });
+    expect(dry.grants.filter((g) => g.userId === user.id)).toEqual([
+      expect.objectContaining({ grantId: promo.id.toString(), credits: 50, posted: false }),
+    ]);
+    expect(await getDb().ledgerEntry.count({ where: { userId: user.id, kind: "expiry" } })).toBe(0);
+
+    const passes = await Promise.all([expireDueGrants(), expireDueGrants(), expireDueGrants()]);
+    const mine = passes.flatMap((p) => p.grants.filter((g) => g.userId === user.id && g.posted));
+    expect(mine).toHaveLength(1);
+    const expiries = await getDb().ledgerEntry.findMany({
+      where: { userId: user.id, kind: "expiry" },
+    });
+    expect(expiries.map((e) => [e.delta, e.idempotencyKey])).toEqual([[-50, `expiry:${promo.id}`]]);
+    expect(await allocationsOf(expiries[0].id)).toEqual([[promo.id, -50]]);
+    expect((await grantsOf(user.id)).map((g) => [g.status, g.remaining])).toEqual([
+      ["expired", 0],
+      ["active", 30],
+    ]);
+    expect((await getDb().user.findUniqueOrThrow({ where: { id: user.id } })).balance).toBe(30);
+    const again = await expireDueGrants();
+    expect(again.grants.filter((g) => g.userId === user.id)).toEqual([]);
+    await expectClean();
+  });
+});
+
+describe("pack metadata.credits_expire_days", () => {
+  it("accepts whole days from 1 to 36500 and flags anything else as never expiring", () => {
+    expect(parseExpireDaysMetadata("30")).toEqual({ days: 30, problem: null });
+    expect(parseExpireDaysMetadata(undefined)).toEqual({ days: null, problem: null });
+    for (const bad of ["0", "-3", "1.5", "abc", "36501", "3e2"]) {
+      const parsed = parseExpireDaysMetadata(bad);
+      expect(parsed.days).toBeNull();
+      expect(parsed.problem).toContain(`metadata.credits_expire_days "${bad}"`);
+    }
   });
 });

@@ -11,6 +11,9 @@ interface PackRow {
   currency: string;
   priceType: string;
   grantsTier: string | null;
+  creditsExpireDays: number | null;
+  expiryProblem: string | null;
+  creditsRollover: boolean;
   purchases: number;
   active: boolean;
   lastSyncedAt: string | Date | null;
@@ -37,6 +40,7 @@ export function PacksTable({ packs }: { packs: readonly PackRow[] }) {
           cell: (p) => (p.priceType === "recurring" ? "Subscription" : "One-time"),
         },
         { header: "Grants tier", cell: (p) => p.grantsTier ?? <None /> },
+        { header: "Credits expire", cell: (p) => <PackExpiry pack={p} /> },
         { header: "Purchases", num: true, cell: (p) => formatCredits(p.purchases) },
         {
           header: "Status",
@@ -51,4 +55,18 @@ export function PacksTable({ packs }: { packs: readonly PackRow[] }) {
       ]}
     />
   );
+}
+
+/** metadata.credits_expire_days as the pack uses it; a bad value is flagged, never applied. */
+function PackExpiry({ pack }: { pack: PackRow }) {
+  if (pack.expiryProblem)
+    return (
+      <span className="badge warn" data-testid="pack-expiry-problem" title={pack.expiryProblem}>
+        Never (bad metadata: {pack.expiryProblem})
+      </span>
+    );
+  if (pack.priceType === "recurring")
+    return <>{pack.creditsRollover ? "Roll over" : "At period end"}</>;
+  if (pack.creditsExpireDays === null) return <>Never</>;
+  return <>After {pack.creditsExpireDays} days</>;
 }
