@@ -6,6 +6,10 @@ import { verifyLedger } from "../../app/services/ledger-verify.server";
 import type { GrantSpec } from "../../app/services/grants/allocation.server";
 import type { LedgerKind } from "../../app/generated/prisma/enums";
 import { expireDueGrants } from "../../app/services/grants/expiry.server";
+import {
+  creditValueByCurrency,
+  liabilityByCurrency,
+} from "../../app/services/grants/liability.server";
 import { parseExpireDaysMetadata } from "../../app/services/packs.server";
 import { createUser, uid } from "../support/money-path";
 import { useTestDatabase } from "../support/test-database";
@@ -241,5 +245,71 @@ describe("pack metadata.credits_expire_days", () => {
       expect(parsed.days).toBeNull();
       expect(parsed.problem).toContain(`metadata.credits_expire_days "${bad}"`);
     }
+  });
+});
+
+describe("credit value and liability", () => {
+  it("apportions what was paid exactly: granted = consumed + expired + clawed back + remaining", async () => {
+    const user = await createUser();
+    const a = await post(user.id, 100, "grant", {
+      source: "purchase",
+      amountPaid: 999,
+      currency: "xts",
+    });
+    await post(
+      user.id,
+      7,
+      "grant",
+      {
+        source: "purchase",
+        amountPaid: 1000,
+        currency: "xau",
+        expiresAt: new Date(Date.now() - DAY),
+      },
+      new Date(Date.now() - 2 * DAY),
+    );
+    await post(user.id, -33, "usage");
+    await postLedgerEntry({
+      userId: user.id,
+      delta: -10,
+      kind: "reversal",
+      idempotencyKey: key(),
+      reversesId: a.entry.id,
+    });
+    await expireDueGrants();
+    const value = await creditValueByCurrency();
+    // 33 credits of 100-for-999 leave floor(33 × 999 / 100) = 329; the next 10 floor(43 × 9.99) − 329 = 100.
+    expect(value.find((v) => v.currency === "xts")).toEqual({
+      currency: "xts",
+      granted: 999,
+      consumed: 329,
+      expired: 0,
+      clawedBack: 100,
+      remaining: 570,
+      creditsRemaining: 57,
+    });
+    expect(value.find((v) => v.currency === "xau")).toEqual({
+      currency: "xau",
+      granted: 1000,
+      consumed: 0,
+      expired: 1000,
+      clawedBack: 0,
+      remaining: 0,
+      creditsRemaining: 0,
+    });
+    const liability = await liabilityByCurrency();
+    expect(liability.find((l) => l.currency === "xts")).toEqual({
+      currency: "xts",
+      value: 570,
+      credits: 57,
+    });
+    expect(liability.find((l) => l.currency === "xau")).toBeUndefined();
+    // As of before the debits: all of it still unused.
+    const before = await creditValueByCurrency({ asOf: new Date(a.entry.createdAt.getTime()) });
+    expect(before.find((v) => v.currency === "xts")).toMatchObject({
+      granted: 999,
+      remaining: 999,
+    });
+    await expectClean();
   });
 });

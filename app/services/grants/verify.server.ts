@@ -1,4 +1,5 @@
 import type { Tx } from "../infra/db.server";
+import { creditValueByCurrency, liabilityByCurrency } from "./liability.server";
 
 type Db = Pick<Tx, "$queryRaw">;
 
@@ -16,7 +17,9 @@ export interface GrantViolation {
  * - a grant's remaining = Σ its allocations (the first being +granted by the entry that created
  *   it, so remaining = granted + Σ the later ones), and 0 ≤ remaining ≤ granted;
  * - no allocation to a grant after its expiry other than the expiry entry itself; an expired or
- *   voided grant has nothing left.
+ *   voided grant has nothing left;
+ * - per currency, value granted = consumed + expired + clawed back + remaining to the minor unit,
+ *   and the remaining value from the allocations = the liability from the grants' caches.
  */
 export async function verifyGrants(db: Db): Promise<GrantViolation[]> {
   const out: GrantViolation[] = [];
@@ -109,5 +112,19 @@ export async function verifyGrants(db: Db): Promise<GrantViolation[]> {
       userId: r.user_id,
       detail: `seq ${r.seq} (${r.kind}) moved credits of grant ${r.id} after its expiry`,
     });
+  const liability = new Map((await liabilityByCurrency(db)).map((l) => [l.currency, l.value]));
+  for (const v of await creditValueByCurrency({ db })) {
+    const sum = v.consumed + v.expired + v.clawedBack + v.remaining;
+    if (sum !== v.granted)
+      out.push({
+        check: "value_conserved",
+        detail: `${v.currency}: granted ${v.granted} ≠ consumed ${v.consumed} + expired ${v.expired} + clawed back ${v.clawedBack} + remaining ${v.remaining}`,
+      });
+    if ((liability.get(v.currency) ?? 0) !== v.remaining)
+      out.push({
+        check: "liability",
+        detail: `${v.currency}: liability from grants ${liability.get(v.currency) ?? 0} ≠ remaining value from allocations ${v.remaining}`,
+      });
+  }
   return out;
 }
