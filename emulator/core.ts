@@ -1,6 +1,7 @@
 import type { ClockState, EmulatorClock } from "./clock";
 import { type FaultConfig, mergeFaults } from "./faults";
 import { IdFactory, type Mode } from "./ids";
+import { expireSession } from "./actions/checkout";
 import { renewDueSubscriptions } from "./actions/subscriptions";
 import { planOf } from "./objects/catalog";
 import type { Subscription } from "./objects/billing";
@@ -227,13 +228,7 @@ export class EmulatorCore {
     this.lastSweep = now;
     for (const ledger of [this.ledgers.test, this.ledgers.live]) {
       const expired = ledger.sessions.matching("status", "open").filter((s) => s.expires_at <= now);
-      for (const session of expired) {
-        ledger.sessions.update(session, (s) => {
-          s.status = "expired";
-          s.url = null;
-        });
-        this.emit(ledger, null, [{ type: "checkout.session.expired", object: session }]);
-      }
+      for (const session of expired) expireSession(this, ledger, session, null);
       renewDueSubscriptions(this, ledger);
     }
   }

@@ -96,9 +96,14 @@ export function expireSession(
       `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of "${session.status}".`,
     );
   }
+  // Stripe fills `customer_details.email` "at time of session expiry" from the session's Customer.
+  const customer = session.customer ? ledger.customers.get(session.customer) : undefined;
   ledger.sessions.update(session, (s) => {
     s.status = "expired";
     s.url = null;
+    if (customer && !s.customer_details) {
+      s.customer_details = customerDetails(customer.email, customer.name);
+    }
   });
   core.emit(ledger, request, [{ type: "checkout.session.expired", object: session }]);
   return session;

@@ -42,6 +42,37 @@ describe("snapshots", () => {
     }
   });
 
+  it("keeps a subscription's failing renewals across a restart", async () => {
+    const path = join(dir, "renewals.json");
+    const first = await startRecordedEmulator({ snapshotPath: path, clock: 1_790_000_000 });
+    const stripe = sdkFor(first.url);
+    const price = await stripe.prices.create({
+      currency: "usd",
+      unit_amount: 900,
+      recurring: { interval: "month" },
+      product_data: { name: "Monthly" },
+    });
+    const customer = await stripe.customers.create({ email: "restart@example.com" });
+    const sub = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id }],
+    });
+    await first.control.setRenewalOutcome(sub.id, "failed");
+    await first.stop();
+
+    const second = await startRecordedEmulator({ snapshotPath: path });
+    try {
+      await second.control.advanceClock(31 * 86_400);
+      const invoices = await sdkFor(second.url).invoices.list({ subscription: sub.id });
+      expect(invoices.data.map((i) => [i.billing_reason, i.status])).toEqual([
+        ["subscription_cycle", "open"],
+        ["subscription_create", "paid"],
+      ]);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it("restores state, ids and clock after a restart", async () => {
     const path = join(dir, "state.json");
     const first = await startRecordedEmulator({ snapshotPath: path, clock: 1_790_000_000 });

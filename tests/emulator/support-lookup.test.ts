@@ -100,6 +100,22 @@ describe("a customer's Checkout Sessions", () => {
     expect(found.data[0].customer).toBeNull();
   });
 
+  it("fills customer_details from the customer when a session expires, as Stripe documents", async () => {
+    const { customer, open } = await customerHistory();
+    await h.emulator.control.advanceClock(24 * 3600);
+    const expired = await h.stripe.checkout.sessions.retrieve(open.id);
+    expect(expired).toMatchObject({
+      status: "expired",
+      customer: customer.id,
+      customer_details: { email: "ada.lovelace@example.com" },
+    });
+    const byEmail = await h.stripe.checkout.sessions.list({
+      customer_details: { email: "ada.lovelace@example.com" },
+      status: "expired",
+    });
+    expect(ids(byEmail)).toEqual([open.id]);
+  });
+
   it("compares customer_details[email] exactly, as Stripe documents nothing else", async () => {
     // Stripe's reference says only "Customer's email address" for this filter, and documents the
     // customers list's `email` filter as case-sensitive. The emulator therefore does not fold
