@@ -32,6 +32,7 @@ import { InsufficientCreditsError } from "~/services/errors.server";
 import { ACCESS, can } from "~/shared/permissions";
 import { adjustmentSchema, withdrawSchema } from "~/shared/schemas/adjustment";
 import { AdjustForm, adjustedToast } from "./adjust-form";
+import { CheckStripePanel } from "./check-stripe";
 import { CreditSessionForm } from "./credit-session-form";
 import { StatementLink } from "./statement-link";
 import { ReverseForm } from "./reverse-form";
@@ -64,6 +65,7 @@ export const loader = staffLoader(
       canAct: can(staff.role, "userActions"),
       canOpenPurchases: can(staff.role, "purchaseDetail"),
       canOpenEvents: canOps(staff.role, "webhooks"),
+      canOpenAttention: canOps(staff.role, "attention"),
     };
   },
 );
@@ -123,6 +125,7 @@ export default function UserDetailPage() {
     canAct,
     canOpenPurchases,
     canOpenEvents,
+    canOpenAttention,
   } = useLoaderData<typeof loader>();
   const reply = useActionData<typeof action>();
   const { user, ledger } = detail;
@@ -187,6 +190,16 @@ export default function UserDetailPage() {
           </div>
         </section>
       ) : null}
+
+      <CheckStripePanel
+        userId={user.id}
+        email={user.email}
+        canAct={canAct}
+        canOpenPurchases={canOpenPurchases}
+        canOpenEvents={canOpenEvents}
+        canOpenAttention={canOpenAttention}
+        reply={reply}
+      />
 
       {detail.pendingRequests.length > 0 ? (
         <section aria-labelledby="pending-heading" className="card">
@@ -285,8 +298,8 @@ export default function UserDetailPage() {
         <h2 id="purchases-heading">Purchases</h2>
         {detail.purchases.length === 0 ? (
           <EmptyState title="No purchases.">
-            If the user says they paid, ask for the receipt and credit the Checkout Session by id
-            above.
+            If the user says they paid, use “Check Stripe” above: it lists their payments in Stripe
+            and credits a paid one from there.
           </EmptyState>
         ) : (
           <PurchasesTable variant="user" rows={detail.purchases} canOpen={canOpenPurchases} />
