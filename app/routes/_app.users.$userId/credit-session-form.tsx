@@ -15,10 +15,13 @@ import { SessionCreditPreview } from "./session-credit";
 export function CreditSessionForm({
   userId,
   email,
+  prefill,
   reply,
 }: {
   userId: string;
   email: string;
+  /** An id handed over by the header search. */
+  prefill: string | null;
   reply: ActionReply<string, unknown> | undefined;
 }) {
   const f = useIntentForm("credit-session", reply, {
@@ -34,7 +37,7 @@ export function CreditSessionForm({
           idPrefix="credit-"
           label="Checkout Session, payment intent or charge id"
           name="sessionId"
-          defaultValue={f.value("sessionId")}
+          defaultValue={f.value("sessionId", prefill ?? "")}
           error={f.error("sessionId")}
           hint="cs_…, pi_… or ch_… (a receipt’s payment). Runs the same fulfillment as the webhook, so a session is never credited twice."
           autoComplete="off"

@@ -62,6 +62,8 @@ export const loader = staffLoader(
       me: staff.id,
       /** The ledger's "Reverse…" link preselects its entry in the reverse form. */
       reverse: new URL(request.url).searchParams.get("reverse"),
+      /** The header search's "Credit it on this user's page" prefills the credit form. */
+      credit: new URL(request.url).searchParams.get("credit"),
       canAct: can(staff.role, "userActions"),
       canOpenPurchases: can(staff.role, "purchaseDetail"),
       canOpenEvents: canOps(staff.role, "webhooks"),
@@ -122,6 +124,7 @@ export default function UserDetailPage() {
     nonce,
     me,
     reverse,
+    credit,
     canAct,
     canOpenPurchases,
     canOpenEvents,
@@ -186,7 +189,7 @@ export default function UserDetailPage() {
               reply={reply}
             />
             <TierForm tiers={detail.tiers} current={user.tierCode} reply={reply} />
-            <CreditSessionForm userId={user.id} email={user.email} reply={reply} />
+            <CreditSessionForm userId={user.id} email={user.email} prefill={credit} reply={reply} />
           </div>
         </section>
       ) : null}

@@ -1,11 +1,13 @@
 import { data } from "@remix-run/node";
 import { Form, NavLink, Outlet, useLoaderData, useNavigation } from "@remix-run/react";
+import { HeaderSearch } from "~/components/header-search";
 import { navFor } from "~/components/nav-items";
 import { TimeZoneNote } from "~/components/time";
 import { Toaster } from "~/components/toast";
 import { staffLoader } from "~/lib/route-builders";
 import { takeToast } from "~/services/admin/flash.server";
 import { getEnv } from "~/services/infra/env.server";
+import { can } from "~/shared/permissions";
 
 // Every signed-in staff member; the pending toast (a signed one-shot cookie) is read and cleared here.
 export const loader = staffLoader({}, async ({ request, staff }) => {
@@ -15,6 +17,7 @@ export const loader = staffLoader({}, async ({ request, staff }) => {
       staff: { email: staff.email, name: staff.name, role: staff.role },
       nav: navFor(staff.role).map(({ to, label }) => ({ to, label })),
       demoMode: getEnv().demoMode,
+      canSearch: can(staff.role, "users"),
       toast,
     },
     { headers },
@@ -22,7 +25,7 @@ export const loader = staffLoader({}, async ({ request, staff }) => {
 });
 
 export default function AppLayout() {
-  const { staff, nav, demoMode, toast } = useLoaderData<typeof loader>();
+  const { staff, nav, demoMode, canSearch, toast } = useLoaderData<typeof loader>();
   const navigation = useNavigation();
   return (
     <>
@@ -72,6 +75,7 @@ export default function AppLayout() {
           {navigation.state === "loading" ? (
             <div className="route-progress" aria-hidden="true" />
           ) : null}
+          {canSearch ? <HeaderSearch /> : null}
           <Outlet />
           <TimeZoneNote />
         </main>
