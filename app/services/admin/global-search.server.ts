@@ -227,8 +227,19 @@ async function localStripeHits(id: string): Promise<SearchHit[]> {
     }
     case "pi":
       return purchaseHits({ paymentIntentId: id });
-    case "ch":
-      return purchaseHits({ chargeId: id });
+    case "ch": {
+      const local = await purchaseHits({ chargeId: id });
+      if (local.length > 0) return local;
+      // A purchase records its payment intent; the charge's is asked of Stripe (read-only). If
+      // Stripe fails here, the lookup that follows reports it.
+      try {
+        const charge = await getStripe().charges.retrieve(id);
+        const pi = idOf(charge.payment_intent as string | { id: string } | null);
+        return pi ? purchaseHits({ paymentIntentId: pi }) : [];
+      } catch {
+        return [];
+      }
+    }
     case "re": {
       const refund = await db.refund.findUnique({
         where: { id },
