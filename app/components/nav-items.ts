@@ -16,6 +16,7 @@ export const navItems: NavItem[] = [
   { to: "/approvals", label: "Approvals", roles: ACCESS.approvals },
   { to: "/purchases", label: "Purchases", roles: ACCESS.purchases },
   { to: "/ledger", label: "Ledger", roles: ACCESS.ledger },
+  { to: "/finance/close", label: "Month close", roles: ACCESS.financeClose },
   { to: "/attention", label: "Attention queue", roles: OPS_ACCESS.attention },
   { to: "/webhooks", label: "Webhooks", roles: OPS_ACCESS.webhooks },
   { to: "/reconciliation", label: "Reconciliation", roles: OPS_ACCESS.reconciliation },

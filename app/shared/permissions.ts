@@ -16,6 +16,8 @@ export const ACCESS = {
   purchaseDetail: ["admin", "finance", "support"],
   ledger: ["admin", "finance", "support"],
   exports: ["admin", "finance"],
+  /** The month close (/finance/close) and its CSVs. */
+  financeClose: ["admin", "finance"],
 } as const satisfies Record<string, readonly StaffRole[]>;
 
 export type Capability = keyof typeof ACCESS;
