@@ -15,6 +15,7 @@ import { securityHeaders } from "~/http/security-headers.server";
 import { logger, scrubSecrets } from "~/services/infra/logger.server";
 import { startWebhookWorker, stopWebhookWorker } from "~/services/webhooks/queue.server";
 import { startOutboundWorker, stopOutboundWorker } from "~/services/outbound/worker.server";
+import { mountCreditsApi } from "./credits-api.server";
 import { mountExportRoutes } from "./exports.server";
 import { mountStripeWebhook } from "./webhooks.stripe.server";
 
@@ -25,7 +26,8 @@ import { mountStripeWebhook } from "./webhooks.stripe.server";
  * (docs/decisions/009-one-app-per-process.md). server.ts stays a thin launcher.
  *
  * Where each URL is served (README, "Layout"): /healthz here; /webhooks/stripe in
- * webhooks.stripe.server.ts; /purchases/export.csv and /ledger/export.csv in exports.server.ts;
+ * webhooks.stripe.server.ts; POST /api/v1/users/{id}/debits in credits-api.server.ts;
+ * /purchases/export.csv and /ledger/export.csv in exports.server.ts;
  * /build/* and public files as static files; everything else by the Remix routes in app/routes.
  */
 
@@ -73,8 +75,13 @@ export function createApp(build: ServerBuild, opts: { publicDir: string }) {
   // Off unless TRUST_PROXY names the proxies in front (docs/deploy.md): otherwise any client could
   // choose the address that audit records and the sign-in throttle see with X-Forwarded-For.
   app.set("trust proxy", getEnv().TRUST_PROXY);
+  const production = getEnv().NODE_ENV === "production";
+  // The Credits API's debit call, the main app's per-usage call, ahead of everything: no
+  // compression, static files or Remix pipeline, and its security headers computed once
+  // (credits-api.server.ts, docs/decisions/002-express-level-endpoints.md).
+  mountCreditsApi(app, { production });
   // CSP with a per-response nonce, nosniff, frame and referrer policies, HSTS in production.
-  app.use(securityHeaders({ production: getEnv().NODE_ENV === "production" }));
+  app.use(securityHeaders({ production }));
 
   // Health: 200 when the database answers, 503 otherwise. Cheap enough for a 5 s probe.
   app.get("/healthz", async (_req, res) => {
@@ -97,16 +104,18 @@ export function createApp(build: ServerBuild, opts: { publicDir: string }) {
   // Stripe webhooks, ahead of everything else: the untouched body for the signature check, and
   // no compression or Remix pipeline on the hottest endpoint.
   mountStripeWebhook(app);
+  const compress = compression();
   app.use((req, res, next) =>
-    req.path.startsWith("/webhooks/") ? next() : compression()(req, res, next),
+    req.path.startsWith("/webhooks/") ? next() : compress(req, res, next),
   );
   app.use(
     "/build",
     express.static(path.join(opts.publicDir, "build"), { immutable: true, maxAge: "1y" }),
   );
   app.use(express.static(opts.publicDir, { maxAge: "1h" }));
-  app.all(
-    "*",
+  // `use`, not `all("*")`: a "*" route decodes the path as a parameter, and a malformed
+  // percent-encoding became Express's own HTML 400 page instead of the route's answer.
+  app.use(
     remixRequestHandler({
       build,
       mode: process.env.NODE_ENV === "production" ? "production" : "development",

@@ -66,17 +66,31 @@ export function refuseTooLarge(
   limit: number,
   what = "This form",
 ): void {
-  const socket = req.socket;
   const message = `${what} is too large: the limit is ${formatBytes(limit)}.\n`;
-  res.writeHead(413, {
-    "Content-Type": "text/plain; charset=utf-8",
-    "Content-Length": Buffer.byteLength(message),
+  answerAndClose(req, res, 413, { "Content-Type": "text/plain; charset=utf-8" }, message);
+}
+
+/**
+ * Answer with `Connection: close`, then read and drop what is still arriving for a moment (as
+ * refuseTooLarge does): for an answer given before the request's body was read to its end.
+ */
+export function answerAndClose(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+  body: string,
+): void {
+  const socket = req.socket;
+  res.writeHead(status, {
     "Cache-Control": "no-store",
+    ...headers,
+    "Content-Length": Buffer.byteLength(body),
     Connection: "close",
   });
   // Node would destroy the socket as soon as the answer is written; end it ourselves instead.
   (socket as { destroySoon?: () => void }).destroySoon = () => socket.end();
-  res.end(message);
+  res.end(body);
   let dropped = 0;
   const stop = () => socket.destroy();
   const timer = setTimeout(stop, LINGER_MS);

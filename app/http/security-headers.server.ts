@@ -26,12 +26,14 @@ export function cspNonceOf(res: ServerResponse): string | undefined {
   return ((res as ServerResponse & { locals?: NonceLocals }).locals ?? {}).cspNonce;
 }
 
-export function contentSecurityPolicyDirectives() {
+export function contentSecurityPolicyDirectives(opts: { nonce: boolean } = { nonce: true }) {
   return {
     "default-src": ["'self'"],
     "script-src": [
       "'self'",
-      (_req: IncomingMessage, res: ServerResponse) => `'nonce-${cspNonceOf(res) ?? ""}'`,
+      ...(opts.nonce
+        ? [(_req: IncomingMessage, res: ServerResponse) => `'nonce-${cspNonceOf(res) ?? ""}'`]
+        : []),
     ],
     "style-src": ["'self'"],
     "style-src-attr": ["'unsafe-inline'"],
@@ -51,15 +53,38 @@ export function securityHeaders(opts: { production: boolean }): RequestHandler[]
       (res.locals as NonceLocals).cspNonce = randomBytes(16).toString("base64");
       next();
     },
-    helmet({
-      // No upgrade-insecure-requests: a local `NODE_ENV=production` start over plain http would
-      // lose its scripts and styles. HSTS (production only) keeps browsers on https instead.
-      contentSecurityPolicy: { useDefaults: false, directives: contentSecurityPolicyDirectives() },
-      referrerPolicy: { policy: "same-origin" },
-      // Only a production deployment is behind TLS (docs/deploy.md); a development browser that
-      // saw HSTS for localhost would refuse plain http there for a year.
-      strictTransportSecurity: opts.production ? { maxAge: 31_536_000 } : false,
-      xFrameOptions: { action: "deny" },
-    }),
+    helmetWith(opts, { nonce: true }),
   ];
+}
+
+/**
+ * The same headers, computed once, for answers that are JSON and never run a script (the
+ * Express-level Credits API endpoint, app/http/credits-api.server.ts): the policy's script-src
+ * has no nonce — stricter, and no nonce or header text to build on every debit.
+ */
+export function jsonSecurityHeaders(opts: { production: boolean }): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const res = {
+    setHeader: (name: string, value: unknown) => (headers[name] = String(value)),
+    removeHeader: (name: string) => delete headers[name],
+  };
+  helmetWith(opts, { nonce: false })(
+    {} as Parameters<RequestHandler>[0],
+    res as unknown as Parameters<RequestHandler>[1],
+    () => undefined,
+  );
+  return headers;
+}
+
+function helmetWith(opts: { production: boolean }, csp: { nonce: boolean }): RequestHandler {
+  return helmet({
+    // No upgrade-insecure-requests: a local `NODE_ENV=production` start over plain http would
+    // lose its scripts and styles. HSTS (production only) keeps browsers on https instead.
+    contentSecurityPolicy: { useDefaults: false, directives: contentSecurityPolicyDirectives(csp) },
+    referrerPolicy: { policy: "same-origin" },
+    // Only a production deployment is behind TLS (docs/deploy.md); a development browser that
+    // saw HSTS for localhost would refuse plain http there for a year.
+    strictTransportSecurity: opts.production ? { maxAge: 31_536_000 } : false,
+    xFrameOptions: { action: "deny" },
+  });
 }

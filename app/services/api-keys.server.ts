@@ -22,6 +22,15 @@ const DISPLAY_PREFIX_LENGTH = API_KEY_PREFIX.length + 8;
 export const API_KEY_PATTERN = /^cdk_[0-9A-Za-z]{43}$/;
 /** lastUsedAt is written at most this often, so authenticating does not write on every request. */
 export const LAST_USED_INTERVAL_MS = 60_000;
+/**
+ * A verified key row is reused for this long without reading the table again (docs/api.md,
+ * "Authentication"). Expiry is checked on every request against the cached row; a revocation made
+ * in this process drops the row at once; one made elsewhere (another server, a CLI process on
+ * Postgres) or a change written straight to the table is seen within this time.
+ */
+export const API_KEY_CACHE_TTL_MS = 5_000;
+/** Keys are a handful; the bound only keeps a flood of distinct valid keys from growing the map. */
+const API_KEY_CACHE_MAX = 1_000;
 
 /**
  * What a key may do, one scope per kind of call (docs/api.md lists which route needs which):
@@ -295,7 +304,8 @@ export async function listApiKeys(
 
 /**
  * Revoke by id or by display prefix. Revoking an already revoked key changes nothing and says so.
- * Takes effect on the next request: authentication reads the key row every time.
+ * Takes effect on this process's next request (the key cache drops the row); other processes see
+ * it within API_KEY_CACHE_TTL_MS.
  */
 export async function revokeApiKey(
   ref: { id?: string; prefix?: string },
@@ -306,7 +316,7 @@ export async function revokeApiKey(
     throw new ValidationError("Give exactly one of id or prefix.", ref.id ? "prefix" : "id");
   const uuid = z.uuid();
   if (ref.id && !uuid.safeParse(ref.id).success) throw new NotFoundError("API key", ref.id, "id");
-  return getDb().$transaction(async (tx) => {
+  const result = await getDb().$transaction(async (tx) => {
     const where = ref.id ? { id: ref.id } : { prefix: ref.prefix! };
     const existing = await tx.apiKey.findUnique({ where });
     if (!existing) {
@@ -333,6 +343,8 @@ export async function revokeApiKey(
     );
     return { apiKey: toPublicApiKey(revoked), alreadyRevoked: false };
   });
+  if (!result.alreadyRevoked) apiKeyCache.forget(result.apiKey.id);
+  return result;
 }
 
 /** Who is calling the API: recorded on ledger entries and audit rows. */
@@ -373,11 +385,62 @@ export class InsufficientScopeError extends ApiAuthError {
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
+/** The columns authentication needs, as read from the table. */
+type KeyRow = Pick<
+  ApiKey,
+  | "id"
+  | "name"
+  | "prefix"
+  | "scopes"
+  | "revokedAt"
+  | "expiresAt"
+  | "lastUsedAt"
+  | "rateLimitPerSecond"
+  | "rateLimitBurst"
+>;
+
+/**
+ * Verified key rows of this process, keyed by the SHA-256 of the presented key (the lookup needs
+ * the hash anyway; the plain key is never kept), each reused for API_KEY_CACHE_TTL_MS. Only keys
+ * that exist are kept: an unknown key is read from the table every time, as before.
+ */
+class ApiKeyCache {
+  private readonly rows = new Map<string, { row: KeyRow; readAt: number }>();
+
+  /** The row read less than the TTL before `now`, or undefined. */
+  get(hash: string, now: number): KeyRow | undefined {
+    const hit = this.rows.get(hash);
+    if (!hit) return undefined;
+    const age = now - hit.readAt;
+    if (age >= 0 && age < API_KEY_CACHE_TTL_MS) return hit.row;
+    this.rows.delete(hash);
+    return undefined;
+  }
+
+  set(hash: string, row: KeyRow, now: number): void {
+    this.rows.delete(hash);
+    if (this.rows.size >= API_KEY_CACHE_MAX) this.rows.delete(this.rows.keys().next().value!);
+    this.rows.set(hash, { row, readAt: now });
+  }
+
+  /** Drop a key's row (it was revoked in this process). */
+  forget(id: string): void {
+    for (const [hash, { row }] of this.rows) if (row.id === id) this.rows.delete(hash);
+  }
+
+  /** Tests that change a key row behind the app's back, instead of waiting out the TTL. */
+  clear(): void {
+    this.rows.clear();
+  }
+}
+
+export const apiKeyCache = new ApiKeyCache();
+
 /**
  * Resolve the key in `Authorization: Bearer <key>`. Throws ApiAuthError: 401 when the header is
  * missing or malformed, the key is unknown or it has expired; 403 when the key was revoked (it is
- * real, so the caller learns it must be replaced rather than retried). Reads one row; writes only
- * lastUsedAt, at most once a minute.
+ * real, so the caller learns it must be replaced rather than retried). Reads one row — or none,
+ * while the row is in apiKeyCache; writes only lastUsedAt, at most once a minute.
  */
 export async function authenticateApiKey(
   authorization: string | null,
@@ -399,8 +462,14 @@ export async function authenticateApiKey(
     );
   }
   const db = getDb();
-  const key = await db.apiKey.findUnique({ where: { keyHash: hashApiKey(match[1]) } });
-  if (!key) throw new ApiAuthError(401, "invalid_api_key", "The API key is not valid.");
+  const hash = hashApiKey(match[1]);
+  let key = apiKeyCache.get(hash, now.getTime());
+  if (!key) {
+    const row = await db.apiKey.findUnique({ where: { keyHash: hash } });
+    if (!row) throw new ApiAuthError(401, "invalid_api_key", "The API key is not valid.");
+    key = row;
+    apiKeyCache.set(hash, key, now.getTime());
+  }
   if (key.revokedAt) {
     throw new ApiAuthError(
       403,
@@ -416,7 +485,9 @@ export async function authenticateApiKey(
     );
   }
   if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() >= LAST_USED_INTERVAL_MS) {
-    // Conditional, so concurrent requests in the same minute write once.
+    // Noted in the cached row first, so the requests arriving meanwhile do not write too; the
+    // update is conditional, so other processes in the same minute write once between them.
+    key.lastUsedAt = now;
     await db.apiKey.updateMany({
       where: {
         id: key.id,

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  API_KEY_CACHE_TTL_MS,
   authenticateApiKey,
   hashApiKey,
   LAST_USED_INTERVAL_MS,
@@ -88,6 +89,47 @@ describe("API key authentication", () => {
     await authenticateApiKey(`Bearer ${key.key}`, later);
     const third = await t.db.prisma.apiKey.findUniqueOrThrow({ where: { id: key.id } });
     expect(third.lastUsedAt?.getTime()).toBe(later.getTime());
+  });
+
+  it("a verified key is reused for the cache TTL: no read, no write; expiry still checked each time", async () => {
+    const user = await makeUser();
+    const key = await makeApiKey("cached", { expiresAt: new Date(Date.now() + 3_600_000) });
+    const t0 = new Date();
+    await authenticateApiKey(`Bearer ${key.key}`, t0);
+    const revokedAt = new Date(t0.getTime() - 1000);
+    // Behind the app's back (not revokeApiKey): this process sees it only once the row is re-read.
+    await t.db.prisma.apiKey.update({ where: { id: key.id }, data: { revokedAt } });
+    const cached = await authenticateApiKey(`Bearer ${key.key}`, new Date(t0.getTime() + 1));
+    expect(cached.id).toBe(key.id);
+    await expect(
+      authenticateApiKey(`Bearer ${key.key}`, new Date(t0.getTime() + API_KEY_CACHE_TTL_MS)),
+    ).rejects.toMatchObject({ status: 403, code: "api_key_revoked" });
+
+    // Expiry is checked against the cached row on every request, not only when it is read.
+    const t1 = new Date(t0.getTime() + 2 * API_KEY_CACHE_TTL_MS);
+    const expiresAt = new Date(t1.getTime() + API_KEY_CACHE_TTL_MS / 2);
+    await t.db.prisma.apiKey.update({
+      where: { id: key.id },
+      data: { revokedAt: null, expiresAt },
+    });
+    await authenticateApiKey(`Bearer ${key.key}`, t1);
+    await t.db.prisma.apiKey.update({
+      where: { id: key.id },
+      data: { expiresAt: new Date(t1.getTime() + 3_600_000) },
+    });
+    await expect(
+      authenticateApiKey(`Bearer ${key.key}`, new Date(expiresAt.getTime() + 1)),
+    ).rejects.toMatchObject({ status: 401, code: "api_key_expired" });
+
+    // Revoked in this process: refused on the very next request, cache or not.
+    const live = await makeApiKey("cached-live");
+    expect((await api.fetch("GET", `/api/v1/users/${user.id}`, { key: live.key })).status).toBe(
+      200,
+    );
+    await revokeApiKey({ id: live.id }, { type: "system", label: "test" }, "rotated");
+    expect((await api.fetch("GET", `/api/v1/users/${user.id}`, { key: live.key })).status).toBe(
+      403,
+    );
   });
 
   it("the route updates lastUsedAt on a real request", async () => {

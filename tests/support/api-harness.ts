@@ -1,15 +1,20 @@
 import path from "node:path";
 import { randomUUID } from "node:crypto";
+import http, { type Server } from "node:http";
 import { flatRoutes } from "@remix-run/dev/dist/config/flat-routes.js";
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import { createApiKey, type CreateApiKeyInput } from "../../app/services/api-keys.server";
 import { postLedgerEntry } from "../../app/services/ledger.server";
 import { getDb } from "../../app/services/infra/db.server";
+import { parseEnv, setEnv } from "../../app/services/infra/env.server";
 
 /**
- * The Credits API routes served through Remix's own request handler, without a build or a port:
- * the app/routes files are discovered with Remix's flat-routes convention, so a URL reaches the
- * route module Remix would pick in production (method dispatch, splat 404s and all).
+ * The Credits API as production serves it, without a build: the app/routes files are discovered
+ * with Remix's flat-routes convention (so a URL reaches the route module Remix would pick in
+ * production: method dispatch, splat 404s and all), and `fetch` sends real HTTP requests to the
+ * app of app/http/app.server.ts around them on a loopback port — so the endpoints Express serves
+ * itself (the debit call, app/http/credits-api.server.ts) are what the tests reach, as in
+ * production. `remixFetch` skips HTTP and Express: the Remix routes alone.
  */
 export async function createApiFetch() {
   const appDir = path.resolve("app");
@@ -52,6 +57,17 @@ export async function createApiFetch() {
     isSpaMode: false,
   };
   const handler = createRequestHandler(build, "production");
+  // The app reads its settings once, when it is built; demo mode and the scheduler stay out.
+  setEnv(parseEnv({ ...process.env, NODE_ENV: "test", DEMO_SEED: "false", SCHEDULER: "off" }));
+  const { createApp } = await import("../../app/http/app.server");
+  const app = createApp(build, { publicDir: path.resolve("public") });
+  setEnv(undefined);
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  // The test file's worker ends when its tests do; the server must not keep it alive.
+  server.unref();
+  const port = (server.address() as { port: number }).port;
   const fullPath = (id: string): string => {
     const route = routes[id];
     const parent = route.parentId && route.parentId !== "root" ? fullPath(route.parentId) : "";
@@ -64,27 +80,75 @@ export async function createApiFetch() {
     routePaths: Object.keys(routes)
       .filter((id) => id !== "root")
       .map((id) => `/${fullPath(id)}`),
-    async fetch(
+    /** The loopback address of the app, for tests that open their own connections. */
+    base: `http://127.0.0.1:${port}`,
+    /** A request to the app over HTTP, as the main app makes it; the answer as a fetch Response. */
+    async fetch(method: string, pathAndQuery: string, opts: FetchOptions = {}): Promise<Response> {
+      // Built as a fetch Request first, so headers and body are what fetch would send
+      // (a string body without a Content-Type is text/plain, as from the main app's fetch).
+      const request = toRequest(method, pathAndQuery, opts);
+      const headers: Record<string, string> = {};
+      request.headers.forEach((value, name) => (headers[name] = value));
+      const bytes = request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
+      if (bytes && headers["content-length"] === undefined)
+        headers["content-length"] = String(bytes.length);
+      return new Promise<Response>((resolve, reject) => {
+        const req = http.request(
+          { host: "127.0.0.1", port, path: pathAndQuery, method, headers, agent: false },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("error", reject);
+            res.on("end", () => {
+              const out = new Headers();
+              for (const [name, value] of Object.entries(res.headers)) {
+                if (Array.isArray(value)) for (const v of value) out.append(name, v);
+                else if (value !== undefined) out.set(name, value);
+              }
+              const status = res.statusCode ?? 0;
+              const noBody = method === "HEAD" || status === 204 || status === 304;
+              resolve(
+                new Response(noBody ? null : Buffer.concat(chunks), {
+                  status,
+                  statusText: res.statusMessage,
+                  headers: out,
+                }),
+              );
+            });
+          },
+        );
+        req.on("error", reject);
+        req.end(bytes);
+      });
+    },
+    /** The same request through Remix's handler alone (no HTTP, no Express). */
+    async remixFetch(
       method: string,
       pathAndQuery: string,
-      opts: {
-        key?: string | null;
-        json?: unknown;
-        body?: BodyInit;
-        headers?: Record<string, string>;
-      } = {},
+      opts: FetchOptions = {},
     ): Promise<Response> {
-      const headers: Record<string, string> = { ...opts.headers };
-      if (opts.key) headers.Authorization = `Bearer ${opts.key}`;
-      let body = opts.body;
-      if (opts.json !== undefined) {
-        body = JSON.stringify(opts.json);
-        headers["Content-Type"] = "application/json";
-      }
-      const request = new Request(`http://localhost${pathAndQuery}`, { method, headers, body });
+      const request = toRequest(method, pathAndQuery, opts);
       return handler(request, { ip: "127.0.0.1" });
     },
   };
+}
+
+interface FetchOptions {
+  key?: string | null;
+  json?: unknown;
+  body?: BodyInit;
+  headers?: Record<string, string>;
+}
+
+function toRequest(method: string, pathAndQuery: string, opts: FetchOptions): Request {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.key) headers.Authorization = `Bearer ${opts.key}`;
+  let body = opts.body;
+  if (opts.json !== undefined) {
+    body = JSON.stringify(opts.json);
+    headers["Content-Type"] = "application/json";
+  }
+  return new Request(`http://localhost${pathAndQuery}`, { method, headers, body });
 }
 
 export type ApiFetch = Awaited<ReturnType<typeof createApiFetch>>;

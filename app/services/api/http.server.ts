@@ -35,10 +35,17 @@ export function apiJson(body: unknown, status = 200, headers?: Record<string, st
 /** An HTTP-level problem (405, 413, malformed JSON …) with the same shape as domain errors. */
 export class ApiError extends DomainError {}
 
-export function errorResponse(
+/** An error's answer as parts: for a fetch Response here, or written by an Express-level endpoint. */
+export interface ErrorParts {
+  status: number;
+  headers: Record<string, string>;
+  body: ApiErrorBody;
+}
+
+export function errorParts(
   error: Pick<DomainError, "status" | "code" | "message" | "field">,
   headers?: Record<string, string>,
-): Response {
+): ErrorParts {
   const body: ApiErrorBody = { error: { code: error.code, message: scrubSecrets(error.message) } };
   if (error.field) body.error.field = error.field;
   const extra: Record<string, string> = { ...headers };
@@ -49,12 +56,25 @@ export function errorResponse(
   }
   // The rest of an oversized body is not read: the connection cannot carry another request.
   if (error.status === 413) extra.Connection = "close";
-  return apiJson(body, error.status, extra);
+  return { status: error.status, headers: extra, body };
+}
+
+export function errorResponse(
+  error: Pick<DomainError, "status" | "code" | "message" | "field">,
+  headers?: Record<string, string>,
+): Response {
+  const parts = errorParts(error, headers);
+  return apiJson(parts.body, parts.status, parts.headers);
 }
 
 /** Refuse a declared oversized body before anything else is done with the request. */
 function checkDeclaredLength(request: Request) {
-  const declared = Number(request.headers.get("content-length"));
+  checkContentLength(request.headers.get("content-length"));
+}
+
+/** The Content-Length check on the header's value (Express-level endpoints pass it directly). */
+export function checkContentLength(value: string | null | undefined) {
+  const declared = Number(value ?? null);
   if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw tooLarge();
 }
 
@@ -111,14 +131,9 @@ function checkStrings(root: unknown) {
   }
 }
 
-/**
- * Read the body as a JSON object, refusing more than MAX_BODY_BYTES without buffering it all, a
- * Content-Type other than JSON (none at all is read as JSON), and strings Postgres cannot store.
- */
-export async function readJsonBody(request: Request): Promise<unknown> {
-  checkDeclaredLength(request);
-  const type = request.headers.get("content-type");
-  if (type !== null && !JSON_TYPE.test(type)) {
+/** A Content-Type other than JSON is a 415 (none at all is read as JSON). */
+export function checkJsonContentType(type: string | null | undefined) {
+  if (type != null && !JSON_TYPE.test(type)) {
     throw new ApiError(
       415,
       "unsupported_media_type",
@@ -126,13 +141,25 @@ export async function readJsonBody(request: Request): Promise<unknown> {
       "Content-Type",
     );
   }
-  if (!request.body)
-    throw new ApiError(
-      400,
-      "invalid_json",
-      "The request body is empty; send a JSON object.",
-      "body",
-    );
+}
+
+function emptyBody() {
+  return new ApiError(
+    400,
+    "invalid_json",
+    "The request body is empty; send a JSON object.",
+    "body",
+  );
+}
+
+/**
+ * Read the body as a JSON object, refusing more than MAX_BODY_BYTES without buffering it all, a
+ * Content-Type other than JSON (none at all is read as JSON), and strings Postgres cannot store.
+ */
+export async function readJsonBody(request: Request): Promise<unknown> {
+  checkDeclaredLength(request);
+  checkJsonContentType(request.headers.get("content-type"));
+  if (!request.body) throw emptyBody();
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -146,20 +173,19 @@ export async function readJsonBody(request: Request): Promise<unknown> {
     }
     chunks.push(value);
   }
+  return parseJsonBody(Buffer.concat(chunks));
+}
+
+/** The bytes of a body (at most MAX_BODY_BYTES) as a JSON object: 400/422 for anything else. */
+export function parseJsonBody(bytes: Uint8Array): unknown {
   let text: string;
   try {
     // Fatal: invalid bytes would otherwise become U+FFFD and be stored silently altered.
-    text = new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
+    text = utf8.decode(bytes);
   } catch {
     throw new ApiError(400, "invalid_json", "The request body is not valid UTF-8.", "body");
   }
-  if (!text.trim())
-    throw new ApiError(
-      400,
-      "invalid_json",
-      "The request body is empty; send a JSON object.",
-      "body",
-    );
+  if (!text.trim()) throw emptyBody();
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -173,7 +199,9 @@ export async function readJsonBody(request: Request): Promise<unknown> {
   return value;
 }
 
-function tooLarge() {
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+export function tooLarge() {
   return new ApiError(
     413,
     "body_too_large",
@@ -288,18 +316,12 @@ export function apiHandler(path: string, operations: Partial<Record<Method, ApiO
     try {
       checkDeclaredLength(args.request);
       if (operation.public) return await operation.run(args);
-      const key = await authenticateApiKey(args.request.headers.get("authorization"));
-      // In memory, per process: no database write on the request path (rate-limit.server.ts).
-      decision = apiKeyBuckets.take(key.id, key.rateLimit);
-      if (!decision.allowed) {
-        throw new ApiError(
-          429,
-          "rate_limited",
-          `Too many requests with the API key ${key.prefix}…: it may make ${key.rateLimit.perSecond} ` +
-            `per second, ${key.rateLimit.burst} at once; retry after ${decision.retryAfterSeconds} s.`,
-        );
-      }
-      requireScope(key, operation.scope, `${method} /api/v1${path}`);
+      const key = await admitApiKey(
+        args.request.headers.get("authorization"),
+        operation.scope,
+        `${method} /api/v1${path}`,
+        (d) => (decision = d),
+      );
       return withRateHeaders(await operation.run({ ...args, key }), decision);
     } catch (error) {
       return withRateHeaders(renderError(error, args.request), decision);
@@ -307,19 +329,51 @@ export function apiHandler(path: string, operations: Partial<Record<Method, ApiO
   };
 }
 
+/**
+ * The key (401/403), its rate limit (429), then its scope for the call named by `what` (403).
+ * `onDecision` gets the rate-limit state as soon as the key is known, so that even a refusal
+ * carries the RateLimit-* headers.
+ */
+export async function admitApiKey(
+  authorization: string | null | undefined,
+  scope: ApiScope,
+  what: string,
+  onDecision: (decision: RateDecision) => void,
+): Promise<AuthenticatedApiKey> {
+  const key = await authenticateApiKey(authorization ?? null);
+  // In memory, per process: no database write on the request path (rate-limit.server.ts).
+  const decision = apiKeyBuckets.take(key.id, key.rateLimit);
+  onDecision(decision);
+  if (!decision.allowed) {
+    throw new ApiError(
+      429,
+      "rate_limited",
+      `Too many requests with the API key ${key.prefix}…: it may make ${key.rateLimit.perSecond} ` +
+        `per second, ${key.rateLimit.burst} at once; retry after ${decision.retryAfterSeconds} s.`,
+    );
+  }
+  requireScope(key, scope, what);
+  return key;
+}
+
 export function renderError(error: unknown, request: Request): Response {
   if (error instanceof Response) return error;
-  if (error instanceof DomainError) return errorResponse(error);
-  const url = new URL(request.url);
+  const parts = errorPartsFor(error, request.method, new URL(request.url).pathname);
+  return apiJson(parts.body, parts.status, parts.headers);
+}
+
+/** Any thrown value as an answer: a DomainError as itself, anything else logged and a 500. */
+export function errorPartsFor(error: unknown, method: string, path: string): ErrorParts {
+  if (error instanceof DomainError) return errorParts(error);
   logger.error(
     {
       err: scrubSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error)),
-      method: request.method,
-      path: url.pathname,
+      method,
+      path,
     },
     "credits API request failed",
   );
-  return errorResponse({
+  return errorParts({
     status: 500,
     code: "internal_error",
     message: "Something went wrong on our side; it has been logged.",

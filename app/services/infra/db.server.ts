@@ -143,6 +143,9 @@ async function openThroughOwner(dataDir: string, inUse: DirectoryInUseError): Pr
  * `throughOwner`: when a live process holds DATA_DIR, use its database through its socket instead
  * of refusing (the CLI and `npm run jobs`; a server never does, it refuses to start twice).
  */
+/** Connections of the raw `pg` pool per process (Prisma's pool is separate, up to 10). */
+export const RAW_POOL_MAX = 16;
+
 export async function openDatabase(
   target: DatabaseTarget,
   opts: { throughOwner?: boolean } = {},
@@ -150,7 +153,11 @@ export async function openDatabase(
   if (target.kind === "postgres") {
     const adapterFactory = new PrismaPg({ connectionString: target.url, max: 10 });
     const prisma = new PrismaClient({ adapter: adapterFactory });
-    const pool = new pg.Pool({ connectionString: target.url, max: 4 });
+    // The raw pool carries the hot path's statements (debits, webhook ingestion, fulfilment):
+    // each debit of a different user is its own commit, and only as many commits as connections
+    // can wait for the WAL flush together. With 4, debits spread over many users queued for a
+    // connection and ran slower than one batched hot user (docs/benchmarks.md, "Debits").
+    const pool = new pg.Pool({ connectionString: target.url, max: RAW_POOL_MAX });
     // An idle connection that dies (server restart) must not crash the process.
     pool.on("error", () => undefined);
     return {
