@@ -1,8 +1,8 @@
 /**
  * What a benchmark needs around the code it measures: a throwaway native Postgres cluster (fsync
  * and synchronous commit on, as in production), child processes that print "READY <url>", CPU
- * per process from /proc, latency percentiles and the machine's description. The same steps as
- * bench/webhooks/run.ts, shared here so new benchmarks do not copy them.
+ * per process from /proc, latency percentiles and the machine's description: the steps every
+ * benchmark in bench/ takes, written once.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from "node:fs";
@@ -35,6 +35,15 @@ export class BenchProcesses {
     return this.cluster;
   }
 
+  /**
+   * A cluster with the test defaults (fsync off) plus whatever TEST_PG_OPTIONS adds, e.g.
+   * "-c fsync=on -c synchronous_commit=on" for a durable run.
+   */
+  async startCluster(): Promise<PostgresCluster> {
+    this.cluster = await startPostgresCluster();
+    return this.cluster;
+  }
+
   pidOf(name: string): number | undefined {
     return this.pids.get(name);
   }
@@ -62,6 +71,7 @@ export class BenchProcesses {
     closeSync(fd);
     this.children.push(child);
     if (child.pid) this.pids.set(name, child.pid);
+    if (process.env.BENCH_CPU_PROF_DIR) log(`${name}: pid ${child.pid}, stdout in ${logPath}`);
     let err = "";
     child.stderr!.on("data", (chunk: Buffer) => {
       err = (err + chunk.toString()).slice(-20_000);

@@ -9,12 +9,10 @@
  * Every event names its own paid session, so each delivery really runs fulfillment (Stripe
  * retrieve, purchase, ledger entry, rollups, audit) instead of hitting the duplicate fast path.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import Stripe from "stripe";
@@ -22,13 +20,18 @@ import {
   createStripeClient,
   STRIPE_API_VERSION,
 } from "../../app/services/infra/stripe-client.server";
+import { freePort } from "../../tests/support/native-postgres";
 import {
-  freePort,
-  startPostgresCluster,
-  type PostgresCluster,
-} from "../../tests/support/native-postgres";
+  BenchProcesses,
+  cpuMs,
+  load1,
+  log,
+  machine as describeMachine,
+  percentile,
+  postgresCpuDelta,
+  root,
+} from "../support/processes";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const { values } = parseArgs({
   options: {
     seconds: { type: "string" },
@@ -48,72 +51,9 @@ if (!(SECONDS > 0 && SECONDS <= 60)) throw new Error("--seconds must be between 
 if (LEVELS.some((l) => !Number.isInteger(l) || l < 1 || l > 256))
   throw new Error("--levels must be integers 1…256");
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
-const children: ChildProcess[] = [];
-const childPids = new Map<string, number>();
-const pidOf = (name: string) => childPids.get(name);
-let cluster: PostgresCluster | undefined;
-
-/**
- * Start a TypeScript entry point as a child; resolves with the URL it prints ("READY <url>").
- * Its stdout goes to a file, as a supervisor would take it: a pipe the busy load generator
- * drains late would make the app's synchronous log writes wait and distort the numbers.
- */
-function startChild(
-  name: string,
-  file: string,
-  env: NodeJS.ProcessEnv,
-  args: string[] = [],
-  nodeArgs: string[] = [],
-): Promise<string> {
-  const logPath = path.join(os.tmpdir(), `creditdesk-bench-${name}-${process.pid}.log`);
-  const fd = openSync(logPath, "w");
-  // Compiled JavaScript runs as is (the app: build/server.js, what `npm start` runs); TypeScript
-  // through tsx.
-  const loader = file.endsWith(".ts") ? ["--import", "tsx"] : [];
-  const child = spawn(process.execPath, [...nodeArgs, ...loader, file, ...args], {
-    cwd: root,
-    env,
-    stdio: ["ignore", fd, "pipe"],
-  });
-  closeSync(fd);
-  children.push(child);
-  if (child.pid) childPids.set(name, child.pid);
-  if (process.env.BENCH_CPU_PROF_DIR) log(`${name}: pid ${child.pid}, stdout in ${logPath}`);
-  let err = "";
-  child.stderr!.on("data", (chunk: Buffer) => {
-    err = (err + chunk.toString()).slice(-20_000);
-  });
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = setInterval(() => {
-      const out = readFileSync(logPath, "utf8").slice(0, 20_000);
-      // "READY <url>" (the baseline), or the app's JSON log line "creditdesk listening".
-      const m =
-        /(?:READY|listening on|running at) (http\S+)/.exec(out) ??
-        /"url":"(http[^"]+)","msg":"creditdesk listening"/.exec(out);
-      if (m) {
-        clearInterval(poll);
-        resolve(m[1]);
-      } else if (child.exitCode !== null || Date.now() - started > 60_000) {
-        clearInterval(poll);
-        reject(new Error(`${name} did not start (exit ${child.exitCode}):\n${err.slice(-2000)}`));
-      }
-    }, 100);
-  });
-}
-
-async function stopAll() {
-  for (const child of children.reverse()) {
-    if (child.exitCode === null && child.pid) {
-      child.kill("SIGTERM");
-      const exited = new Promise((r) => child.once("exit", r));
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
-      if (child.exitCode === null) child.kill("SIGKILL");
-    }
-  }
-  cluster?.stop();
-}
+const procs = new BenchProcesses();
+const pidOf = (name: string) => procs.pidOf(name);
+const startChild = procs.startChild.bind(procs);
 
 interface LevelResult {
   concurrency: number;
@@ -134,48 +74,6 @@ interface LevelResult {
   load?: number;
 }
 
-const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
-
-/** utime + stime of a process, in ms (from /proc, Linux). */
-function cpuMs(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU of every backend of this run's cluster (children of its postmaster), by pid. */
-function postgresCpuByPid(): Map<number, number> {
-  const out = new Map<number, number>();
-  if (!cluster) return out;
-  const pidFile = path.join(cluster.dir, "data", "postmaster.pid");
-  if (!existsSync(pidFile)) return out;
-  const postmaster = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
-  out.set(postmaster, cpuMs(postmaster));
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === postmaster) out.set(Number(entry), cpuMs(Number(entry)));
-    } catch {
-      // The process ended while being read.
-    }
-  }
-  return out;
-}
-
-/** CPU the cluster used between two snapshots (a backend that exited meanwhile is not counted). */
-function postgresCpuDelta(before: Map<number, number>, after: Map<number, number>): number {
-  let total = 0;
-  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
-  return total;
-}
-
 async function measured(
   pids: { server?: number; emulator?: number },
   run: () => Promise<LevelResult>,
@@ -183,7 +81,7 @@ async function measured(
   const before = {
     server: cpuMs(pids.server),
     emulator: cpuMs(pids.emulator),
-    postgres: postgresCpuByPid(),
+    postgres: procs.postgresCpuByPid(),
   };
   const result = await run();
   const n = Math.max(1, result.requests);
@@ -193,15 +91,10 @@ async function measured(
     cpuMsPerEvent: {
       server: per(cpuMs(pids.server), before.server),
       emulator: per(cpuMs(pids.emulator), before.emulator),
-      postgres: per(postgresCpuDelta(before.postgres, postgresCpuByPid()), 0),
+      postgres: per(postgresCpuDelta(before.postgres, procs.postgresCpuByPid()), 0),
     },
-    load: Number(os.loadavg()[0].toFixed(1)),
+    load: load1(),
   };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /** Drive `concurrency` keep-alive connections for `seconds`, each sending signed events back to back. */
@@ -292,7 +185,8 @@ async function main() {
       throw new Error(`${file} missing: run without --no-build`);
 
   log("starting a throwaway Postgres cluster …");
-  cluster = await startPostgresCluster();
+  // The test defaults (fsync off) unless TEST_PG_OPTIONS says otherwise (docs/benchmarks.md).
+  const cluster = await procs.startCluster();
   const admin = new pg.Client({ connectionString: cluster.url() });
   await admin.connect();
   await admin.query("CREATE DATABASE creditdesk_bench");
@@ -440,14 +334,7 @@ async function main() {
   );
   await db.end();
   const sent = sessionIndex;
-  const machine = {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? "unknown",
-    memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
-    node: process.version,
-    postgres: pgVersion,
-    platform: `${os.type()} ${os.release()}`,
-  };
+  const machine = describeMachine(pgVersion);
   const result = {
     seconds: SECONDS,
     sessionsSeeded: SESSIONS,
@@ -566,5 +453,5 @@ function writeDocs(section: string) {
 try {
   await main();
 } finally {
-  await stopAll();
+  await procs.stopAll();
 }
