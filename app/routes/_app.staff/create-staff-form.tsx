@@ -2,20 +2,22 @@ import { Form } from "@remix-run/react";
 import { useState } from "react";
 import { FormError, SelectField, TextField } from "~/components/field";
 import { humanize } from "~/components/format";
+import { useIntentForm } from "~/components/intent-form";
+import type { ActionReply } from "~/shared/action-reply";
+import { createStaffSchema } from "~/shared/schemas/staff";
 
 /** "Add a staff member": email, name, role, and whether the first password is generated or typed. */
 export function CreateStaffForm({
   roles,
-  errors,
-  values,
-  busy,
+  reply,
 }: {
   roles: string[];
-  errors: Record<string, string>;
-  values: Record<string, string>;
-  busy: boolean;
+  reply: ActionReply<string, unknown> | undefined;
 }) {
-  const [mode, setMode] = useState(values.passwordMode ?? "generate");
+  // A create that showed a generated password (an outcome) starts the form afresh.
+  const failed = reply && reply.outcome === undefined ? reply : undefined;
+  const f = useIntentForm("create", failed, { schema: createStaffSchema });
+  const [mode, setMode] = useState(f.value("passwordMode", "generate"));
   return (
     <section className="card" aria-labelledby="create-staff">
       <h2 id="create-staff">Add a staff member</h2>
@@ -26,20 +28,20 @@ export function CreateStaffForm({
             name="email"
             type="email"
             required
-            defaultValue={values.email ?? ""}
-            error={errors.email}
+            defaultValue={f.value("email")}
+            error={f.error("email")}
           />
           <TextField
             label="Name (optional)"
             name="name"
-            defaultValue={values.name ?? ""}
-            error={errors.name}
+            defaultValue={f.value("name")}
+            error={f.error("name")}
           />
           <SelectField
             label="Role"
             name="role"
-            defaultValue={values.role ?? "support"}
-            error={errors.role}
+            defaultValue={f.value("role", "support")}
+            error={f.error("role")}
             options={roles.map((r) => ({ value: r, label: humanize(r) }))}
           />
         </div>
@@ -66,7 +68,9 @@ export function CreateStaffForm({
             The person sets it now (they type it here)
           </label>
         </fieldset>
-        {errors.passwordMode ? <div className="field-error">{errors.passwordMode}</div> : null}
+        {f.error("passwordMode") ? (
+          <div className="field-error">{f.error("passwordMode")}</div>
+        ) : null}
         {mode === "set" ? (
           <TextField
             label="Password (at least 12 characters)"
@@ -74,12 +78,12 @@ export function CreateStaffForm({
             type="password"
             autoComplete="new-password"
             minLength={12}
-            error={errors.password}
+            error={f.error("password")}
           />
         ) : null}
-        <FormError message={errors.form} />
-        <button type="submit" name="intent" value="create" disabled={busy}>
-          {busy ? "Creating…" : "Create staff member"}
+        <FormError message={f.error("form")} />
+        <button type="submit" name="intent" value="create" disabled={f.pending}>
+          {f.pending ? "Creating…" : "Create staff member"}
         </button>
       </Form>
     </section>

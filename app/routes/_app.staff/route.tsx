@@ -1,19 +1,17 @@
 import type { HeadersFunction, MetaFunction } from "@remix-run/node";
-import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { useActionData, useLoaderData } from "@remix-run/react";
 import { FormError } from "~/components/field";
 import { intent, staffAction, staffLoader, type IntentOk } from "~/lib/route-builders";
 import { presentStaff } from "~/presenters/staff.server";
 import {
   createStaffMember,
-  createStaffSchema,
   disableStaffMember,
-  disableStaffSchema,
   enableStaffMember,
   resetStaffPassword,
-  staffTargetSchema,
   type CreatedStaff,
 } from "~/services/admin/staff-admin.server";
 import { OPS_ACCESS } from "~/shared/ops-permissions";
+import { createStaffSchema, disableStaffSchema, staffTargetSchema } from "~/shared/schemas/staff";
 import { CreateStaffForm } from "./create-staff-form";
 import { SecretOnce, type OneTimeSecret } from "./secret-once";
 import { StaffTable } from "./staff-table";
@@ -77,20 +75,11 @@ export const action = staffAction({
 export default function StaffPage() {
   const { staff, more, me, roles } = useLoaderData<typeof loader>();
   const reply = useActionData<typeof action>();
-  const navigation = useNavigation();
-  const creating =
-    navigation.state === "submitting" && navigation.formData?.get("intent") === "create";
-  const mine = reply?.intent === "create" ? reply : undefined;
   return (
     <>
       <h1>Staff</h1>
       {reply?.outcome ? <SecretOnce secret={reply.outcome.secret} /> : null}
-      <CreateStaffForm
-        roles={roles}
-        errors={mine?.fieldErrors ?? {}}
-        values={mine && !mine.outcome ? mine.values : {}}
-        busy={creating}
-      />
+      <CreateStaffForm roles={roles} reply={reply} />
 
       <h2>Accounts</h2>
       {reply && reply.intent !== "create" && reply.fieldErrors.form ? (

@@ -20,7 +20,7 @@ import { changeOwnPassword, changePasswordSchema } from "~/services/admin/staff-
 import { CHANGE_PASSWORD_PATH, requireStaff } from "~/services/auth/session.server";
 import { safeRedirect } from "~/http/safe-redirect";
 import { recordAttemptSuccess, reservePasswordCheck } from "~/services/auth/login.server";
-import { MIN_PASSWORD_LENGTH } from "~/services/auth/password.server";
+import { MIN_PASSWORD_LENGTH } from "~/shared/schemas/staff";
 import { DomainError } from "~/services/errors.server";
 import { clientIp } from "~/services/infra/request.server";
 

@@ -17,9 +17,13 @@ import {
   MIN_PASSWORD_LENGTH,
   verifyPassword,
 } from "../auth/password.server";
-import { createStaff, disableStaff, STAFF_ROLES, staffEmailSchema } from "../auth/staff.server";
+import { createStaff, disableStaff } from "../auth/staff.server";
+import { createStaffSchema, disableStaffSchema, staffTargetSchema } from "~/shared/schemas/staff";
 import { getDb } from "../infra/db.server";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.server";
+
+// The forms' schemas are client-safe (app/shared/schemas/staff.ts); re-exported for the jobs and tests.
+export { createStaffSchema, disableStaffSchema, staffTargetSchema };
 
 /**
  * Staff accounts and API keys, for admins. Nothing here reads or returns a password hash or a key
@@ -50,33 +54,6 @@ const passwordField = z
   })
   .max(200, { error: "The password must be at most 200 characters." });
 
-export const createStaffSchema = z
-  .object({
-    email: z
-      .string({ error: "Enter an email address." })
-      .trim()
-      .min(1, { error: "Enter an email address." })
-      .pipe(staffEmailSchema.pipe(z.string().max(254, { error: "The email is too long." }))),
-    name: z.preprocess(
-      (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
-      z.string().trim().max(100, { error: "Keep the name under 100 characters." }).optional(),
-    ),
-    role: z.enum(STAFF_ROLES, { error: "Choose admin, support or finance." }),
-    passwordMode: z.enum(["generate", "set"], { error: "Choose how the first password is made." }),
-    password: z.string().optional(),
-  })
-  // Checked even when other fields are wrong (`when`), so every mistake is shown at once.
-  .refine((v) => v.passwordMode !== "set" || (v.password ?? "").length >= MIN_PASSWORD_LENGTH, {
-    path: ["password"],
-    error: `The password must be at least ${MIN_PASSWORD_LENGTH} characters.`,
-    when: () => true,
-  })
-  .refine((v) => v.passwordMode !== "set" || (v.password ?? "").length <= 200, {
-    path: ["password"],
-    error: "The password must be at most 200 characters.",
-    when: () => true,
-  });
-
 export type CreatedStaff = {
   id: string;
   email: string;
@@ -103,16 +80,6 @@ export async function createStaffMember(
   );
   return { ...staff, generatedPassword };
 }
-
-export const staffTargetSchema = z.object({
-  staffId: z.uuid({ error: "The staff id is not valid: reload the page." }),
-});
-export const disableStaffSchema = staffTargetSchema.extend({
-  reason: z.preprocess(
-    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
-    z.string().trim().max(500, { error: "Keep the reason under 500 characters." }).optional(),
-  ),
-});
 
 async function activeAdmins(excluding: string): Promise<number> {
   return getDb().staffUser.count({

@@ -17,7 +17,7 @@ function scrypt(
   );
 }
 
-export const MIN_PASSWORD_LENGTH = 12;
+export { MIN_PASSWORD_LENGTH } from "~/shared/schemas/staff";
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);

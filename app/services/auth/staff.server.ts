@@ -3,15 +3,11 @@ import type { StaffRole } from "~/generated/prisma/enums";
 import { getDb } from "../infra/db.server";
 import { writeAudit, type Actor } from "../audit.server";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.server";
+import { STAFF_ROLES, staffEmailSchema } from "~/shared/schemas/staff";
 import { generatePassword, hashPassword, MIN_PASSWORD_LENGTH } from "./password.server";
 
-export const STAFF_ROLES = ["admin", "support", "finance"] as const satisfies readonly StaffRole[];
-
-export const staffEmailSchema = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .pipe(z.email({ message: "must be a valid email address" }));
+// One definition for the server and the dashboard's forms (client-safe).
+export { STAFF_ROLES, staffEmailSchema } from "~/shared/schemas/staff";
 export const passwordSchema = z
   .string()
   .min(MIN_PASSWORD_LENGTH, { message: `must be at least ${MIN_PASSWORD_LENGTH} characters` })
