@@ -230,6 +230,7 @@ function listInvoiceLines(ctx: ApiContext) {
   const invoice = ctx.ledger.invoices.require(ctx.path[0]);
   const lines = (invoice.lines as { data: Array<{ id: string }> }).data;
   const list = listInOrder(lines, `/v1/invoices/${invoice.id}/lines`, {
+    label: "line item",
     limit: p.integer("limit", { min: 1, max: 100 }) ?? 10,
     startingAfter: p.string("starting_after"),
     endingBefore: p.string("ending_before"),

@@ -296,6 +296,7 @@ function listLineItems(ctx: ApiContext) {
     all as Array<{ id: string }>,
     `/v1/checkout/sessions/${session.id}/line_items`,
     {
+      label: "line item",
       limit,
       startingAfter: p.string("starting_after"),
       endingBefore: p.string("ending_before"),

@@ -1,3 +1,4 @@
+import { resourceMissing } from "../api/stripe-error";
 import { shape } from "../schema/shape";
 
 export type Metadata = Record<string, string>;
@@ -35,16 +36,17 @@ export function listOf<T>(data: T[], url: string, hasMore = false): ListObject<T
 export function listInOrder<T extends { id: string }>(
   all: T[],
   url: string,
-  q: { limit: number; startingAfter?: string; endingBefore?: string },
+  q: { label: string; limit: number; startingAfter?: string; endingBefore?: string },
 ): ListObject<T> {
   const { limit, startingAfter: after, endingBefore: before } = q;
-  const start = after ? all.findIndex((i) => i.id === after) + 1 : 0;
-  const end = before
-    ? Math.max(
-        0,
-        all.findIndex((i) => i.id === before),
-      )
-    : all.length;
+  const position = (id: string, param: string) => {
+    const at = all.findIndex((i) => i.id === id);
+    // A cursor that is not in the list is refused, as Stripe's other list cursors are.
+    if (at < 0) throw resourceMissing(q.label, id, param);
+    return at;
+  };
+  const start = after ? position(after, "starting_after") + 1 : 0;
+  const end = before ? position(before, "ending_before") : all.length;
   const slice = before ? all.slice(Math.max(0, end - limit), end) : all.slice(start, start + limit);
   const hasMore = before ? end - limit > 0 : start + limit < all.length;
   return listOf(slice, url, hasMore);

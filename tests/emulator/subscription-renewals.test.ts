@@ -254,5 +254,14 @@ describe("cancellation stops future invoices", () => {
       /sub_nope/,
     );
     expect((await stripeError(h.stripe.invoices.listLineItems("in_nope"))).statusCode).toBe(404);
+    const sub = await subscribe(await allowancePrice());
+    const cursor = await stripeError(
+      h.stripe.invoices.listLineItems(sub.latest_invoice as string, { starting_after: "il_nope" }),
+    );
+    expect(cursor).toMatchObject({
+      statusCode: 400,
+      code: "resource_missing",
+      param: "starting_after",
+    });
   });
 });
