@@ -1,6 +1,7 @@
 import { shiftMonth, zonedMonth } from "~/shared/report-time";
 import { reportZone } from "~/services/infra/env.server";
 import { monthClose, type MonthClose, type SalesRow } from "~/services/finance/month-close.server";
+import { compareWithStripe } from "~/services/finance/stripe-compare.server";
 
 /**
  * The month-close page's read model (app/routes/_app.finance.close): the month's report, the
@@ -16,19 +17,25 @@ export interface CurrencyChange {
   netChange: number;
 }
 
-export async function getFinanceClose(month: string | undefined, now = new Date()) {
+export async function getFinanceClose(
+  month: string | undefined,
+  opts: { compare?: boolean; now?: Date } = {},
+) {
+  const now = opts.now ?? new Date();
   const zone = reportZone();
   const thisMonth = zonedMonth(now, zone);
   const lastMonth = shiftMonth(thisMonth, -1);
   const selected = month ?? lastMonth;
   const previousMonth = shiftMonth(selected, -1);
-  const [report, previous] = await Promise.all([
+  const [report, previous, stripe] = await Promise.all([
     monthClose(selected, zone),
     monthClose(previousMonth, zone),
+    opts.compare ? compareWithStripe(selected, zone) : null,
   ]);
   return {
     report,
     previous,
+    stripe,
     changes: currencyChanges(report, previous),
     links: {
       lastMonth,

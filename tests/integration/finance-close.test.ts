@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { purchasesCsv } from "../../app/services/exports/csv-export.server";
 import { monthClose } from "../../app/services/finance/month-close.server";
+import { compareWithStripe } from "../../app/services/finance/stripe-compare.server";
+import { createStripeClient, setStripe } from "../../app/services/infra/stripe-client.server";
 import { fulfillCheckoutSession } from "../../app/services/fulfillment.server";
 import { setAppClock } from "../../app/services/infra/clock.server";
 import { postLedgerEntry } from "../../app/services/ledger.server";
@@ -93,6 +95,9 @@ beforeAll(async () => {
     idempotencyKey: `m:${b.id}:1`,
     reason: "goodwill",
   });
+  // Paid in Stripe, never credited here (its webhook was lost and reconciliation has not run).
+  await at("2026-11-28T12:00:00Z");
+  ids.uncredited = (await paidSession(mp.ctx, { priceId: euro.id, clientReferenceId: b.id })).id;
   // Paid Nov 30 23:59 in Athens (21:59 UTC), credited the next morning.
   await at("2026-11-30T21:59:00Z");
   const session = await paidSession(mp.ctx, { priceId: small.id, clientReferenceId: c.id });
@@ -108,6 +113,55 @@ beforeAll(async () => {
 });
 
 afterAll(() => setAppClock(undefined));
+
+describe("compare with Stripe", () => {
+  it("finds the session paid in Stripe but missing here, and nothing else", async () => {
+    const result = await compareWithStripe("2026-11");
+    if (!result.ok) throw new Error(result.error);
+    expect(result.sessions).toEqual({ stripe: 4, here: 3 });
+    expect(result.refunds).toEqual({ stripe: 1, here: 1 });
+    expect(result.differences).toEqual([
+      expect.objectContaining({
+        kind: "session",
+        id: ids.uncredited,
+        problem: "missing_here",
+        stripeAmount: 900,
+        ourAmount: null,
+        currency: "eur",
+      }),
+    ]);
+    // October's sessions are October's, in Stripe as here.
+    const oct = await compareWithStripe("2026-10");
+    if (!oct.ok) throw new Error(oct.error);
+    expect(oct.differences).toEqual([]);
+  });
+
+  it("says so when Stripe is unreachable, and the rest of the page still works", async () => {
+    const down = createStripeClient({
+      secretKey: "sk_test_creditdesk_tests",
+      apiBase: "http://127.0.0.1:9",
+      maxNetworkRetries: 0,
+    });
+    const result = await compareWithStripe("2026-11", "Europe/Athens", down);
+    expect(result).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^Stripe could not be reached/),
+    });
+
+    setStripe(down);
+    try {
+      const page = await callLoader<{
+        close: { stripe: { ok: boolean; error: string }; report: { currencies: unknown[] } };
+      }>(closeLoader, "/finance/close?month=2026-11&compare=1", { cookie: finance });
+      expect(page.status).toBe(200);
+      expect(page.data?.close.stripe.ok).toBe(false);
+      expect(page.data?.close.stripe.error).toMatch(/Stripe could not be reached/);
+      expect(page.data?.close.report.currencies).toHaveLength(2);
+    } finally {
+      setStripe(mp.ctx.stripe);
+    }
+  });
+});
 
 describe("month close", () => {
   it("rolls credits forward: opening + granted − consumed − expired − clawed back ± adjustments = closing = Σ balances at month end", async () => {

@@ -17,6 +17,7 @@ import {
   RollForwardTable,
   SalesTable,
 } from "./tables";
+import { StripeComparisonView } from "./stripe-comparison";
 
 export const meta: MetaFunction = () => [{ title: "Month close · creditdesk" }];
 
@@ -36,7 +37,9 @@ export const loader = staffLoader(
         { status: 400 },
       );
     }
-    const close = await getFinanceClose(filters.data.month);
+    const close = await getFinanceClose(filters.data.month, {
+      compare: filters.data.compare === "1",
+    });
     return data({
       ok: true as const,
       values: { month: close.report.month },
@@ -85,7 +88,7 @@ export default function FinanceClose() {
 type Close = Extract<ReturnType<typeof useLoaderData<typeof loader>>, { ok: true }>["close"];
 
 function Report({ close }: { close: Close }) {
-  const { report, previous, changes, links } = close;
+  const { report, previous, changes, links, stripe } = close;
   const r = report.rollForward;
   const tiesOut = r.closing === r.balancesAtEnd;
   return (
@@ -95,7 +98,11 @@ function Report({ close }: { close: Close }) {
         <Link to={`?month=${links.lastMonth}`}>Last month</Link>
         <Link to={`?month=${links.thisMonth}`}>This month (so far)</Link>
         <Link to={`?month=${links.next}`}>{links.next} →</Link>
+        <Link to={`?month=${report.month}&compare=1`} data-testid="compare-stripe">
+          Compare with Stripe
+        </Link>
       </nav>
+      {stripe ? <StripeComparisonView comparison={stripe} /> : null}
       {report.empty ? (
         <EmptyState title={`No activity in ${report.month}.`}>
           Nothing was paid, refunded, disputed or written to the ledger between {report.month}-01

@@ -25,6 +25,11 @@ export const monthCloseSearchSchema = z.object({
       })
       .optional(),
   ),
+  /** "1": also list the month's sessions and refunds from Stripe and compare (read only). */
+  compare: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.literal("1", { error: "Compare is 1 or absent." }).optional(),
+  ),
 });
 
 export interface SalesRow {
