@@ -1,3 +1,4 @@
+import { liabilityByCurrency } from "~/services/grants/liability.server";
 import { remember } from "~/lib/remember";
 import { z } from "zod";
 import { getDatabase, getDb } from "~/services/infra/db.server";
@@ -205,6 +206,7 @@ export async function getOverview(range: ChartRange = 30, now = new Date()) {
       issued30: creditsIssued30,
       consumed30: creditsConsumed30,
       outstanding: outstanding.total,
+      liability: outstanding.liability,
       holders: outstanding.holders,
       outstandingAsOf: outstanding.at,
     },
@@ -240,25 +242,35 @@ const outstandingHolder = remember(
   (): {
     __creditdeskOutstanding?: {
       at: Date;
-      value: Promise<{ total: number; holders: number }>;
+      value: Promise<{
+        total: number;
+        holders: number;
+        liability: { currency: string; value: number; credits: number }[];
+      }>;
       db: unknown;
     };
   } => ({}),
 );
 
-async function outstandingCredits(
-  now: Date,
-): Promise<{ total: number; holders: number; at: Date }> {
+async function outstandingCredits(now: Date): Promise<{
+  total: number;
+  holders: number;
+  liability: { currency: string; value: number; credits: number }[];
+  at: Date;
+}> {
   const db = getDb();
   let cached = outstandingHolder.__creditdeskOutstanding;
   if (!cached || cached.db !== db || now.getTime() - cached.at.getTime() > OUTSTANDING_TTL_MS) {
-    const value = db.$queryRaw<{ total: bigint | null; holders: bigint }[]>`
-      SELECT SUM(balance) AS total, COUNT(*) FILTER (WHERE balance > 0) AS holders FROM users`.then(
-      (rows) => ({
-        total: Number(rows[0]?.total ?? 0),
-        holders: Number(rows[0]?.holders ?? 0),
-      }),
-    );
+    const value = Promise.all([
+      db.$queryRaw<{ total: bigint | null; holders: bigint }[]>`
+        SELECT SUM(balance) AS total, COUNT(*) FILTER (WHERE balance > 0) AS holders FROM users`,
+      // The value of unused credits (deferred revenue), from the grants (grants/liability.server.ts).
+      liabilityByCurrency(db),
+    ]).then(([rows, liability]) => ({
+      total: Number(rows[0]?.total ?? 0),
+      holders: Number(rows[0]?.holders ?? 0),
+      liability,
+    }));
     cached = { at: now, value, db };
     outstandingHolder.__creditdeskOutstanding = cached;
     // A failed query is not remembered: the next request tries again.

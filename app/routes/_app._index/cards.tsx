@@ -76,10 +76,22 @@ export function CreditsCard({ o }: { o: Overview }) {
           <dt>Users holding credits</dt>
           <dd>{formatCredits(o.credits.holders)}</dd>
         </div>
+        <div>
+          <dt>Unused credits&apos; value (liability)</dt>
+          <dd data-testid="credit-liability">
+            {o.credits.liability.length === 0
+              ? formatMoney(0, "usd")
+              : o.credits.liability.map((l) => (
+                  <div key={l.currency}>{formatMoney(l.value, l.currency)}</div>
+                ))}
+          </dd>
+        </div>
       </dl>
       <p className="muted small">
-        Issued counts purchases, grants and manual credits; consumed counts usage. Outstanding as of{" "}
-        <Time value={o.credits.outstandingAsOf} /> (refreshed at most once a minute).
+        Issued counts purchases, grants and manual credits; consumed counts usage. The liability is
+        what was paid for the credits still unused in paid grants (docs/credits.md, &ldquo;Value and
+        liability&rdquo;). Outstanding as of <Time value={o.credits.outstandingAsOf} /> (refreshed
+        at most once a minute).
       </p>
     </div>
   );

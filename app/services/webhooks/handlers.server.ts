@@ -1,6 +1,7 @@
 import type Stripe from "stripe";
 import type { EventSource } from "~/generated/prisma/enums";
 import { attentionKeys, raiseAttention } from "../attention.server";
+import { applyInvoicePaid } from "../grants/allowances.server";
 import { applyDispute } from "../disputes.server";
 import { NotFoundError } from "../errors.server";
 import {
@@ -37,6 +38,7 @@ export const HANDLED_EVENT_TYPES = [
   "customer.subscription.created",
   "customer.subscription.updated",
   "customer.subscription.deleted",
+  "invoice.paid",
 ] as const;
 const HANDLED = new Set<string>(HANDLED_EVENT_TYPES);
 
@@ -165,6 +167,23 @@ async function handle(event: Stripe.Event, source: EventSource): Promise<Handler
           ? `tier ${r.tier.from} → ${r.tier.to}`
           : `subscription ${r.subscription.status}`,
         userId,
+      };
+    }
+    case "invoice.paid": {
+      const r = await applyInvoicePaid(event.data.object as Stripe.Invoice, {
+        stripeEventId,
+        eventCreated: new Date(event.created * 1000),
+      });
+      if (r.outcome === "unmatched_user")
+        return { status: "needs_attention", detail: r.detail, attention: "unmatched_user" };
+      if (r.outcome === "no_credits")
+        return { status: "processed", detail: r.detail, userId: r.userId ?? null };
+      return {
+        status: "processed",
+        detail: r.created
+          ? `subscription allowance: ${r.credits} credits`
+          : "subscription allowance already granted",
+        userId: r.userId,
       };
     }
     default:
