@@ -24,6 +24,7 @@ import { logger, scrubSecrets } from "./infra/logger.server";
 import { findPacksByPriceIds, parseCreditsMetadata, syncPacks } from "./packs.server";
 import { getStripe } from "./infra/stripe-client.server";
 import { raiseUserTier } from "./tiers.server";
+import { formatMoney } from "~/shared/format";
 
 /**
  * The one code path that turns a paid Checkout Session into a purchase and credits
@@ -522,7 +523,7 @@ export async function fulfillCheckoutSession(
             kind: "unmatched_user",
             dedupeKey: attentionKeys.unmatchedUser(sessionId),
             title: `Paid session ${sessionId} matches no user`,
-            detail: `${resolution.detail} Amount ${facts.amountTotal} ${facts.currency}. Assign it to a user to credit it.`,
+            detail: `${resolution.detail} Amount ${formatMoney(facts.amountTotal, facts.currency)}. Assign it to a user to credit it.`,
             checkoutSessionId: sessionId,
             stripeEventId: opts.stripeEventId ?? null,
             data: resolution.data,

@@ -2,6 +2,7 @@ import { redirect, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { EmptyState } from "~/components/empty-state";
 import { formatMoney } from "~/components/format";
+import { StripeLink } from "~/components/stripe-link";
 import { Time } from "~/components/time";
 import { staffLoader } from "~/lib/route-builders";
 import { globalSearch, globalSearchSchema } from "~/services/admin/global-search.server";
@@ -81,7 +82,8 @@ export default function SearchPage() {
                     · <Time value={result.stripe.created} />
                   </>
                 ) : null}
-                {result.stripe.livemode ? " · live mode" : " · test mode"}
+                {result.stripe.livemode ? " · live mode" : " · test mode"}{" "}
+                <StripeLink id={result.stripe.id} livemode={result.stripe.livemode} />
               </p>
               {result.stripe.user ? (
                 <p>

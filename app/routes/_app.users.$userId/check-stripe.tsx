@@ -3,6 +3,7 @@ import { useState } from "react";
 import { ConfirmButton } from "~/components/confirm-button";
 import { formatMoney } from "~/components/format";
 import { useIntentForm } from "~/components/intent-form";
+import { StripeLink } from "~/components/stripe-link";
 import { Time } from "~/components/time";
 import type {
   StripeCheck,
@@ -160,7 +161,8 @@ export function CheckStripePanel({
                       <td>{row.pack ?? "–"}</td>
                       <td>{humanize(row.paymentStatus)}</td>
                       <td>
-                        <span className="mono small">{row.id}</span>
+                        <span className="mono small">{row.id}</span>{" "}
+                        <StripeLink id={row.id} livemode={row.livemode} />
                         <div className="muted small">found by {row.foundBy.join(" and ")}</div>
                       </td>
                       <td>

@@ -8,6 +8,7 @@ import { Pager } from "~/components/pager";
 import { PurchasesTable } from "~/components/purchases-table";
 import { StatusBadge } from "~/components/status-badge";
 import { StripeEventsTable } from "~/components/stripe-events-table";
+import { StripeLink } from "~/components/stripe-link";
 import { Time } from "~/components/time";
 import { intent, staffAction, staffLoader } from "~/lib/route-builders";
 import { getUserDetail, userDetailSearchSchema } from "~/presenters/user-detail.server";
@@ -29,6 +30,7 @@ import {
   tierChangeSchema,
 } from "~/services/admin/user-actions.server";
 import { InsufficientCreditsError } from "~/services/errors.server";
+import { getEnv } from "~/services/infra/env.server";
 import { ACCESS, can } from "~/shared/permissions";
 import { adjustmentSchema, withdrawSchema } from "~/shared/schemas/adjustment";
 import { AdjustForm, adjustedToast } from "./adjust-form";
@@ -68,6 +70,8 @@ export const loader = staffLoader(
       canOpenPurchases: can(staff.role, "purchaseDetail"),
       canOpenEvents: canOps(staff.role, "webhooks"),
       canOpenAttention: canOps(staff.role, "attention"),
+      /** A customer id does not carry its mode: the configured key's mode says which dashboard. */
+      stripeLive: (getEnv().STRIPE_SECRET_KEY ?? "").includes("_live_"),
     };
   },
 );
@@ -129,6 +133,7 @@ export default function UserDetailPage() {
     canOpenPurchases,
     canOpenEvents,
     canOpenAttention,
+    stripeLive,
   } = useLoaderData<typeof loader>();
   const reply = useActionData<typeof action>();
   const { user, ledger } = detail;
@@ -158,7 +163,15 @@ export default function UserDetailPage() {
             <dt>User id</dt>
             <dd className="mono">{user.id}</dd>
             <dt>Stripe customer</dt>
-            <dd className="mono">{user.stripeCustomerId ?? "none yet"}</dd>
+            <dd>
+              <span className="mono">{user.stripeCustomerId ?? "none yet"}</span>{" "}
+              {user.stripeCustomerId ? (
+                <StripeLink
+                  id={user.stripeCustomerId}
+                  livemode={user.stripeCustomerId.startsWith("cus_") && stripeLive}
+                />
+              ) : null}
+            </dd>
             <dt>Created</dt>
             <dd>
               <Time value={user.createdAt} />

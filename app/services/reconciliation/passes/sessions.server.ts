@@ -12,6 +12,7 @@ import {
 } from "../context.server";
 import { PageWriter, paged } from "../pipeline.server";
 import type { WindowSegment } from "../window.server";
+import { formatMoney } from "~/shared/format";
 
 /**
  * Pass 1: the window's completed Checkout Sessions, newest first. One lookup query per page (or
@@ -375,7 +376,7 @@ class SessionsPass {
       if (row.id !== null) {
         const total = s.amountTotal ?? 0;
         const currency = s.currency ?? "";
-        const detail = `Credited for ${row.amountTotal} ${row.currency}, but Stripe's session total is ${total} ${currency}.`;
+        const detail = `Credited for ${formatMoney(row.amountTotal ?? 0, row.currency ?? currency)}, but Stripe's session total is ${formatMoney(total, currency)}.`;
         if (!this.ctx.dryRun) {
           await raiseAttention({
             kind: "amount_mismatch",
