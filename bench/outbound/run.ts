@@ -439,6 +439,7 @@ function renderTable(r: {
   rounds: number;
   machine: ReturnType<typeof machine>;
   runs: Run[];
+  queued: { round: number; perSecond: number; load: number }[];
   checks: Record<string, number>;
 }) {
   const lines = [
