@@ -57,8 +57,19 @@ if (!(SECONDS > 0 && SECONDS <= 60)) throw new Error("--seconds must be between 
 if (!(ROUNDS >= 1 && ROUNDS <= 9)) throw new Error("--rounds must be between 1 and 9");
 
 const procs = new BenchProcesses();
-type Target = "baseline" | "app, no subscriber" | "app, endpoint subscribed";
+type Target =
+  "baseline" | "app, outbox trigger off" | "app, no subscriber" | "app, endpoint subscribed";
 type Shape = "spread" | "hot";
+
+interface Queued {
+  round: number;
+  perSecond: number;
+  /** CPU milliseconds per delivery: the app (worker), Postgres, the receiver. */
+  appCpu: number;
+  postgresCpu: number;
+  receiverCpu: number;
+  load: number;
+}
 
 interface Run {
   target: Target;
@@ -277,11 +288,16 @@ async function main() {
     await drive(t.url, t.path, key, all, `warm-${t.name}`.replace(/\W/g, ""));
 
   const runs: Run[] = [];
-  const queued: { round: number; perSecond: number; load: number }[] = [];
+  const queued: Queued[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     // The worker alone: QUEUED events already in the outbox, sent as fast as it can.
     await setSubscribed(true);
     const got0 = await receiverCount(receiverUrl);
+    const cpu0 = {
+      app: cpuMs(procs.pidOf("app")),
+      receiver: cpuMs(procs.pidOf("receiver")),
+      pg: procs.postgresCpuByPid(),
+    };
     const q0 = performance.now();
     await db.query(
       `INSERT INTO outbound_events (type, user_id, data)
@@ -306,6 +322,11 @@ async function main() {
       for (const t of targets) {
         const subscribed = t.name === "app, endpoint subscribed";
         await setSubscribed(subscribed);
+        // The outbox's own cost: the same app with the ledger trigger disabled (this run only).
+        await db.query(
+          `ALTER TABLE ledger_entries ${t.name === "app, outbox trigger off" ? "DISABLE" : "ENABLE"} TRIGGER outbound_ledger_events`,
+          [],
+        );
         const before = {
           server: cpuMs(t.pid),
           postgres: procs.postgresCpuByPid(),
@@ -439,7 +460,7 @@ function renderTable(r: {
   rounds: number;
   machine: ReturnType<typeof machine>;
   runs: Run[];
-  queued: { round: number; perSecond: number; load: number }[];
+  queued: Queued[];
   checks: Record<string, number>;
 }) {
   const lines = [
@@ -448,7 +469,8 @@ function renderTable(r: {
     "`npx tsx bench/outbound/run.ts --rounds 3 --write` — `POST /api/v1/users/{id}/debits` of the real",
     "app (build/server.js, `NODE_ENV=production`) on native Postgres with **fsync and synchronous_commit",
     `on**, concurrency ${r.concurrency}, ${r.seconds} s per measurement, from a separate load-generator process,`,
-    "three ways in the same run on the same cluster: the bare debit baseline (bench/debits/baseline-server.ts);",
+    "four ways in the same run on the same cluster: the bare debit baseline (bench/debits/baseline-server.ts);",
+    "the app with the outbox's ledger trigger disabled (what the app costs without this feature);",
     "the app with no endpoint subscribed to `credits.debited` (the outbox trigger runs and writes nothing for a",
     "debit); the app with one endpoint subscribed to every type (an outbox row per debit, and the app's own",
     "worker delivering them to bench/outbound/receiver.ts, a separate process answering 204, at the same time).",
@@ -458,13 +480,18 @@ function renderTable(r: {
     "",
     `Run ${r.at}, ${r.rounds} round(s). Machine: ${r.machine.cpus} cores (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB RAM, Node ${r.machine.node}, PostgreSQL ${r.machine.postgres}, ${r.machine.platform}.`,
     "",
-    "| Shape | Target | debits/s | p50 ms | p99 ms | / baseline | / no subscriber | server CPU ms/debit | Postgres CPU ms/debit | deliveries/s during | drain/s after | load avg |",
+    "| Shape | Target | debits/s | p50 ms | p99 ms | / baseline | / trigger off | server CPU ms/debit | Postgres CPU ms/debit | deliveries/s during | drain/s after | load avg |",
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const shape of ["spread", "hot"] as const) {
     const b = summary(r.runs, "baseline", shape);
-    const plain = summary(r.runs, "app, no subscriber", shape);
-    for (const t of ["baseline", "app, no subscriber", "app, endpoint subscribed"] as const) {
+    const plain = summary(r.runs, "app, outbox trigger off", shape);
+    for (const t of [
+      "baseline",
+      "app, outbox trigger off",
+      "app, no subscriber",
+      "app, endpoint subscribed",
+    ] as const) {
       const s = summary(r.runs, t, shape);
       lines.push(
         `| ${shape} | ${t} | ${s.perSecond} | ${s.p50} | ${s.p99} | ${(s.perSecond / Math.max(1, b.perSecond)).toFixed(2)} | ${t === "baseline" ? "" : (s.perSecond / Math.max(1, plain.perSecond)).toFixed(2)} | ${s.server} | ${s.postgres} | ${s.deliveries ?? ""} | ${s.drain ?? ""} | ${s.load} |`,
@@ -476,7 +503,9 @@ function renderTable(r: {
     "",
     `The worker alone, ${QUEUED} events queued in the outbox at once (fan-out, claim, sign, POST, record): ` +
       `median ${Math.round(median(r.queued.map((q) => q.perSecond)))} deliveries/s ` +
-      `(rounds: ${r.queued.map((q) => `${q.perSecond}/s at load ${q.load}`).join(", ")}).`,
+      `(rounds: ${r.queued.map((q) => `${q.perSecond}/s at load ${q.load}`).join(", ")}); CPU per delivery, medians: ` +
+      `worker (app process) ${median(r.queued.map((q) => q.appCpu)).toFixed(2)} ms, Postgres ${median(r.queued.map((q) => q.postgresCpu)).toFixed(2)} ms, ` +
+      `receiver ${median(r.queued.map((q) => q.receiverCpu)).toFixed(2)} ms.`,
     "",
     `After the load: ${c.debitEvents} credits.debited outbox rows, ${c.delivered} deliveries delivered, ${c.notDelivered} not, ${c.attempts} attempts logged, the receiver counted ${c.receiverGot}.`,
     "",

@@ -11,7 +11,11 @@ import {
   setEndpointEnabled,
   setUserThresholds,
 } from "../../app/services/outbound/endpoints.server";
-import { drainOutbound, retryDelayMs } from "../../app/services/outbound/worker.server";
+import {
+  drainOutbound,
+  expiringPass,
+  retryDelayMs,
+} from "../../app/services/outbound/worker.server";
 import { closeSenderConnections } from "../../app/services/outbound/sender.server";
 import { raiseAttention } from "../../app/services/attention.server";
 import { startReceiver } from "../support/outbound-receiver";
@@ -247,6 +251,94 @@ describe("outbound events: the outbox", () => {
       balanceAfter: 200,
     });
     expect(events[3].data).toMatchObject({ attentionItemId: item.id, kind: "webhook_gap", userId });
+  });
+});
+
+describe("outbound events: credit grants", () => {
+  it("names the grant a credit created and the grants a debit took from", async () => {
+    const r = await receiver();
+    await createEndpoint({ url: r.url, eventTypes: ["credits.granted", "credits.debited"] }, staff);
+    const userId = await createUser();
+    const granted = await postLedgerEntry({
+      userId,
+      delta: 10,
+      kind: "grant",
+      idempotencyKey: key(),
+    });
+    const grant = await t.db.prisma.creditGrant.findUniqueOrThrow({
+      where: { ledgerEntryId: granted.entry.id },
+    });
+    await postLedgerEntry({ userId, delta: -4, kind: "usage", idempotencyKey: key() });
+    await drainOutbound();
+    expect(r.events().map((e) => [e.type, e.data.grantId, e.data.allocations])).toEqual([
+      ["credits.granted", grant.id.toString(), [{ grantId: grant.id.toString(), delta: 10 }]],
+      ["credits.debited", null, [{ grantId: grant.id.toString(), delta: -4 }]],
+    ]);
+  });
+
+  it("sends credits.expiring once per grant within the configured days, and credits.expired when it lapses", async () => {
+    const r = await receiver();
+    await createEndpoint(
+      { url: r.url, eventTypes: ["credits.expiring", "credits.expired"] },
+      staff,
+    );
+    const userId = await createUser();
+    const soon = new Date(Date.now() + 3 * 24 * 3600_000);
+    const posted = await postLedgerEntry({
+      userId,
+      delta: 30,
+      kind: "grant",
+      idempotencyKey: key(),
+      grant: { source: "promotion", expiresAt: soon },
+    });
+    await postLedgerEntry({
+      userId,
+      delta: 30,
+      kind: "grant",
+      idempotencyKey: key(),
+      grant: { source: "promotion", expiresAt: new Date(Date.now() + 30 * 24 * 3600_000) },
+    });
+    const grant = await t.db.prisma.creditGrant.findUniqueOrThrow({
+      where: { ledgerEntryId: posted.entry.id },
+    });
+    expect(await expiringPass(7)).toBe(1);
+    expect(await expiringPass(7)).toBe(0); // once per grant
+    await drainOutbound();
+    expect(r.events()).toMatchObject([
+      {
+        type: "credits.expiring",
+        data: {
+          userId,
+          grantId: grant.id.toString(),
+          remaining: 30,
+          daysBefore: 7,
+          balanceAfter: 60,
+          ledgerEntryId: posted.entry.id.toString(),
+          seq: 1,
+        },
+      },
+    ]);
+    expect(new Date(r.events()[0].data.expiresAt as string).getTime()).toBe(soon.getTime());
+
+    // The expiry entry (the grants pass posts kind "expiry") is credits.expired.
+    await postLedgerEntry({
+      userId,
+      delta: -30,
+      kind: "expiry",
+      idempotencyKey: key(),
+      grant: { grantId: grant.id },
+    });
+    await drainOutbound();
+    expect(r.events()[1]).toMatchObject({
+      type: "credits.expired",
+      data: {
+        userId,
+        delta: -30,
+        balanceAfter: 30,
+        kind: "expiry",
+        allocations: [{ grantId: grant.id.toString(), delta: -30 }],
+      },
+    });
   });
 });
 

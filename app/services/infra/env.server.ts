@@ -130,6 +130,8 @@ export const envSchema = z.object({
   // (0: this process sends none), and whether endpoints may reach private addresses in production.
   OUTBOUND_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(512).default(64),
   OUTBOUND_ALLOW_PRIVATE: z.preprocess(emptyToUndefined, booleanString.default(false)),
+  // credits.expiring is sent this many days before a grant's credits expire (once per grant).
+  OUTBOUND_EXPIRING_DAYS: z.coerce.number().int().min(1).max(90).default(7),
 });
 
 export type Env = z.infer<typeof envSchema> & {

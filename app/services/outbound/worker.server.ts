@@ -42,6 +42,8 @@ const CLAIM_BATCH = 200;
 const RECORD_BATCH = 100;
 const RECORD_DELAY_MS = 5;
 const SIGNING_TTL_MS = 2_000;
+/** How often a worker looks for grants about to expire (credits.expiring). */
+export const EXPIRING_PASS_MS = 60_000;
 
 /**
  * Wait before the next attempt after `attempt` failures: 5 s × 3^(n-1), capped at 6 hours, with
@@ -78,6 +80,7 @@ interface Worker {
   flushing: Promise<void>;
   idle: Set<() => void>;
   signing: Map<string, Signing>;
+  lastExpiringPass: number;
 }
 
 function newWorker(concurrency: number): Worker {
@@ -94,6 +97,7 @@ function newWorker(concurrency: number): Worker {
     flushing: Promise.resolve(),
     idle: new Set(),
     signing: new Map(),
+    lastExpiringPass: 0,
   };
 }
 
@@ -254,6 +258,10 @@ function start(w: Worker, d: ClaimedDelivery): void {
 
 /** One pass: fan out, then claim and start deliveries while slots are free. */
 async function pass(w: Worker): Promise<void> {
+  if (Date.now() - w.lastExpiringPass >= EXPIRING_PASS_MS) {
+    w.lastExpiringPass = Date.now();
+    await expiringPass();
+  }
   while (!w.stopped) {
     const fanned = await fanOutEvents(FAN_OUT_BATCH);
     if (fanned.events < FAN_OUT_BATCH) break;
@@ -339,6 +347,19 @@ export async function drainOutbound(opts: { concurrency?: number } = {}): Promis
     await flush(w);
     if (w.inFlight === 0 && w.pumping === null && !(await somethingDue())) break;
   }
+}
+
+/**
+ * Queue credits.expiring for grants whose credits expire within OUTBOUND_EXPIRING_DAYS: once per
+ * grant (a unique index on the outbox decides, so many workers may run it at once).
+ */
+export async function expiringPass(days = getEnv().OUTBOUND_EXPIRING_DAYS): Promise<number> {
+  const [row] = await getDatabase().query<{ n: number }>(
+    "SELECT outbound_expiring_pass($1::int) AS n",
+    [days],
+    { prepare: true },
+  );
+  return Number(row?.n ?? 0);
 }
 
 async function somethingDue(): Promise<boolean> {
