@@ -309,13 +309,19 @@ async function main() {
     while ((await pending()) > 0 && performance.now() - q0 < 300_000)
       await new Promise((res) => setTimeout(res, 50));
     const qs = (performance.now() - q0) / 1000;
-    queued.push({
+    const sent = Math.max(1, (await receiverCount(receiverUrl)) - got0);
+    const per = (v: number) => Number((v / sent).toFixed(3));
+    const q: Queued = {
       round,
-      perSecond: Math.round(((await receiverCount(receiverUrl)) - got0) / qs),
+      perSecond: Math.round(sent / qs),
+      appCpu: per(cpuMs(procs.pidOf("app")) - cpu0.app),
+      postgresCpu: per(postgresCpuDelta(cpu0.pg, procs.postgresCpuByPid())),
+      receiverCpu: per(cpuMs(procs.pidOf("receiver")) - cpu0.receiver),
       load: load1(),
-    });
+    };
+    queued.push(q);
     log(
-      `round ${round} queued: ${QUEUED} deliveries at ${queued.at(-1)!.perSecond}/s (load ${queued.at(-1)!.load})`,
+      `round ${round} queued: ${QUEUED} deliveries at ${q.perSecond}/s; CPU ms/delivery app ${q.appCpu}, Postgres ${q.postgresCpu}, receiver ${q.receiverCpu} (load ${q.load})`,
     );
 
     for (const shape of ["spread", "hot"] as const) {
