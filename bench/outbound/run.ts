@@ -270,6 +270,12 @@ async function main() {
       pid: procs.pidOf("baseline"),
     },
     {
+      name: "app, outbox trigger off",
+      url: appUrl,
+      path: (u) => `/api/v1/users/${u}/debits`,
+      pid: procs.pidOf("app"),
+    },
+    {
       name: "app, no subscriber",
       url: appUrl,
       path: (u) => `/api/v1/users/${u}/debits`,
@@ -284,7 +290,7 @@ async function main() {
   ];
 
   log("warming up …");
-  for (const t of targets.slice(0, 2))
+  for (const t of targets.slice(0, 3))
     await drive(t.url, t.path, key, all, `warm-${t.name}`.replace(/\W/g, ""));
 
   const runs: Run[] = [];

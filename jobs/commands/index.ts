@@ -4,6 +4,13 @@ import { demoResetCommand, demoStatusCommand } from "./demo";
 import { creditsExpireCommand } from "./credits";
 import { ledgerVerifyCommand } from "./ledger";
 import { createMigrationCommand, migrateCommand } from "./migrate";
+import {
+  endpointsCreateCommand,
+  endpointsDisableCommand,
+  endpointsListCommand,
+  endpointsRotateCommand,
+  eventsReplayCommand,
+} from "./outbound";
 import { packsSyncCommand } from "./packs";
 import { reconcileCommand } from "./reconcile";
 import { staffCreateCommand } from "./staff";
@@ -20,6 +27,11 @@ export const commands: CliCommand[] = [
   apiKeyCreateCommand,
   apiKeyRevokeCommand,
   apiKeyListCommand,
+  endpointsCreateCommand,
+  endpointsListCommand,
+  endpointsDisableCommand,
+  endpointsRotateCommand,
+  eventsReplayCommand,
   demoStatusCommand,
   demoResetCommand,
 ];
