@@ -212,6 +212,23 @@ const scenarios: Record<string, Scenario> = {
       description: "a",
     }),
 
+  "put /users/{id}/thresholds 200": async () =>
+    fetchAs(key, "PUT", `/api/v1/users/${(await makeUser()).id}/thresholds`, { lowBalance: 50 }),
+  "put /users/{id}/thresholds 400": () =>
+    fetchAs(key, "PUT", "/api/v1/users/someone/thresholds", undefined, "{oops"),
+  "put /users/{id}/thresholds 404": () =>
+    fetchAs(key, "PUT", `/api/v1/users/none-${randomUUID()}/thresholds`, { lowBalance: 5 }),
+  "put /users/{id}/thresholds 413": () =>
+    fetchAs(key, "PUT", "/api/v1/users/someone/thresholds", undefined, tooBig),
+  "put /users/{id}/thresholds 415": () =>
+    api.fetch("PUT", "/api/v1/users/someone/thresholds", {
+      key,
+      body: JSON.stringify({ lowBalance: 5 }),
+      headers: { "Content-Type": "text/plain" },
+    }),
+  "put /users/{id}/thresholds 422": () =>
+    fetchAs(key, "PUT", "/api/v1/users/someone/thresholds", { lowBalance: -1 }),
+
   "get /packs 200": () => fetchAs(key, "GET", "/api/v1/packs"),
 
   "post /checkout-sessions 201": async () =>

@@ -18,13 +18,15 @@ import {
 } from "../../app/services/outbound/worker.server";
 import { closeSenderConnections } from "../../app/services/outbound/sender.server";
 import { raiseAttention } from "../../app/services/attention.server";
+import { outboundPayloadSchemas } from "../../app/services/outbound/payloads.server";
+import type { OutboundEventType } from "../../app/shared/outbound";
 import { startReceiver } from "../support/outbound-receiver";
 import { useTestDatabase } from "../support/test-database";
 
 const t = useTestDatabase();
 const staff = { type: "cli", label: "test" } as const;
 
-let receivers: { close(): Promise<void> }[] = [];
+let receivers: Awaited<ReturnType<typeof startReceiver>>[] = [];
 async function receiver(...args: Parameters<typeof startReceiver>) {
   const r = await startReceiver(...args);
   receivers.push(r);
@@ -38,6 +40,10 @@ beforeEach(async () => {
   );
 });
 afterEach(async () => {
+  // Every body delivered in these tests matches its documented schema (the OpenAPI webhooks).
+  for (const r of receivers)
+    for (const body of r.received.map((x) => JSON.parse(x.body) as { type: OutboundEventType }))
+      outboundPayloadSchemas[body.type].parse(body);
   await Promise.all(receivers.map((r) => r.close()));
   receivers = [];
   closeSenderConnections();
@@ -251,6 +257,108 @@ describe("outbound events: the outbox", () => {
       balanceAfter: 200,
     });
     expect(events[3].data).toMatchObject({ attentionItemId: item.id, kind: "webhook_gap", userId });
+  });
+});
+
+describe("outbound events: refunds and disputes", () => {
+  it("sends purchase.refunded, purchase.disputed and purchase.dispute_closed at commit, with the balance the transaction left", async () => {
+    const r = await receiver();
+    await createEndpoint(
+      {
+        url: r.url,
+        eventTypes: ["purchase.refunded", "purchase.disputed", "purchase.dispute_closed"],
+      },
+      staff,
+    );
+    const userId = await createUser();
+    const purchase = await t.db.prisma.purchase.create({
+      data: {
+        checkoutSessionId: `cs_${key()}`,
+        userId,
+        quantity: 1,
+        credits: 100,
+        amountTotal: 1000,
+        currency: "usd",
+        creditedVia: "webhook",
+        userResolvedBy: "client_reference_id",
+        lines: [],
+        stripeCreatedAt: new Date(),
+        paidAt: new Date(),
+      },
+    });
+    await postLedgerEntry({
+      userId,
+      delta: 100,
+      kind: "purchase",
+      idempotencyKey: key(),
+      purchaseId: purchase.id,
+    });
+    await getDb().$transaction(async (tx) => {
+      // The refund row first, its clawback after: the event (at commit) sees both.
+      await tx.refund.create({
+        data: {
+          id: "re_1",
+          purchaseId: purchase.id,
+          amount: 500,
+          currency: "usd",
+          creditsClawed: 50,
+          stripeCreated: new Date(),
+        },
+      });
+      await postLedgerEntryInTx(tx, {
+        userId,
+        delta: -50,
+        kind: "refund_clawback",
+        idempotencyKey: "refund:re_1",
+        purchaseId: purchase.id,
+      });
+    });
+    await getDb().$transaction(async (tx) => {
+      await tx.dispute.create({
+        data: {
+          id: "dp_1",
+          purchaseId: purchase.id,
+          amount: 500,
+          currency: "usd",
+          status: "needs_response",
+          creditsHeld: 50,
+          openedAt: new Date(),
+        },
+      });
+      await postLedgerEntryInTx(tx, {
+        userId,
+        delta: -50,
+        kind: "dispute_hold",
+        idempotencyKey: "dispute_hold:dp_1",
+        purchaseId: purchase.id,
+      });
+    });
+    await getDb().$transaction(async (tx) => {
+      await tx.dispute.update({
+        where: { id: "dp_1" },
+        data: { status: "won", closedAt: new Date() },
+      });
+      await postLedgerEntryInTx(tx, {
+        userId,
+        delta: 50,
+        kind: "dispute_release",
+        idempotencyKey: "dispute_release:dp_1",
+        purchaseId: purchase.id,
+      });
+    });
+    await drainOutbound();
+    expect(r.events().map((e) => [e.type, e.data.balanceAfter, e.data.seq])).toEqual([
+      ["purchase.refunded", 50, 2],
+      ["purchase.disputed", 0, 3],
+      ["purchase.dispute_closed", 50, 4],
+    ]);
+    expect(r.events()[0].data).toMatchObject({
+      refundId: "re_1",
+      amount: 500,
+      creditsClawedBack: 50,
+      purchaseId: purchase.id,
+    });
+    expect(r.events()[2].data).toMatchObject({ disputeId: "dp_1", status: "won" });
   });
 });
 

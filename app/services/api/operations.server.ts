@@ -6,8 +6,13 @@ import {
   createCheckoutSession,
   fulfillFromSuccessPage,
 } from "./checkout.server";
+import { OUTBOUND_EVENT_LABELS, OUTBOUND_EVENT_TYPES } from "~/shared/outbound";
+import { setUserThresholds } from "../outbound/endpoints.server";
+import { outboundPayloadSchemas } from "../outbound/payloads.server";
+import { thresholdsBodySchema, thresholdsSchema } from "../outbound/thresholds.server";
 import {
   defineOperation,
+  defineWebhook,
   errorAnswer,
   ok,
   routeFor,
@@ -202,6 +207,31 @@ export const apiOperations: readonly AnyOperation[] = [
   }),
 
   defineOperation({
+    operationId: "setUserThresholds",
+    method: "PUT",
+    path: "/users/{id}/thresholds",
+    scope: "users:write",
+    tag: "users",
+    summary: "Set the user's low-balance threshold",
+    description:
+      "`balance.low` is sent when a ledger entry takes the balance from at or above `lowBalance` to below it — once " +
+      "per crossing; a rise back to the threshold or above re-arms it. Users without their own threshold use the " +
+      "default (100 credits).",
+    params: userId,
+    body: {
+      name: "ThresholdsRequest",
+      schema: thresholdsBodySchema,
+      example: { lowBalance: 50 },
+      overlay: { lowBalance: { description: "Credits; balance.low fires below this" } },
+    },
+    responses: { 200: ok("The thresholds now in force", thresholdsSchema), 404: "NotFound" },
+    async run({ params, body, key, ip }) {
+      const saved = await setUserThresholds(params.id, body.lowBalance, apiKeyActor(key, ip));
+      return { status: 200, body: saved };
+    },
+  }),
+
+  defineOperation({
     operationId: "listPacks",
     method: "GET",
     path: "/packs",
@@ -323,7 +353,22 @@ export const apiOperations: readonly AnyOperation[] = [
 ];
 
 /** Requests creditdesk sends to the main app, if any: OpenAPI 3.1 `webhooks` (defineWebhook). */
-export const apiWebhooks: readonly WebhookSpec[] = [];
+export const apiWebhooks: readonly WebhookSpec[] = OUTBOUND_EVENT_TYPES.map((type) =>
+  defineWebhook({
+    name: type,
+    operationId: `event_${type.replace(/\W/g, "_")}`,
+    tag: "events",
+    summary: OUTBOUND_EVENT_LABELS[type],
+    description:
+      "Sent to each enabled endpoint subscribed to the type, signed in the Standard Webhooks format: headers " +
+      "`webhook-id` (the event id; the same on every retry and replay — deduplicate on it), `webhook-timestamp` " +
+      "(Unix seconds) and `webhook-signature` (`v1,<base64 HMAC-SHA256>` of `id.timestamp.body` with the " +
+      "endpoint's `whsec_` secret; two signatures for 24 h after a rotation). Any 2xx within 10 s acknowledges; " +
+      "anything else (3xx included: redirects are not followed) is retried with backoff for 3 days. 410 disables " +
+      "the endpoint. Ordering is not guaranteed.",
+    payload: outboundPayloadSchemas[type],
+  }),
+);
 
 export const openApiDocument: OpenApiDocument = buildOpenApiDocument({
   operations: apiOperations,
@@ -332,6 +377,7 @@ export const openApiDocument: OpenApiDocument = buildOpenApiDocument({
     { name: "users", description: "Users, balances and ledgers" },
     { name: "credits", description: "Spending credits" },
     { name: "checkout", description: "Buying credit packs through Stripe Checkout" },
+    { name: "events", description: "Events creditdesk sends to the main app (webhooks)" },
     { name: "meta", description: "This description" },
   ],
 });

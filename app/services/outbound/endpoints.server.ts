@@ -281,9 +281,14 @@ export async function sendTestEvent(id: string, actor: Actor): Promise<{ eventId
         seq: 0,
         kind: "manual_credit",
         reason: "Test event from creditdesk",
+        idempotencyKey: "test",
         purchaseId: null,
         grantId: null,
+        allocations: [],
         holdId: null,
+        stripeEventId: null,
+        reversesId: null,
+        createdAt: new Date().toISOString(),
       })}::jsonb, ${id})
       RETURNING id`;
     await writeAudit(
