@@ -386,14 +386,7 @@ export async function reverseEntry(
 /** The requester takes back their own pending request before anyone decides it. */
 export async function withdrawAdjustment(requestId: string, staff: StaffActor) {
   return getDb().$transaction(async (tx) => {
-    const rows = await tx.$queryRaw<
-      { id: string }[]
-    >`SELECT id FROM adjustment_requests WHERE id = ${requestId} FOR UPDATE`;
-    if (rows.length === 0) throw new NotFoundError("Adjustment request", requestId, "requestId");
-    const request = await tx.adjustmentRequest.findUniqueOrThrow({ where: { id: requestId } });
-    if (request.status !== "pending") {
-      throw new ConflictError(`This request was already ${request.status}.`);
-    }
+    const request = await lockPending(tx, requestId);
     if (request.requestedById !== staff.id) {
       throw new DomainError(
         403,
@@ -401,27 +394,13 @@ export async function withdrawAdjustment(requestId: string, staff: StaffActor) {
         "Only the person who made a request can withdraw it; approve or reject it instead.",
       );
     }
-    const updated = await tx.adjustmentRequest.update({
-      where: { id: request.id },
-      data: { status: "withdrawn", decidedById: staff.id, decidedAt: new Date() },
-    });
-    await writeAudit(
-      {
-        actor: actorOf(staff),
-        action: "adjustment.withdraw",
-        targetType: "adjustment_request",
-        targetId: request.id,
-        before: { status: "pending" },
-        after: { status: "withdrawn", userId: request.userId, amount: request.amount },
-      },
-      tx,
-    );
-    return { request: updated };
+    return closeUnposted(tx, request, "withdrawn", staff, null);
   });
 }
 
 /** Lock a pending request for a decision; refuses decided requests and the requester's own. */
-async function claim(tx: Tx, requestId: string, decider: StaffActor): Promise<AdjustmentRequest> {
+/** Lock a request and check it still waits for a decision. */
+async function lockPending(tx: Tx, requestId: string): Promise<AdjustmentRequest> {
   // The row lock makes two people deciding at once take turns; the second sees the first's decision.
   const rows = await tx.$queryRaw<
     { id: string }[]
@@ -431,8 +410,40 @@ async function claim(tx: Tx, requestId: string, decider: StaffActor): Promise<Ad
   if (request.status !== "pending") {
     throw new ConflictError(`This request was already ${request.status}.`);
   }
+  return request;
+}
+
+async function claim(tx: Tx, requestId: string, decider: StaffActor): Promise<AdjustmentRequest> {
+  const request = await lockPending(tx, requestId);
   if (request.requestedById === decider.id) throw new FourEyesError();
   return request;
+}
+
+/** Close a request without posting anything (rejected by another person, or withdrawn). */
+async function closeUnposted(
+  tx: Tx,
+  request: AdjustmentRequest,
+  status: "rejected" | "withdrawn",
+  staff: StaffActor,
+  note: string | null,
+) {
+  const updated = await tx.adjustmentRequest.update({
+    where: { id: request.id },
+    data: { status, decidedById: staff.id, decisionNote: note, decidedAt: new Date() },
+  });
+  await writeAudit(
+    {
+      actor: actorOf(staff),
+      action: status === "rejected" ? "adjustment.reject" : "adjustment.withdraw",
+      targetType: "adjustment_request",
+      targetId: request.id,
+      before: { status: "pending" },
+      after: { status, userId: request.userId, amount: request.amount },
+      ...(note ? { reason: note } : {}),
+    },
+    tx,
+  );
+  return { request: updated };
 }
 
 /**
@@ -610,28 +621,7 @@ export async function approveAdjustment(requestId: string, note: string, approve
 export async function rejectAdjustment(requestId: string, note: string, decider: StaffActor) {
   return getDb().$transaction(async (tx) => {
     const request = await claim(tx, requestId, decider);
-    const updated = await tx.adjustmentRequest.update({
-      where: { id: request.id },
-      data: {
-        status: "rejected",
-        decidedById: decider.id,
-        decisionNote: note,
-        decidedAt: new Date(),
-      },
-    });
-    await writeAudit(
-      {
-        actor: actorOf(decider),
-        action: "adjustment.reject",
-        targetType: "adjustment_request",
-        targetId: request.id,
-        before: { status: "pending" },
-        after: { status: "rejected", userId: request.userId, amount: request.amount },
-        reason: note,
-      },
-      tx,
-    );
-    return { request: updated };
+    return closeUnposted(tx, request, "rejected", decider, note);
   });
 }
 
