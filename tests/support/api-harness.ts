@@ -67,6 +67,9 @@ export async function createApiFetch() {
   });
   // The test file's worker ends when its tests do; the server must not keep it alive.
   server.unref();
+  // As in export-app.ts: PGlite in this process can hold fetch's idle timer past the server's
+  // 5 s keep-alive, so fetch would reuse a socket the server just closed (ECONNRESET).
+  server.keepAliveTimeout = 10 * 60_000;
   const port = (server.address() as { port: number }).port;
   const fullPath = (id: string): string => {
     const route = routes[id];

@@ -22,6 +22,10 @@ export async function startExportApp(): Promise<ExportApp> {
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
+  // PGlite runs in this process, so a long synchronous stretch of it can delay fetch's own idle
+  // timer past the server's 5 s keep-alive: fetch then reuses a socket the server just closed
+  // (ECONNRESET). The server keeps idle sockets for the whole test file instead.
+  server.keepAliveTimeout = 10 * 60_000;
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const get = (path: string, opts: { cookie?: string; method?: string } = {}) =>
     fetch(`${base}${path}`, {
