@@ -1,30 +1,14 @@
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
-import pg from "pg";
-import { afterAll, describe, expect, inject, it } from "vitest";
-import { openDatabase, type Database } from "../../app/services/infra/db.server";
+import { afterAll, describe, expect, it } from "vitest";
 import { applyMigrations, defaultPrismaDir } from "../../app/services/infra/migrations.server";
 import { verifyGrants } from "../../app/services/grants/verify.server";
-import { testDbKind } from "../support/test-database";
+import { createEmptyDatabase, testDbKind } from "../support/test-database";
 
 const GRANTS_MIGRATION = "20261202094751_credit_grants";
 const tmpDirs: string[] = [];
 afterAll(() => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-async function emptyDatabase(): Promise<Database> {
-  if (testDbKind() === "pglite") return openDatabase({ kind: "pglite", dataDir: "memory://" });
-  const admin = new pg.Client({ connectionString: inject("postgresAdminUrl") });
-  await admin.connect();
-  const name = `g_${randomBytes(5).toString("hex")}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  return openDatabase({
-    kind: "postgres",
-    url: inject("postgresAdminUrl").replace(/\/[^/]*$/, `/${name}`),
-  });
-}
 
 /** prisma/ as the version before grants had it: every migration older than the grants one. */
 function prismaDirBeforeGrants(): string {
@@ -42,7 +26,7 @@ function prismaDirBeforeGrants(): string {
 
 describe(`the grants migration on a database made by the previous version (${testDbKind()})`, () => {
   it("rebuilds grants from the ledger: balances unchanged, every identity holds", async () => {
-    const db = await emptyDatabase();
+    const db = await createEmptyDatabase();
     try {
       await applyMigrations(db.adapterFactory, prismaDirBeforeGrants());
       const q = (sql: string) => db.prisma.$executeRawUnsafe(sql);

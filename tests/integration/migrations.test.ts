@@ -3,8 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync }
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createTestDatabase, testDbKind } from "../support/test-database";
-import { openDatabase, type Database } from "../../app/services/infra/db.server";
+import { createEmptyDatabase, createTestDatabase, testDbKind } from "../support/test-database";
 import {
   applyMigrations,
   createMigration,
@@ -12,26 +11,9 @@ import {
   listMigrationDirs,
   migrationStatus,
 } from "../../app/services/infra/migrations.server";
-import pg from "pg";
-import { inject } from "vitest";
-import { randomBytes } from "node:crypto";
 
 const tmpDirs: string[] = [];
 afterAll(() => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-/** An empty database of the kind under test (not the pre-migrated template). */
-async function emptyDatabase(): Promise<Database> {
-  if (testDbKind() === "pglite") return openDatabase({ kind: "pglite", dataDir: "memory://" });
-  const admin = new pg.Client({ connectionString: inject("postgresAdminUrl") });
-  await admin.connect();
-  const name = `m_${randomBytes(5).toString("hex")}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  return openDatabase({
-    kind: "postgres",
-    url: inject("postgresAdminUrl").replace(/\/[^/]*$/, `/${name}`),
-  });
-}
 
 /** A copy of prisma/ to add a migration to, so the repository's own history is untouched. */
 function scratchPrismaDir(): string {
@@ -43,7 +25,7 @@ function scratchPrismaDir(): string {
 
 describe(`offline migrations (${testDbKind()})`, () => {
   it("applies the history through the wasm engine and records it like prisma migrate deploy", async () => {
-    const db = await emptyDatabase();
+    const db = await createEmptyDatabase();
     try {
       expect((await migrationStatus(db.prisma)).every((m) => m.state === "pending")).toBe(true);
       const applied = await applyMigrations(db.adapterFactory);
@@ -114,7 +96,7 @@ describe(`offline migrations (${testDbKind()})`, () => {
     // Nothing left to create once the migration exists.
     expect(await createMigration("again", prismaDir)).toBeNull();
 
-    const db = await emptyDatabase();
+    const db = await createEmptyDatabase();
     try {
       const applied = await applyMigrations(db.adapterFactory, prismaDir);
       expect(applied).toContain("20300101000000_add_user_locale");
@@ -138,7 +120,7 @@ describe(`offline migrations (${testDbKind()})`, () => {
 
   it("reports a migration edited after it was applied as modified", async () => {
     const prismaDir = scratchPrismaDir();
-    const db = await emptyDatabase();
+    const db = await createEmptyDatabase();
     try {
       await applyMigrations(db.adapterFactory, prismaDir);
       const first = listMigrationDirs(prismaDir)[0];

@@ -15,6 +15,20 @@ export interface TestDatabase extends Database {
   url?: string;
 }
 
+/** An empty database of the kind under test (not the pre-migrated template), for migration tests. */
+export async function createEmptyDatabase(): Promise<Database> {
+  if (testDbKind() === "pglite") return openDatabase({ kind: "pglite", dataDir: "memory://" });
+  const admin = new pg.Client({ connectionString: inject("postgresAdminUrl") });
+  await admin.connect();
+  const name = `m_${randomBytes(5).toString("hex")}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  return openDatabase({
+    kind: "postgres",
+    url: inject("postgresAdminUrl").replace(/\/[^/]*$/, `/${name}`),
+  });
+}
+
 /** A fresh, migrated database: in-memory PGlite, or a clone of the migrated Postgres template. */
 export async function createTestDatabase(kind: TestDbKind = testDbKind()): Promise<TestDatabase> {
   if (kind === "pglite") {
