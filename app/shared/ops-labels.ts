@@ -78,7 +78,7 @@ export const KIND_LABELS: Record<string, { title: string; help: string } | undef
   },
   outbound_endpoint_disabled: {
     title: "Event endpoints disabled after failing",
-    help: "An endpoint of the product failed for 3 days, 1,000 times in a row, or answered 410 Gone, so events are no longer sent to it. Fix the receiver, enable the endpoint on the Events page and replay the failed deliveries.",
+    help: "An endpoint of the product failed for 3 days, 1,000 times in a row, or answered 410 Gone, so events are no longer sent to it. Fix the receiver, enable the endpoint (npm run cli -- endpoints disable --id ID --enable) and replay the failed deliveries (npm run cli -- events replay --since …).",
   },
 };
 

@@ -242,7 +242,7 @@ export async function disableEndpointForFailures(id: string, reason: string): Pr
         kind: "outbound_endpoint_disabled",
         dedupeKey: `outbound_endpoint_disabled:${id}`,
         title: `Event endpoint disabled: ${rows[0].url}`,
-        detail: `The endpoint ${reason}, so events are no longer sent to it. Fix the receiver, enable it on the Events page and replay the failed deliveries.`,
+        detail: `The endpoint ${reason}, so events are no longer sent to it. Fix the receiver, enable it (npm run cli -- endpoints disable --id ${id} --enable) and replay the failed deliveries (events replay --since …).`,
         data: { endpointId: id, reason },
       },
       tx,
