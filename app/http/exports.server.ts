@@ -11,6 +11,13 @@ import { requireStaff } from "~/services/auth/session.server";
 import { logger, scrubSecrets } from "~/services/infra/logger.server";
 import { DomainError } from "~/services/errors.server";
 import { ledgerCsv, purchasesCsv, type CsvExport } from "~/services/exports/csv-export.server";
+import {
+  disputesCsv,
+  monthCloseCsv,
+  refundsCsv,
+  resolveMonth,
+} from "~/services/exports/finance-csv.server";
+import { monthCloseSearchSchema } from "~/services/finance/month-close.server";
 import { statementCsv, statementPeriodSchema } from "~/services/statements.server";
 
 /**
@@ -62,6 +69,33 @@ const ROUTES = [
     schema: ledgerFiltersSchema,
     open: (filters) => ledgerCsv(filters),
   } satisfies ExportRoute<typeof ledgerFiltersSchema>,
+  {
+    path: "/finance/close/export.csv",
+    action: "export.month_close",
+    targetType: "finance",
+    filename: "month-close",
+    name: (f) => periodFilename("month-close", { month: resolveMonth(f.month) }, reportZone()),
+    schema: monthCloseSearchSchema,
+    open: (f) => monthCloseCsv(resolveMonth(f.month)),
+  } satisfies ExportRoute<typeof monthCloseSearchSchema>,
+  {
+    path: "/finance/refunds/export.csv",
+    action: "export.refunds",
+    targetType: "finance",
+    filename: "refunds",
+    name: (f) => periodFilename("refunds", { month: resolveMonth(f.month) }, reportZone()),
+    schema: monthCloseSearchSchema,
+    open: (f) => refundsCsv(resolveMonth(f.month)),
+  } satisfies ExportRoute<typeof monthCloseSearchSchema>,
+  {
+    path: "/finance/disputes/export.csv",
+    action: "export.disputes",
+    targetType: "finance",
+    filename: "disputes",
+    name: (f) => periodFilename("disputes", { month: resolveMonth(f.month) }, reportZone()),
+    schema: monthCloseSearchSchema,
+    open: (f) => disputesCsv(resolveMonth(f.month)),
+  } satisfies ExportRoute<typeof monthCloseSearchSchema>,
   {
     // One user's statement: opening balance, the period's entries, closing balance.
     path: "/users/:userId/statement.csv",

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { purchasesCsv } from "../../app/services/exports/csv-export.server";
+import type { CsvExport } from "../../app/services/exports/csv-export.server";
+import {
+  disputesCsv,
+  monthCloseCsv,
+  refundsCsv,
+} from "../../app/services/exports/finance-csv.server";
 import { monthClose } from "../../app/services/finance/month-close.server";
 import { compareWithStripe } from "../../app/services/finance/stripe-compare.server";
 import { createStripeClient, setStripe } from "../../app/services/infra/stripe-client.server";
@@ -113,6 +119,55 @@ beforeAll(async () => {
 });
 
 afterAll(() => setAppClock(undefined));
+
+async function readCsv(csv: CsvExport | Promise<CsvExport>) {
+  const c = await csv;
+  let text = c.header;
+  for await (const b of c.batches) text += b.text;
+  return parseCsv(text);
+}
+
+describe("month close exports", () => {
+  it("the month-close CSV carries the page's figures, states the zone, and its sales equal the purchases export's", async () => {
+    const nov = await monthClose("2026-11");
+    const [zone, header, ...rows] = await readCsv(monthCloseCsv("2026-11"));
+    expect(zone[0]).toMatch(/^# creditdesk month close 2026-11; report time zone: Europe\/Athens/);
+    const col = (name: string) => header.indexOf(name);
+    const sales = rows.filter((r) => r[col("section")] === "sales_currency");
+    expect(
+      sales.map((r) => [
+        r[col("currency")],
+        Number(r[col("count")]),
+        Number(r[col("gross_minor")]),
+        Number(r[col("net_minor")]),
+      ]),
+    ).toEqual(nov.currencies.map((c) => [c.currency, c.count, c.gross, c.net]));
+    const roll = Object.fromEntries(
+      rows
+        .filter((r) => r[col("section")] === "roll_forward")
+        .map((r) => [r[col("item")], Number(r[col("credits")])]),
+    );
+    expect(roll.opening).toBe(nov.rollForward.opening);
+    expect(roll.consumed).toBe(-nov.rollForward.consumed);
+    expect(roll.closing).toBe(nov.rollForward.closing);
+    const check = rows.find((r) => r[col("section")] === "balances_check");
+    expect(Number(check?.[col("credits")])).toBe(nov.rollForward.closing);
+  });
+
+  it("the refunds and disputes CSVs list the month's refunds and disputes by their own dates", async () => {
+    const [rz, rh, ...refunds] = await readCsv(refundsCsv("2026-11"));
+    expect(rz[0]).toMatch(/refunds issued in 2026-11; report time zone: Europe\/Athens/);
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0][rh.indexOf("amount_minor")]).toBe("500");
+    expect(refunds[0][rh.indexOf("refunded_at_utc")]).toBe("2026-11-10T12:00:00.000Z");
+    expect((await readCsv(refundsCsv("2026-10"))).slice(2)).toEqual([]);
+    const [, dh, ...disputes] = await readCsv(disputesCsv("2026-11"));
+    expect(disputes.map((d) => [d[dh.indexOf("dispute_id")], d[dh.indexOf("status")]])).toEqual([
+      [ids.dispute, "lost"],
+    ]);
+    expect(disputes[0][dh.indexOf("evidence_due_by_utc")]).toMatch(/^2026-11-2\dT/);
+  });
+});
 
 describe("compare with Stripe", () => {
   it("finds the session paid in Stripe but missing here, and nothing else", async () => {

@@ -63,8 +63,24 @@ export default function FinanceClose() {
             href={`/finance/close/export.csv?month=${page.close.report.month}`}
             data-testid="export-close"
           >
-            Download CSV
+            Month close CSV
           </a>
+        ) : null}
+        {page.ok && page.canExport ? (
+          <>
+            <a
+              className="button"
+              href={`/finance/refunds/export.csv?month=${page.close.report.month}`}
+            >
+              Refunds CSV
+            </a>
+            <a
+              className="button"
+              href={`/finance/disputes/export.csv?month=${page.close.report.month}`}
+            >
+              Disputes CSV
+            </a>
+          </>
         ) : null}
       </div>
       <p className="muted small" data-testid="report-zone">

@@ -1,6 +1,7 @@
 import { DataTable, None } from "~/components/data-table";
 import { formatCredits, formatMoney } from "~/components/format";
 import { Time } from "~/components/time";
+import { NEGATIVE_ROLL_LINES, rollLineLabels } from "~/shared/finance-close";
 
 /** The month close's tables (dates arrive serialized, as strings). */
 
@@ -193,25 +194,11 @@ export interface RollView {
 
 /** The roll-forward's lines, signed as they move the balance. */
 export function rollLines(r: RollView): { key: string; label: string; value: number }[] {
-  return [
-    { key: "opening", label: "Opening outstanding", value: r.opening },
-    { key: "grantedPurchases", label: "+ Granted: purchases", value: r.grantedPurchases },
-    {
-      key: "grantedSubscriptions",
-      label: "+ Granted: subscriptions and grants",
-      value: r.grantedSubscriptions,
-    },
-    { key: "grantedManual", label: "+ Granted: manual credits", value: r.grantedManual },
-    { key: "consumed", label: "− Consumed", value: -r.consumed },
-    { key: "expired", label: "− Expired", value: -r.expired },
-    { key: "clawedBack", label: "− Clawed back (refunds)", value: -r.clawedBack },
-    {
-      key: "adjustments",
-      label: "± Adjustments (disputes, manual debits, reversals)",
-      value: r.adjustments,
-    },
-    { key: "closing", label: "= Closing outstanding", value: r.closing },
-  ];
+  return rollLineLabels.map(([key, label]) => ({
+    key,
+    label,
+    value: NEGATIVE_ROLL_LINES.has(key) ? 0 - r[key] : r[key],
+  }));
 }
 
 export function RollForwardTable({ current, previous }: { current: RollView; previous: RollView }) {
