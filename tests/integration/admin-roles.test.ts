@@ -385,6 +385,7 @@ describe("navigation shows each role only what it may open", () => {
       "/",
       "/purchases",
       "/ledger",
+      "/finance/close",
       "/reconciliation",
       "/audit",
     ]);
@@ -394,6 +395,7 @@ describe("navigation shows each role only what it may open", () => {
       "/approvals",
       "/purchases",
       "/ledger",
+      "/finance/close",
       "/attention",
       "/webhooks",
       "/reconciliation",
