@@ -20,9 +20,14 @@ export interface LedgerActor {
   stripeEventId?: string | null;
 }
 
+/** A staff member as every page names them (ledger "By", requests, decisions, tier changes). */
+export function staffLabel(staff: { name?: string | null; email: string }): string {
+  return staff.name ?? staff.email;
+}
+
 /** Who made a ledger entry: a person, an API key, Stripe (and how it reached us), or the system. */
 export function actorLabel(e: LedgerActor): string {
-  if (e.staff) return e.staff.name ?? e.staff.email;
+  if (e.staff) return staffLabel(e.staff);
   if (e.staffEmail) return e.staffEmail;
   if (e.apiKeyName) return `API key “${e.apiKeyName}”`;
   if (e.via) return `Stripe (${humanize(e.via).toLowerCase()})`;

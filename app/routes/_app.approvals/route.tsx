@@ -18,7 +18,7 @@ import { InsufficientCreditsError } from "~/services/errors.server";
 import { ACCESS } from "~/shared/permissions";
 import { decisionSchema, withdrawSchema } from "~/shared/schemas/adjustment";
 import { WithdrawForm } from "~/components/withdraw-form";
-import { kindLabel } from "~/shared/labels";
+import { kindLabel, staffLabel } from "~/shared/labels";
 import { DecisionForm } from "./decision-form";
 
 export const meta: MetaFunction = () => [{ title: "Approvals · creditdesk" }];
@@ -111,8 +111,7 @@ export default function Approvals() {
               <p>{r.reason}</p>
               <CreditsSince rows={r.creditsSince} />
               <p className="muted small">
-                Requested by {r.requestedBy.name ?? r.requestedBy.email}{" "}
-                <Time value={r.createdAt} />
+                Requested by {staffLabel(r.requestedBy)} <Time value={r.createdAt} />
                 {r.ticketRef ? <> · ticket {r.ticketRef}</> : null}
               </p>
               {r.requestedBy.id === me ? (
@@ -158,10 +157,10 @@ export default function Approvals() {
             },
             { header: "Amount", num: true, cell: (r) => formatDelta(r.amount) },
             { header: "Status", cell: (r) => <StatusBadge status={r.status} /> },
-            { header: "Requested by", cell: (r) => r.requestedBy.name ?? r.requestedBy.email },
+            { header: "Requested by", cell: (r) => staffLabel(r.requestedBy) },
             {
               header: "Decided by",
-              cell: (r) => (r.decidedBy ? (r.decidedBy.name ?? r.decidedBy.email) : "–"),
+              cell: (r) => (r.decidedBy ? staffLabel(r.decidedBy) : "–"),
             },
             { header: "Note", cell: (r) => r.decisionNote ?? "–" },
           ]}

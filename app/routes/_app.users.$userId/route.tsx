@@ -41,6 +41,7 @@ import { ReverseForm } from "./reverse-form";
 import { TierHistory } from "./tier-history";
 import { WithdrawForm } from "~/components/withdraw-form";
 import { TierForm } from "./tier-form";
+import { staffLabel } from "~/shared/labels";
 
 export const meta: MetaFunction<typeof loader> = ({ data: d }) => [
   { title: `${d?.detail.user.email ?? "User"} · creditdesk` },
@@ -230,8 +231,7 @@ export default function UserDetailPage() {
                     from session <span className="mono">{r.checkoutSessionId}</span>
                   </>
                 ) : null}
-                , requested by {r.requestedBy.name ?? r.requestedBy.email}{" "}
-                <Time value={r.createdAt} />: {r.reason}
+                , requested by {staffLabel(r.requestedBy)} <Time value={r.createdAt} />: {r.reason}
                 {r.requestedBy.id === me ? (
                   <WithdrawForm requestId={r.id} amount={r.amount} reply={reply} />
                 ) : null}

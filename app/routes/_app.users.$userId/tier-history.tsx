@@ -1,7 +1,7 @@
 import { DataTable, None } from "~/components/data-table";
 import { EmptyState } from "~/components/empty-state";
 import { Time } from "~/components/time";
-import { humanize } from "~/shared/labels";
+import { humanize, staffLabel } from "~/shared/labels";
 
 interface TierChange {
   id: string;
@@ -37,11 +37,7 @@ export function TierHistory({ rows, tierName }: { rows: readonly TierChange[]; t
             {
               header: "By",
               cell: (t) =>
-                t.staff ? (
-                  (t.staff.name ?? t.staff.email)
-                ) : (
-                  <span className="muted">automatic</span>
-                ),
+                t.staff ? staffLabel(t.staff) : <span className="muted">automatic</span>,
             },
             { header: "Reason", cell: (t) => t.reason ?? <None /> },
           ]}
