@@ -1,3 +1,5 @@
+// First import: configures zod before any schema module is evaluated (see the module).
+import "~/shared/zod-browser";
 import type { LinksFunction, MetaFunction } from "@remix-run/node";
 import {
   isRouteErrorResponse,
