@@ -1,6 +1,8 @@
 import { Form, Link, useNavigation } from "@remix-run/react";
-import type { ReactNode } from "react";
-import { TextField } from "./field";
+import type { ComponentProps, ReactNode } from "react";
+import { EmptyState } from "./empty-state";
+import { SelectField, TextField } from "./field";
+import { humanize } from "./format";
 
 /**
  * A list page's filter bar: a GET form (the filters live in the URL, so a filtered view can be
@@ -122,4 +124,85 @@ export function FixFilters({ what }: { what: string }) {
       Fix the highlighted filters to {what === "search" ? "search" : `see ${what}`}.
     </div>
   );
+}
+
+/** What a list page's loader answers about its filters: the values as typed and the errors. */
+export interface FilterState {
+  values: Record<string, string | undefined>;
+  errors: Record<string, string | undefined>;
+}
+
+/**
+ * A select filter: "" is "any" (labelled `any`), then the choices — strings are shown humanized,
+ * or give `{ value, label }`. Its value and error come from the filter state by `name`.
+ */
+export function FilterSelect({
+  name,
+  label,
+  any,
+  choices,
+  filters,
+}: {
+  name: string;
+  label: string;
+  any: string;
+  choices: readonly (string | { value: string; label: string })[];
+  filters: FilterState;
+}) {
+  return (
+    <SelectField
+      label={label}
+      name={name}
+      defaultValue={filters.values[name] ?? ""}
+      error={filters.errors[name]}
+      options={[
+        { value: "", label: any },
+        ...choices.map((c) => (typeof c === "string" ? { value: c, label: humanize(c) } : c)),
+      ]}
+    />
+  );
+}
+
+/** A text filter whose value and error come from the filter state by `name`. */
+export function FilterText({
+  filters,
+  ...field
+}: { name: string; label: string; filters: FilterState } & Omit<
+  ComponentProps<typeof TextField>,
+  "defaultValue" | "error"
+>) {
+  return (
+    <TextField
+      {...field}
+      defaultValue={filters.values[field.name] ?? ""}
+      error={filters.errors[field.name]}
+    />
+  );
+}
+
+/**
+ * A filtered list's body: the "fix the filters" alert while they do not parse (`page` null), the
+ * empty state (its wording depends on whether filters are applied), or the page of rows.
+ */
+export function FilteredRows<Page extends { rows: readonly unknown[] }>({
+  page,
+  what,
+  filtered,
+  empty,
+  children,
+}: {
+  page: Page | null;
+  /** What the list holds, for the alert ("closed items"). */
+  what: string;
+  filtered: boolean;
+  /** Title and text when nothing matches the filters, and when there is nothing at all. */
+  empty: { filtered: [string, ReactNode]; none: [string, ReactNode] };
+  children: (page: Page) => ReactNode;
+}) {
+  if (page === null) return <FixFilters what={what} />;
+  if (page.rows.length === 0) {
+    const [title, text] = filtered ? empty.filtered : empty.none;
+    return <EmptyState title={title}>{text}</EmptyState>;
+  }
+  return <>{children(page)}</>;
 }

@@ -1,10 +1,13 @@
 import type { MetaFunction } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
-import { EmptyState } from "~/components/empty-state";
-import { SelectField, TextField } from "~/components/field";
-import { DateRangeFields, FilterForm, FixFilters } from "~/components/filter-form";
-import { humanize } from "~/components/format";
+import {
+  DateRangeFields,
+  FilteredRows,
+  FilterForm,
+  FilterSelect,
+  FilterText,
+} from "~/components/filter-form";
 import { Pager } from "~/components/pager";
 import { staffLoader } from "~/lib/route-builders";
 import { listClosedItems } from "~/presenters/attention-history.server";
@@ -30,6 +33,7 @@ export const loader = staffLoader(
 
 export default function AttentionHistory() {
   const { values, errors, page, kinds } = useLoaderData<typeof loader>();
+  const filters = { values, errors };
   const filtered = Boolean(values.status || values.kind || values.by || values.from || values.to);
   return (
     <>
@@ -38,58 +42,47 @@ export default function AttentionHistory() {
       </p>
       <h1>Resolved and dismissed items</h1>
       <FilterForm path="/attention/history" label="Filter closed items">
-        <SelectField
+        <FilterSelect
           label="Status"
           name="status"
-          defaultValue={values.status ?? ""}
-          error={errors.status}
-          options={[
-            { value: "", label: "Resolved or dismissed" },
-            { value: "resolved", label: "Resolved" },
-            { value: "dismissed", label: "Dismissed" },
-          ]}
+          any="Resolved or dismissed"
+          choices={["resolved", "dismissed"]}
+          filters={filters}
         />
-        <SelectField
-          label="Kind"
-          name="kind"
-          defaultValue={values.kind ?? ""}
-          error={errors.kind}
-          options={[
-            { value: "", label: "Any kind" },
-            ...kinds.map((k) => ({ value: k, label: humanize(k) })),
-          ]}
-        />
-        <TextField
+        <FilterSelect label="Kind" name="kind" any="Any kind" choices={kinds} filters={filters} />
+        <FilterText
           label="Closed by (email starts with)"
           name="by"
-          defaultValue={values.by ?? ""}
-          error={errors.by}
+          filters={filters}
           autoComplete="off"
         />
         <DateRangeFields values={values} errors={errors} />
       </FilterForm>
-      {page === null ? (
-        <FixFilters what="closed items" />
-      ) : page.rows.length === 0 ? (
-        <EmptyState
-          title={filtered ? "No closed items match these filters." : "No item has been closed yet."}
-        >
-          {filtered
-            ? "Widen the filters."
-            : "Items closed from the queue, or by the system when it fixed the cause, are listed here."}
-        </EmptyState>
-      ) : (
-        <>
-          <ClosedItemsTable rows={page.rows} />
-          <Pager
-            next={page.next}
-            prev={page.prev}
-            nextLabel="Older"
-            prevLabel="Newer"
-            label="History pages"
-          />
-        </>
-      )}
+      <FilteredRows
+        page={page}
+        what="closed items"
+        filtered={filtered}
+        empty={{
+          filtered: ["No closed items match these filters.", "Widen the filters."],
+          none: [
+            "No item has been closed yet.",
+            "Items closed from the queue, or by the system when it fixed the cause, are listed here.",
+          ],
+        }}
+      >
+        {({ rows, next, prev }) => (
+          <>
+            <ClosedItemsTable rows={rows} />
+            <Pager
+              next={next}
+              prev={prev}
+              nextLabel="Older"
+              prevLabel="Newer"
+              label="History pages"
+            />
+          </>
+        )}
+      </FilteredRows>
     </>
   );
 }

@@ -1,10 +1,13 @@
 import type { MetaFunction } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
-import { EmptyState } from "~/components/empty-state";
-import { SelectField, TextField } from "~/components/field";
-import { DateRangeFields, FilterForm, FixFilters } from "~/components/filter-form";
-import { humanize } from "~/components/format";
+import {
+  DateRangeFields,
+  FilteredRows,
+  FilterForm,
+  FilterSelect,
+  FilterText,
+} from "~/components/filter-form";
 import { Pager } from "~/components/pager";
 import { staffLoader } from "~/lib/route-builders";
 import { auditFilterSchema, listAudit } from "~/presenters/audit-log.server";
@@ -30,6 +33,7 @@ export const loader = staffLoader(
 export default function AuditLog() {
   const { values, errors, page } = useLoaderData<typeof loader>();
   const filtered = Object.entries(values).some(([k, v]) => k !== "after" && k !== "before" && v);
+  const filters = { values, errors };
   return (
     <>
       <h1>Audit log</h1>
@@ -42,29 +46,24 @@ export default function AuditLog() {
         label="Filter the audit log"
         note="Type an action such as staff.disable, or a prefix ending in a dot (attention.) for a whole family."
       >
-        <SelectField
+        <FilterSelect
           label="Actor type"
           name="actorType"
-          defaultValue={values.actorType ?? ""}
-          error={errors.actorType}
-          options={[
-            { value: "", label: "Anyone" },
-            ...ACTOR_TYPES.map((t) => ({ value: t, label: humanize(t) })),
-          ]}
+          any="Anyone"
+          choices={ACTOR_TYPES}
+          filters={filters}
         />
-        <TextField
+        <FilterText
           label="Actor (email, key name or id)"
           name="actor"
-          defaultValue={values.actor ?? ""}
-          error={errors.actor}
+          filters={filters}
           autoComplete="off"
         />
-        <TextField
+        <FilterText
           label="Action"
           name="action"
           list="audit-actions"
-          defaultValue={values.action ?? ""}
-          error={errors.action}
+          filters={filters}
           autoComplete="off"
         />
         <datalist id="audit-actions">
@@ -72,47 +71,38 @@ export default function AuditLog() {
             <option key={a} value={a} />
           ))}
         </datalist>
-        <SelectField
+        <FilterSelect
           label="Target type"
           name="targetType"
-          defaultValue={values.targetType ?? ""}
-          error={errors.targetType}
-          options={[
-            { value: "", label: "Any target" },
-            ...TARGET_TYPES.map((t) => ({ value: t, label: humanize(t) })),
-          ]}
+          any="Any target"
+          choices={TARGET_TYPES}
+          filters={filters}
         />
-        <TextField
-          label="Target id"
-          name="targetId"
-          defaultValue={values.targetId ?? ""}
-          error={errors.targetId}
-          autoComplete="off"
-        />
+        <FilterText label="Target id" name="targetId" filters={filters} autoComplete="off" />
         <DateRangeFields values={values} errors={errors} />
       </FilterForm>
-      {page === null ? (
-        <FixFilters what="the audit log" />
-      ) : page.rows.length === 0 ? (
-        <EmptyState
-          title={filtered ? "No audit entries match these filters." : "The audit log is empty."}
-        >
-          {filtered
-            ? "Widen the filters or clear them."
-            : "Entries appear as soon as anyone changes anything."}
-        </EmptyState>
-      ) : (
-        <>
-          <AuditTable rows={page.rows} />
-          <Pager
-            next={page.next}
-            prev={page.prev}
-            nextLabel="Older"
-            prevLabel="Newer"
-            label="Audit pages"
-          />
-        </>
-      )}
+      <FilteredRows
+        page={page}
+        what="the audit log"
+        filtered={filtered}
+        empty={{
+          filtered: ["No audit entries match these filters.", "Widen the filters or clear them."],
+          none: ["The audit log is empty.", "Entries appear as soon as anyone changes anything."],
+        }}
+      >
+        {({ rows, next, prev }) => (
+          <>
+            <AuditTable rows={rows} />
+            <Pager
+              next={next}
+              prev={prev}
+              nextLabel="Older"
+              prevLabel="Newer"
+              label="Audit pages"
+            />
+          </>
+        )}
+      </FilteredRows>
     </>
   );
 }

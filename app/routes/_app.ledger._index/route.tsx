@@ -1,9 +1,14 @@
 import type { MetaFunction } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
-import { EmptyState } from "~/components/empty-state";
-import { SelectField, TextField } from "~/components/field";
-import { DateRangeFields, ExportButtons, FilterForm, FixFilters } from "~/components/filter-form";
+import {
+  DateRangeFields,
+  ExportButtons,
+  FilteredRows,
+  FilterForm,
+  FilterSelect,
+  FilterText,
+} from "~/components/filter-form";
 import { LedgerTable } from "~/components/ledger-table";
 import { Pager } from "~/components/pager";
 import { staffLoader } from "~/lib/route-builders";
@@ -13,7 +18,6 @@ import {
   listActorOptions,
   listLedger,
 } from "~/services/admin/ledger-query.server";
-import { humanize } from "~/shared/labels";
 import { LEDGER_KIND_OPTIONS } from "~/shared/options";
 import { ACCESS, can } from "~/shared/permissions";
 
@@ -41,9 +45,15 @@ export const loader = staffLoader(
   },
 );
 
+const EMPTY: [string, string] = [
+  "No ledger entries match.",
+  "Widen the filters. Entries are written by purchases, usage from the main app, refunds, disputes and adjustments.",
+];
+
 export default function Ledger() {
   const { values, actors, exportQuery, canExport, canOpenUsers, canOpenPurchases, errors, page } =
     useLoaderData<typeof loader>();
+  const filters = { values, errors };
   return (
     <>
       <div className="section-head">
@@ -51,24 +61,19 @@ export default function Ledger() {
         {canExport && page ? <ExportButtons href="/ledger/export.csv" query={exportQuery} /> : null}
       </div>
       <FilterForm path="/ledger" label="Filter ledger entries">
-        <SelectField
+        <FilterSelect
           label="Kind"
           name="kind"
-          defaultValue={values.kind ?? ""}
-          error={errors.kind}
-          options={[
-            { value: "", label: "Any kind" },
-            ...LEDGER_KIND_OPTIONS.map((k) => ({ value: k, label: humanize(k) })),
-          ]}
+          any="Any kind"
+          choices={LEDGER_KIND_OPTIONS}
+          filters={filters}
         />
         <DateRangeFields values={values} errors={errors} />
-        <SelectField
+        <FilterSelect
           label="Actor"
           name="actor"
-          defaultValue={values.actor ?? ""}
-          error={errors.actor}
-          options={[
-            { value: "", label: "Anyone" },
+          any="Anyone"
+          choices={[
             { value: "system", label: "System (Stripe, jobs)" },
             { value: "api", label: "API keys (main app)" },
             ...actors.map((a) => ({
@@ -76,46 +81,41 @@ export default function Ledger() {
               label: a.name ? `${a.name} (${a.email})` : a.email,
             })),
           ]}
+          filters={filters}
         />
-        <TextField
+        <FilterText
           className="grow"
           label="User (id or email)"
           name="user"
-          defaultValue={values.user ?? ""}
-          error={errors.user}
+          filters={filters}
           autoComplete="off"
         />
       </FilterForm>
 
-      {page === null ? (
-        <FixFilters what="entries" />
-      ) : page.rows.length === 0 ? (
-        <EmptyState title="No ledger entries match.">
-          Widen the filters. Entries are written by purchases, usage from the main app, refunds,
-          disputes and adjustments.
-        </EmptyState>
-      ) : (
-        <>
-          <LedgerTable
-            variant="explorer"
-            rows={page.rows.map((e) => ({
-              ...e,
-              staff: e.staffEmail ? { name: e.staffName, email: e.staffEmail } : null,
-            }))}
-            canOpenUsers={canOpenUsers}
-            canOpenPurchases={canOpenPurchases}
-            testId="ledger-entries"
-            caption="Ledger entries, newest first"
-          />
-          <Pager
-            next={page.next}
-            prev={page.prev}
-            nextLabel="Older entries"
-            prevLabel="Newer entries"
-            label="Ledger pages"
-          />
-        </>
-      )}
+      <FilteredRows page={page} what="entries" filtered empty={{ filtered: EMPTY, none: EMPTY }}>
+        {(page) => (
+          <>
+            <LedgerTable
+              variant="explorer"
+              rows={page.rows.map((e) => ({
+                ...e,
+                staff: e.staffEmail ? { name: e.staffName, email: e.staffEmail } : null,
+              }))}
+              canOpenUsers={canOpenUsers}
+              canOpenPurchases={canOpenPurchases}
+              testId="ledger-entries"
+              caption="Ledger entries, newest first"
+            />
+            <Pager
+              next={page.next}
+              prev={page.prev}
+              nextLabel="Older entries"
+              prevLabel="Newer entries"
+              label="Ledger pages"
+            />
+          </>
+        )}
+      </FilteredRows>
     </>
   );
 }

@@ -2,8 +2,14 @@ import type { MetaFunction } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { EmptyState } from "~/components/empty-state";
-import { SelectField, TextField } from "~/components/field";
-import { DateRangeFields, ExportButtons, FilterForm, FixFilters } from "~/components/filter-form";
+import {
+  DateRangeFields,
+  ExportButtons,
+  FilterForm,
+  FilterSelect,
+  FilterText,
+  FixFilters,
+} from "~/components/filter-form";
 import { Pager } from "~/components/pager";
 import { PurchasesTable } from "~/components/purchases-table";
 import { filterQuery } from "~/lib/filter-query";
@@ -16,7 +22,6 @@ import {
   purchasesSearchSchema,
 } from "~/services/admin/purchases-query.server";
 import { reportZone } from "~/services/infra/env.server";
-import { humanize } from "~/shared/labels";
 import { CREDITED_VIA, PURCHASE_STATUSES } from "~/shared/options";
 import { ACCESS, can } from "~/shared/permissions";
 import { TotalsTable } from "./totals-table";
@@ -59,6 +64,7 @@ export const loader = staffLoader(
 export default function Purchases() {
   const { values, packs, canExport, exportQuery, errors, page, totals, zone } =
     useLoaderData<typeof loader>();
+  const filters = { values, errors };
   return (
     <>
       <div className="section-head">
@@ -77,58 +83,36 @@ export default function Purchases() {
         note={`Dates are days in ${zone} (REPORT_TZ) and select purchases by when the customer paid. Empty “From” means all time. The export contains every matching purchase, not just this page.`}
       >
         <DateRangeFields values={values} errors={errors} />
-        <SelectField
+        <FilterSelect
           label="Status"
           name="status"
-          defaultValue={values.status ?? ""}
-          error={errors.status}
-          options={[
-            { value: "", label: "Any status" },
-            ...PURCHASE_STATUSES.map((s) => ({ value: s, label: humanize(s) })),
-          ]}
+          any="Any status"
+          choices={PURCHASE_STATUSES}
+          filters={filters}
         />
-        <SelectField
+        <FilterSelect
           label="Pack"
           name="pack"
-          defaultValue={values.pack ?? ""}
-          error={errors.pack}
-          options={[
-            { value: "", label: "Any pack" },
-            ...packs.map((p) => ({
-              value: p.id,
-              label: `${p.name} (${p.currency.toUpperCase()})${p.active ? "" : " – inactive"}`,
-            })),
-          ]}
+          any="Any pack"
+          choices={packs.map((p) => ({
+            value: p.id,
+            label: `${p.name} (${p.currency.toUpperCase()})${p.active ? "" : " – inactive"}`,
+          }))}
+          filters={filters}
         />
-        <TextField
-          label="Currency (e.g. usd)"
-          name="currency"
-          defaultValue={values.currency ?? ""}
-          error={errors.currency}
-          size={5}
-        />
-        <SelectField
+        <FilterText label="Currency (e.g. usd)" name="currency" filters={filters} size={5} />
+        <FilterSelect
           label="Credited via"
           name="via"
-          defaultValue={values.via ?? ""}
-          error={errors.via}
-          options={[
-            { value: "", label: "Any" },
-            ...CREDITED_VIA.map((v) => ({ value: v, label: humanize(v) })),
-          ]}
+          any="Any"
+          choices={CREDITED_VIA}
+          filters={filters}
         />
-        <TextField
-          label="User id"
-          name="user"
-          defaultValue={values.user ?? ""}
-          error={errors.user}
-          autoComplete="off"
-        />
-        <TextField
+        <FilterText label="User id" name="user" filters={filters} autoComplete="off" />
+        <FilterText
           label="Stripe id (cs_, pi_ or ch_)"
           name="ref"
-          defaultValue={values.ref ?? ""}
-          error={errors.ref}
+          filters={filters}
           autoComplete="off"
         />
       </FilterForm>

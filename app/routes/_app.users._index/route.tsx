@@ -2,9 +2,8 @@ import type { MetaFunction } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { DataTable, None } from "~/components/data-table";
-import { EmptyState } from "~/components/empty-state";
-import { SelectField, TextField } from "~/components/field";
-import { FilterForm, FixFilters } from "~/components/filter-form";
+import { SelectField } from "~/components/field";
+import { FilteredRows, FilterForm, FilterSelect, FilterText } from "~/components/filter-form";
 import { formatCredits } from "~/components/format";
 import { Pager } from "~/components/pager";
 import { Time } from "~/components/time";
@@ -33,6 +32,7 @@ export const loader = staffLoader(
 export default function Users() {
   const { values, errors, tiers, page } = useLoaderData<typeof loader>();
   const filtered = Boolean(values.q || values.tier || values.balanceMin || values.balanceMax);
+  const filters = { values, errors };
   return (
     <>
       <h1>Users</h1>
@@ -42,39 +42,33 @@ export default function Users() {
         search
         note="Matches the start of the email, user id, name or Stripe customer id; case does not matter."
       >
-        <TextField
+        <FilterText
           className="grow"
           label="Email, id, name or Stripe customer"
           name="q"
           type="search"
-          defaultValue={values.q ?? ""}
-          error={errors.q}
+          filters={filters}
           autoComplete="off"
         />
-        <SelectField
+        <FilterSelect
           label="Tier"
           name="tier"
-          defaultValue={values.tier ?? ""}
-          error={errors.tier}
-          options={[
-            { value: "", label: "Any tier" },
-            ...tiers.map((t) => ({ value: t.code, label: t.name })),
-          ]}
+          any="Any tier"
+          choices={tiers.map((t) => ({ value: t.code, label: t.name }))}
+          filters={filters}
         />
-        <TextField
+        <FilterText
           label="Balance from"
           name="balanceMin"
           inputMode="numeric"
-          defaultValue={values.balanceMin ?? ""}
-          error={errors.balanceMin}
+          filters={filters}
           size={8}
         />
-        <TextField
+        <FilterText
           label="Balance to"
           name="balanceMax"
           inputMode="numeric"
-          defaultValue={values.balanceMax ?? ""}
-          error={errors.balanceMax}
+          filters={filters}
           size={8}
         />
         <SelectField
@@ -86,42 +80,50 @@ export default function Users() {
         />
       </FilterForm>
 
-      {page === null ? (
-        <FixFilters what="search" />
-      ) : page.rows.length === 0 ? (
-        <EmptyState title={filtered ? "No users match." : "No users yet."}>
-          {filtered
-            ? values.q
+      <FilteredRows
+        page={page}
+        what="search"
+        filtered={filtered}
+        empty={{
+          filtered: [
+            "No users match.",
+            values.q
               ? `No email, id, name or Stripe customer id starts with “${values.q}”. Check the spelling or widen the filters.`
-              : "Widen the filters to see more users."
-            : "Users are created by the main app through the Credits API (PUT /api/v1/users/{id})."}
-        </EmptyState>
-      ) : (
-        <>
-          <DataTable
-            rows={page.rows}
-            rowKey={(u) => u.id}
-            caption="Users"
-            columns={[
-              {
-                header: "Email",
-                cell: (u) => <Link to={`/users/${encodeURIComponent(u.id)}`}>{u.email}</Link>,
-              },
-              { header: "Name", cell: (u) => u.name ?? <None /> },
-              { header: "User id", className: "mono", cell: (u) => u.id },
-              { header: "Tier", cell: (u) => u.tierCode },
-              { header: "Balance", num: true, cell: (u) => formatCredits(u.balance) },
-              {
-                header: "Stripe customer",
-                className: "mono",
-                cell: (u) => u.stripeCustomerId ?? <None />,
-              },
-              { header: "Created", cell: (u) => <Time value={u.createdAt} /> },
-            ]}
-          />
-          <Pager next={page.next} prev={page.prev} label="User pages" />
-        </>
-      )}
+              : "Widen the filters to see more users.",
+          ],
+          none: [
+            "No users yet.",
+            "Users are created by the main app through the Credits API (PUT /api/v1/users/{id}).",
+          ],
+        }}
+      >
+        {(page) => (
+          <>
+            <DataTable
+              rows={page.rows}
+              rowKey={(u) => u.id}
+              caption="Users"
+              columns={[
+                {
+                  header: "Email",
+                  cell: (u) => <Link to={`/users/${encodeURIComponent(u.id)}`}>{u.email}</Link>,
+                },
+                { header: "Name", cell: (u) => u.name ?? <None /> },
+                { header: "User id", className: "mono", cell: (u) => u.id },
+                { header: "Tier", cell: (u) => u.tierCode },
+                { header: "Balance", num: true, cell: (u) => formatCredits(u.balance) },
+                {
+                  header: "Stripe customer",
+                  className: "mono",
+                  cell: (u) => u.stripeCustomerId ?? <None />,
+                },
+                { header: "Created", cell: (u) => <Time value={u.createdAt} /> },
+              ]}
+            />
+            <Pager next={page.next} prev={page.prev} label="User pages" />
+          </>
+        )}
+      </FilteredRows>
     </>
   );
 }

@@ -2,10 +2,8 @@ import type { MetaFunction } from "@remix-run/node";
 import { data } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { DeliveriesTable } from "~/components/deliveries-table";
-import { EmptyState } from "~/components/empty-state";
-import { SelectField } from "~/components/field";
-import { FilterForm, FixFilters } from "~/components/filter-form";
-import { formatCredits, humanize } from "~/components/format";
+import { FilteredRows, FilterForm, FilterSelect } from "~/components/filter-form";
+import { formatCredits } from "~/components/format";
 import { Pager } from "~/components/pager";
 import { StatusBadge } from "~/components/status-badge";
 import { WebhookDoctorPanel } from "~/components/webhook-doctor";
@@ -33,6 +31,7 @@ export const loader = staffLoader(
 export default function WebhooksPage() {
   const { values, errors, page, counts, doctor, eventTypes } = useLoaderData<typeof loader>();
   const filtered = Boolean(values.outcome || values.type);
+  const filters = { values, errors };
   const countEntries = Object.entries(counts).sort((a, b) => b[1] - a[1]);
   return (
     <>
@@ -65,53 +64,55 @@ export default function WebhooksPage() {
             : null
         }
       >
-        <SelectField
+        <FilterSelect
           label="Outcome"
           name="outcome"
-          defaultValue={values.outcome ?? ""}
-          error={errors.outcome}
-          options={[
-            { value: "", label: "Any outcome" },
-            ...DELIVERY_OUTCOMES.map((o) => ({ value: o, label: humanize(o) })),
-          ]}
+          any="Any outcome"
+          choices={DELIVERY_OUTCOMES}
+          filters={filters}
         />
-        <SelectField
+        <FilterSelect
           label="Event type"
           name="type"
-          defaultValue={values.type ?? ""}
-          error={errors.type}
-          options={[
-            { value: "", label: "Any type" },
+          any="Any type"
+          choices={[
             ...eventTypes.map((t) => ({ value: t, label: t })),
             ...(values.type && !eventTypes.includes(values.type)
               ? [{ value: values.type, label: values.type }]
               : []),
           ]}
+          filters={filters}
         />
       </FilterForm>
 
-      {page === null ? (
-        <FixFilters what="deliveries" />
-      ) : page.rows.length === 0 ? (
-        <EmptyState
-          title={filtered ? "No deliveries match these filters." : "No webhook deliveries yet."}
-        >
-          {filtered
-            ? "Clear the filters to see every delivery."
-            : "Nothing has reached /webhooks/stripe. Check the endpoint URL and enabled events in Stripe (see the checks above), or forward events locally with the Stripe CLI."}
-        </EmptyState>
-      ) : (
-        <>
-          <DeliveriesTable rows={page.rows} caption="Webhook deliveries, newest first" />
-          <Pager
-            next={page.next}
-            prev={page.prev}
-            nextLabel="Older"
-            prevLabel="Newer"
-            label="Delivery pages"
-          />
-        </>
-      )}
+      <FilteredRows
+        page={page}
+        what="deliveries"
+        filtered={filtered}
+        empty={{
+          filtered: [
+            "No deliveries match these filters.",
+            "Clear the filters to see every delivery.",
+          ],
+          none: [
+            "No webhook deliveries yet.",
+            "Nothing has reached /webhooks/stripe. Check the endpoint URL and enabled events in Stripe (see the checks above), or forward events locally with the Stripe CLI.",
+          ],
+        }}
+      >
+        {({ rows, next, prev }) => (
+          <>
+            <DeliveriesTable rows={rows} caption="Webhook deliveries, newest first" />
+            <Pager
+              next={next}
+              prev={prev}
+              nextLabel="Older"
+              prevLabel="Newer"
+              label="Delivery pages"
+            />
+          </>
+        )}
+      </FilteredRows>
     </>
   );
 }
