@@ -7,7 +7,10 @@ export const ledgerVerifyCommand: CliCommand = {
   help: `Usage: npm run cli -- ledger verify [--json]
 
 Checks: balance cache = sum of deltas = last balanceAfter; seq gapless per user; every paid
-purchase has exactly one purchase entry; clawbacks never exceed the purchase's credits.`,
+purchase has exactly one purchase entry; clawbacks never exceed the purchase's credits; and the
+credit grants underneath (docs/credits.md "Grants"): balance = Σ grant remaining − debt, every
+entry's allocations sum to its delta, each grant's remaining = Σ its allocations (0…granted), no
+allocation after a grant's expiry, value granted = consumed + expired + clawed back + remaining.`,
   options: {},
   needsDatabase: true,
   async run(ctx) {
