@@ -4,6 +4,7 @@ import { ConfigError, getEnv, type Env } from "../app/services/infra/env.server"
 import { onStart, onStop } from "../app/services/infra/lifecycle.server";
 import { logger, scrubSecrets } from "../app/services/infra/logger.server";
 import { expireDueGrants } from "../app/services/grants/expiry.server";
+import { startHoldSweeper } from "./hold-sweeper";
 import { ReconciliationLockedError } from "../app/services/reconciliation/lock.server";
 import { lastSuccessfulRunAt } from "../app/services/reconciliation/queries.server";
 import {
@@ -233,5 +234,7 @@ export function installSchedulerHooks(): void {
     // Registered now, after every other start-up hook, so shutdown stops the scheduler (and lets a
     // run finish its page) before it stops what the run needs (demo mode's emulator, the database).
     onStop("reconciliation-scheduler", () => scheduler.stop());
+    const sweeper = startHoldSweeper();
+    onStop("hold-sweeper", () => sweeper.stop());
   });
 }

@@ -7,6 +7,7 @@ import { ConfigError, getEnv } from "../app/services/infra/env.server";
 import { logger, scrubSecrets } from "../app/services/infra/logger.server";
 import { startWebhookWorker, stopWebhookWorker } from "../app/services/webhooks/queue.server";
 import { startOutboundWorker, stopOutboundWorker } from "../app/services/outbound/worker.server";
+import { startHoldSweeper } from "./hold-sweeper";
 import {
   createReconcileScheduler,
   schedulerOptionsFromEnv,
@@ -36,6 +37,7 @@ export async function startWorker(): Promise<RunningWorker> {
   const db = await openAppDatabase(env, { throughOwner: true });
   let scheduler: ReconcileScheduler;
   let shared: EmbeddedSocket | null = null;
+  let sweeper: { stop(): Promise<void> } | null = null;
   try {
     shared = await shareEmbeddedDatabase(db);
     scheduler = createReconcileScheduler(schedulerOptionsFromEnv(env));
@@ -44,6 +46,7 @@ export async function startWorker(): Promise<RunningWorker> {
     startWebhookWorker({ concurrency: Math.max(1, env.WEBHOOK_WORKER_CONCURRENCY) });
     // And send the product its events (web servers may run with OUTBOUND_WORKER_CONCURRENCY=0).
     startOutboundWorker({ concurrency: Math.max(1, env.OUTBOUND_WORKER_CONCURRENCY) });
+    sweeper = startHoldSweeper();
   } catch (error) {
     await shared?.stop();
     await db.close();
@@ -64,7 +67,12 @@ export async function startWorker(): Promise<RunningWorker> {
     stop() {
       // Let a run in progress finish its page and record itself, then release the database.
       stopping ??= (async () => {
-        await Promise.all([scheduler.stop(), stopWebhookWorker(), stopOutboundWorker()]);
+        await Promise.all([
+          scheduler.stop(),
+          stopWebhookWorker(),
+          stopOutboundWorker(),
+          sweeper?.stop(),
+        ]);
         await shared?.stop();
         await db.close();
       })();

@@ -45,6 +45,7 @@ export const API_SCOPES = [
   "debits:write",
   "packs:read",
   "checkout:write",
+  "holds:write",
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
@@ -54,6 +55,7 @@ export const API_SCOPE_DESCRIPTIONS: Record<ApiScope, string> = {
   "debits:write": "Spend credits",
   "packs:read": "List credit packs",
   "checkout:write": "Open Checkout Sessions and fulfil them from the success page",
+  "holds:write": "Hold credits for usage priced afterwards, capture and release holds",
 };
 
 /** Generous: the main app's normal traffic never meets it; a runaway loop does. */

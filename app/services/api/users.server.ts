@@ -5,6 +5,7 @@ import { writeAudit, type Actor } from "../audit.server";
 import { getDb } from "../infra/db.server";
 import { NotFoundError } from "../errors.server";
 import { listUserLedger } from "../ledger.server";
+import { getBalances } from "../holds.server";
 import { balanceAt } from "../statements.server";
 import { ApiError } from "./http.server";
 
@@ -131,6 +132,15 @@ export async function getApiUser(id: string): Promise<ApiUser> {
   const user = await getDb().user.findUnique({ where: { id } });
   if (!user) throw new NotFoundError("User", id, "id");
   return toApiUser(user);
+}
+
+/** The user now, with what of the balance is held and what is available (holds.server.ts). */
+export type ApiUserNow = ApiUser & { held: number; available: number };
+
+export async function getApiUserNow(id: string): Promise<ApiUserNow> {
+  const user = await getApiUser(id);
+  const { balance, held, available } = await getBalances(id);
+  return { ...user, balance, held, available };
 }
 
 /** `?at=` of GET /users/{id}: optional; parsed by `parseInstant` (400 naming `at`). */
