@@ -1,10 +1,10 @@
-import { expireHolds } from "../app/services/holds.server";
+import { expireHolds } from "../app/services/api-holds.server";
 import { logger, scrubSecrets } from "../app/services/infra/logger.server";
 
 /**
  * Marks uncaptured API holds past their expiry `expired`, every minute, in the server (with the
  * scheduler) and in `npm run jobs`. Bookkeeping only: a hold stops counting against `available`
- * at its `expires_at` whether or not this has run (app/services/holds.server.ts), so a late or
+ * at its `expires_at` whether or not this has run (app/services/api-holds.server.ts), so a late or
  * missed sweep never keeps credits locked. Several processes may sweep at once (SKIP LOCKED).
  */
 export const HOLD_SWEEP_INTERVAL_MS = 60_000;

@@ -1,18 +1,7 @@
-import { captureApiHold, captureBodySchema, holdPathSchema } from "~/services/api/holds.server";
-import { apiHandler, apiJson, parseInput, readJsonBody } from "~/services/api/http.server";
-import { clientIp } from "~/services/infra/request.server";
+import { apiRoute } from "~/services/api/operations.server";
 
-const handler = apiHandler("/holds/{holdId}/capture", {
-  POST: {
-    scope: "holds:write",
-    async run({ request, params, context, key }) {
-      const { holdId } = parseInput(holdPathSchema, params, "path");
-      const { amount } = parseInput(captureBodySchema, await readJsonBody(request), "body");
-      const { answer, created } = await captureApiHold(holdId, amount, key, clientIp(context));
-      return apiJson(answer, created ? 201 : 200);
-    },
-  },
-});
+// Declared in app/services/api/operations.server.ts; this file only places it under /api/v1.
+const handler = apiRoute("/holds/{holdId}/capture");
 
 export const loader = handler;
 export const action = handler;

@@ -1,16 +1,7 @@
-import { holdPathSchema, releaseApiHold } from "~/services/api/holds.server";
-import { apiHandler, apiJson, parseInput } from "~/services/api/http.server";
-import { clientIp } from "~/services/infra/request.server";
+import { apiRoute } from "~/services/api/operations.server";
 
-const handler = apiHandler("/holds/{holdId}/release", {
-  POST: {
-    scope: "holds:write",
-    async run({ params, context, key }) {
-      const { holdId } = parseInput(holdPathSchema, params, "path");
-      return apiJson(await releaseApiHold(holdId, key, clientIp(context)));
-    },
-  },
-});
+// Declared in app/services/api/operations.server.ts; this file only places it under /api/v1.
+const handler = apiRoute("/holds/{holdId}/release");
 
 export const loader = handler;
 export const action = handler;

@@ -60,7 +60,9 @@ describe("scopes", () => {
       "debits:write",
     ]);
     expect(parseScopes("all")).toEqual([...API_SCOPES]);
-    expect(() => parseScopes(["users:read", "holds:write"])).toThrow(/Unknown scope "holds:write"/);
+    expect(() => parseScopes(["users:read", "refunds:write"])).toThrow(
+      /Unknown scope "refunds:write"/,
+    );
     expect(() => parseScopes([])).toThrow(/at least one scope/);
     expect(() => parseScopes(" , ")).toThrow(/at least one scope/);
   });
@@ -126,10 +128,17 @@ describe("scopes", () => {
     );
   });
 
-  it("the API needs exactly the scopes API_SCOPES lists, and the migration grants old keys all of them", () => {
+  it("the API needs exactly the scopes API_SCOPES lists, and the migrations grant old keys all of them", () => {
     const migration = listMigrationDirs().find((m) => m.name.endsWith("_api_key_scopes"))!;
     const granted = /SET "scopes" = ARRAY\[([^\]]+)\]/.exec(migration.sql)![1];
-    expect(granted.split(",").map((s) => s.trim().replace(/'/g, ""))).toEqual([...API_SCOPES]);
+    // holds:write came later: its migration appends it to every key that may debit.
+    const holds = listMigrationDirs().find((m) => m.name.endsWith("_credit_holds"))!;
+    expect(holds.sql).toMatch(
+      /array_append\("scopes", 'holds:write'\)\s+WHERE 'debits:write' = ANY/,
+    );
+    expect([...granted.split(",").map((s) => s.trim().replace(/'/g, "")), "holds:write"]).toEqual([
+      ...API_SCOPES,
+    ]);
   });
 });
 
@@ -183,7 +192,8 @@ describe("keys made before scopes existed", () => {
         "SELECT scopes, expires_at, rate_limit_per_second, rate_limit_burst FROM api_keys WHERE name = 'old'",
       );
       expect(row).toEqual({
-        scopes: [...API_SCOPES],
+        // Every scope there was then; holds:write is added by its own migration (below).
+        scopes: API_SCOPES.filter((scope) => scope !== "holds:write"),
         expires_at: null,
         rate_limit_per_second: null,
         rate_limit_burst: null,
@@ -201,6 +211,25 @@ describe("keys made before scopes existed", () => {
           "UPDATE api_keys SET rate_limit_per_second = 0 WHERE name = 'new'",
         ),
       ).rejects.toThrow(/api_keys_rate_limit_positive/);
+
+      // The later migrations: the old key (it may debit) gains holds:write, the scope-less one not.
+      for (const m of later) {
+        cpSync(
+          path.join(defaultPrismaDir, "migrations", m.name),
+          path.join(dir, "migrations", m.name),
+          {
+            recursive: true,
+          },
+        );
+      }
+      await applyMigrations(db.adapterFactory, dir);
+      const after = await db.prisma.$queryRawUnsafe<{ name: string; scopes: string[] }[]>(
+        "SELECT name, scopes FROM api_keys ORDER BY name",
+      );
+      expect(after).toEqual([
+        { name: "new", scopes: [] },
+        { name: "old", scopes: [...API_SCOPES] },
+      ]);
     } finally {
       await db.close();
     }
@@ -418,7 +447,7 @@ describe("apikey CLI", () => {
     const count = await t.db.prisma.apiKey.count();
     const cases: [string[], RegExp][] = [
       [[], /at least one scope/],
-      [["--scope", "users:read,holds:write"], /Unknown scope "holds:write"/],
+      [["--scope", "users:read,refunds:write"], /Unknown scope "refunds:write"/],
       [["--scope", "users:read", "--expires-in", "yesterday"], /not understood/],
       [["--scope", "users:read", "--expires-in", "2020-01-01"], /not in the future/],
       [["--scope", "users:read", "--rate-limit", "0"], /--rate-limit must be a whole number/],

@@ -11,6 +11,7 @@ import {
 } from "../../app/services/api/contract.server";
 import { apiOperations, openApiDocument } from "../../app/services/api/operations.server";
 import { apiUserSchema, debitResponseSchema } from "../../app/services/api/schemas.server";
+import { getDb } from "../../app/services/infra/db.server";
 import { parseEnv, setEnv } from "../../app/services/infra/env.server";
 import { syncPacks } from "../../app/services/packs.server";
 import { createStripeClient, setStripe } from "../../app/services/infra/stripe-client.server";
@@ -125,6 +126,22 @@ async function withStripe<T>(mode: "down" | "unconfigured", fn: () => Promise<T>
   }
 }
 
+const holdBody = (extra: Record<string, unknown> = {}) => ({
+  amount: 2,
+  idempotencyKey: "hold-1",
+  expiresInSeconds: 600,
+  description: "job",
+  ...extra,
+});
+const MISSING_HOLD = "hold_000000000000000000000000";
+
+/** An open hold of 2 credits on a new user with 10 (a manual grant). */
+async function openHold(): Promise<string> {
+  const user = await makeUser({ balance: 10 });
+  const res = await fetchAs(key, "POST", `/api/v1/users/${user.id}/holds`, holdBody());
+  return (await readJson(res)).hold.id as string;
+}
+
 const checkoutBody = (userId: string, extra: Record<string, unknown> = {}) => ({
   userId,
   priceId,
@@ -229,6 +246,83 @@ const scenarios: Record<string, Scenario> = {
   "put /users/{id}/thresholds 422": () =>
     fetchAs(key, "PUT", "/api/v1/users/someone/thresholds", { lowBalance: -1 }),
 
+  "post /users/{id}/holds 200": async () => {
+    const user = await makeUser({ balance: 10 });
+    await fetchAs(key, "POST", `/api/v1/users/${user.id}/holds`, holdBody());
+    return fetchAs(key, "POST", `/api/v1/users/${user.id}/holds`, holdBody());
+  },
+  "post /users/{id}/holds 201": async () =>
+    fetchAs(key, "POST", `/api/v1/users/${(await makeUser({ balance: 10 })).id}/holds`, holdBody()),
+  "post /users/{id}/holds 400": () =>
+    fetchAs(key, "POST", "/api/v1/users/someone/holds", undefined, "[]"),
+  "post /users/{id}/holds 402": async () =>
+    fetchAs(key, "POST", `/api/v1/users/${(await makeUser({ balance: 1 })).id}/holds`, holdBody()),
+  "post /users/{id}/holds 404": () =>
+    fetchAs(key, "POST", `/api/v1/users/none-${randomUUID()}/holds`, holdBody()),
+  "post /users/{id}/holds 409": async () => {
+    const user = await makeUser({ balance: 10 });
+    await fetchAs(key, "POST", `/api/v1/users/${user.id}/holds`, holdBody());
+    return fetchAs(key, "POST", `/api/v1/users/${user.id}/holds`, holdBody({ amount: 3 }));
+  },
+  "post /users/{id}/holds 413": () =>
+    fetchAs(key, "POST", "/api/v1/users/someone/holds", undefined, tooBig),
+  "post /users/{id}/holds 415": () =>
+    api.fetch("POST", "/api/v1/users/someone/holds", {
+      key,
+      body: JSON.stringify(holdBody()),
+      headers: { "Content-Type": "text/plain" },
+    }),
+  "post /users/{id}/holds 422": () =>
+    fetchAs(key, "POST", "/api/v1/users/someone/holds", holdBody({ expiresInSeconds: 3601 })),
+
+  "post /holds/{holdId}/capture 200": async () => {
+    const id = await openHold();
+    await fetchAs(key, "POST", `/api/v1/holds/${id}/capture`, { amount: 1 });
+    return fetchAs(key, "POST", `/api/v1/holds/${id}/capture`, { amount: 1 });
+  },
+  "post /holds/{holdId}/capture 201": async () =>
+    fetchAs(key, "POST", `/api/v1/holds/${await openHold()}/capture`, { amount: 1 }),
+  "post /holds/{holdId}/capture 400": () =>
+    fetchAs(key, "POST", "/api/v1/holds/nope/capture", { amount: 1 }),
+  "post /holds/{holdId}/capture 402": async () => {
+    // The hold's credits expire meanwhile (their grant is past its expiry): the capture cannot spend them.
+    const id = await openHold();
+    const hold = await getDb().creditHold.findUniqueOrThrow({ where: { id } });
+    await getDb().creditGrant.updateMany({
+      where: { userId: hold.userId },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+    return fetchAs(key, "POST", `/api/v1/holds/${id}/capture`, { amount: 1 });
+  },
+  "post /holds/{holdId}/capture 404": () =>
+    fetchAs(key, "POST", `/api/v1/holds/${MISSING_HOLD}/capture`, { amount: 1 }),
+  "post /holds/{holdId}/capture 409": async () => {
+    const id = await openHold();
+    await fetchAs(key, "POST", `/api/v1/holds/${id}/release`);
+    return fetchAs(key, "POST", `/api/v1/holds/${id}/capture`, { amount: 1 });
+  },
+  "post /holds/{holdId}/capture 413": () =>
+    fetchAs(key, "POST", `/api/v1/holds/${MISSING_HOLD}/capture`, undefined, tooBig),
+  "post /holds/{holdId}/capture 415": () =>
+    api.fetch("POST", `/api/v1/holds/${MISSING_HOLD}/capture`, {
+      key,
+      body: JSON.stringify({ amount: 1 }),
+      headers: { "Content-Type": "text/plain" },
+    }),
+  "post /holds/{holdId}/capture 422": async () =>
+    fetchAs(key, "POST", `/api/v1/holds/${await openHold()}/capture`, { amount: 3 }),
+
+  "post /holds/{holdId}/release 200": async () =>
+    fetchAs(key, "POST", `/api/v1/holds/${await openHold()}/release`),
+  "post /holds/{holdId}/release 400": () => fetchAs(key, "POST", "/api/v1/holds/nope/release"),
+  "post /holds/{holdId}/release 404": () =>
+    fetchAs(key, "POST", `/api/v1/holds/${MISSING_HOLD}/release`),
+  "post /holds/{holdId}/release 409": async () => {
+    const id = await openHold();
+    await fetchAs(key, "POST", `/api/v1/holds/${id}/capture`, { amount: 1 });
+    return fetchAs(key, "POST", `/api/v1/holds/${id}/release`);
+  },
+
   "get /packs 200": () => fetchAs(key, "GET", "/api/v1/packs"),
 
   "post /checkout-sessions 201": async () =>
@@ -304,7 +398,9 @@ const scenarios: Record<string, Scenario> = {
 
 /** A concrete URL for a documented path (any value passes auth checks, which come first). */
 const concrete = (path: string) =>
-  `/api/v1${path.replace("{id}", path.startsWith("/checkout") ? "cs_test_x" : "someone")}`;
+  `/api/v1${path
+    .replace("{id}", path.startsWith("/checkout") ? "cs_test_x" : "someone")
+    .replace("{holdId}", MISSING_HOLD)}`;
 
 /** Every declared operation, keyed the way the scenarios are. */
 function operations(): { method: string; path: string; op: AnyOperation }[] {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../../app/services/infra/db.server";
-import { expireHolds } from "../../app/services/holds.server";
+import { expireHolds } from "../../app/services/api-holds.server";
 import {
   createApiFetch,
   makeApiKey,
@@ -10,7 +10,7 @@ import {
 } from "../support/api-harness";
 import { useTestDatabase } from "../support/test-database";
 
-// API holds (app/services/holds.server.ts): reserve, capture (partly), release, expire — and every
+// API holds (app/services/api-holds.server.ts): reserve, capture (partly), release, expire — and every
 // debit and new hold checked against `available`. Runs on PGlite and native Postgres.
 const t = useTestDatabase();
 let api: ApiFetch;

@@ -132,7 +132,7 @@ describe("the OpenAPI document", () => {
     const hold = defineOperation({
       operationId: "testCreateHold",
       method: "POST",
-      path: "/users/{id}/holds",
+      path: "/users/{id}/test-holds",
       scope: "debits:write",
       tag: "t",
       summary: "Hold credits",
@@ -155,7 +155,7 @@ describe("the OpenAPI document", () => {
       webhooks: [...apiWebhooks, webhook],
       tags: [...openApiDocument.tags, ...tags],
     });
-    expect(Object.keys(doc.paths["/users/{id}/holds"].post!.responses).sort()).toEqual(
+    expect(Object.keys(doc.paths["/users/{id}/test-holds"].post!.responses).sort()).toEqual(
       ["201", "400", "401", "403", "404", "413", "415", "422", "429"].sort(),
     );
     expect(doc.components.schemas.TestHoldRequest).toMatchObject({

@@ -7,13 +7,13 @@ import {
   releaseHold,
   type ApiHold,
   type Balances,
-} from "../holds.server";
+} from "../api-holds.server";
 import { IdempotencyConflictError } from "../errors.server";
 import { ApiError } from "./http.server";
 import { MAX_DEBIT_AMOUNT, MAX_IDEMPOTENCY_KEY_LENGTH } from "./debits.server";
 import { toApiLedgerEntry, userScopedKey, type ApiLedgerEntry } from "./users.server";
 
-/** The Credits API's holds (app/services/holds.server.ts does the work). */
+/** The Credits API's holds (app/services/api-holds.server.ts does the work). */
 
 const amountMessage = `amount must be a positive whole number of credits, at most ${MAX_DEBIT_AMOUNT}`;
 const amountSchema = z

@@ -20,19 +20,29 @@ import {
   type WebhookSpec,
 } from "./contract.server";
 import { debitBodySchema, debitCredits } from "./debits.server";
+import {
+  captureApiHold,
+  captureBodySchema,
+  createApiHold,
+  createHoldBodySchema,
+  holdPathSchema,
+  releaseApiHold,
+} from "./holds.server";
 import { buildOpenApiDocument, type OpenApiDocument } from "./openapi.server";
 import { listApiPacks } from "./packs.server";
 import {
   apiUserSchema,
+  captureResponseSchema,
   checkoutSessionSchema,
   debitResponseSchema,
   fulfillResultSchema,
+  holdResponseSchema,
   ledgerPageSchema,
   packListSchema,
 } from "./schemas.server";
 import { parseInstant } from "../statements.server";
 import {
-  getApiUser,
+  getApiUserNow,
   getApiUserAt,
   userAtQuerySchema,
   LEDGER_PAGE_DEFAULT,
@@ -54,6 +64,16 @@ import {
  */
 
 const userId = { schema: userPathSchema, docs: { id: { description: "The main app's user id." } } };
+const holdId = {
+  schema: holdPathSchema,
+  docs: { holdId: { description: "The hold's id, as POST /users/{id}/holds answered it." } },
+};
+const holdNotFound = errorAnswer(
+  "No such hold",
+  "not_found",
+  "Hold hold_0123456789abcdef01234567 was not found.",
+  "holdId",
+);
 
 export const apiOperations: readonly AnyOperation[] = [
   defineOperation({
@@ -89,7 +109,7 @@ export const apiOperations: readonly AnyOperation[] = [
       404: "NotFound",
     },
     async run({ params, query }) {
-      if (query.at === undefined) return { status: 200, body: await getApiUser(params.id) };
+      if (query.at === undefined) return { status: 200, body: await getApiUserNow(params.id) };
       return { status: 200, body: await getApiUserAt(params.id, parseInstant(query.at)) };
     },
   }),
@@ -228,6 +248,127 @@ export const apiOperations: readonly AnyOperation[] = [
     async run({ params, body, key, ip }) {
       const saved = await setUserThresholds(params.id, body.lowBalance, apiKeyActor(key, ip));
       return { status: 200, body: saved };
+    },
+  }),
+
+  defineOperation({
+    operationId: "createHold",
+    method: "POST",
+    path: "/users/{id}/holds",
+    scope: "holds:write",
+    tag: "credits",
+    summary: "Hold credits for usage priced afterwards (idempotent)",
+    description:
+      "Reserves `amount` credits for `expiresInSeconds` (at most 3600): the balance stays, `available` drops, and " +
+      "debits and other holds are checked against `available`. Capture what the usage cost (at most the hold) or " +
+      "release it; an uncaptured hold expires by itself. `idempotencyKey` is scoped to the user: the same request " +
+      "again returns the original hold (200, as it is now); the same key with another amount, expiry or " +
+      "description is 409.",
+    params: userId,
+    body: {
+      name: "CreateHoldRequest",
+      schema: createHoldBodySchema,
+      example: {
+        amount: 50,
+        idempotencyKey: "render-7f3a9c",
+        expiresInSeconds: 600,
+        description: "Render job 7f3a9c",
+      },
+      overlay: {
+        amount: { description: "Credits to hold" },
+        idempotencyKey: { description: "Your id for this hold; scoped to the user" },
+        expiresInSeconds: { description: "Seconds until an uncaptured hold lapses (1–3600)" },
+        description: { description: "Shown in the ledger when captured" },
+      },
+    },
+    responses: {
+      200: ok("Exact retry: the original hold as it is now, nothing changed", holdResponseSchema),
+      201: ok("Held", holdResponseSchema),
+      402: errorAnswer(
+        "Not enough available credits; nothing changed",
+        "insufficient_credits",
+        "Insufficient available credits: 20 available (balance 50, held 30) and 21 requested.",
+        "amount",
+      ),
+      404: "NotFound",
+      409: errorAnswer(
+        "The idempotency key was used before for another hold; nothing changed",
+        "idempotency_conflict",
+        'Idempotency key "render-7f3a9c" was already used for this user\'s hold with a different amount, expiry or description.',
+        "idempotencyKey",
+      ),
+    },
+    async run({ params, body, key, ip }) {
+      const { answer, created } = await createApiHold(params.id, body, key, ip);
+      return { status: created ? 201 : 200, body: answer };
+    },
+  }),
+
+  defineOperation({
+    operationId: "captureHold",
+    method: "POST",
+    path: "/holds/{holdId}/capture",
+    scope: "holds:write",
+    tag: "credits",
+    summary: "Capture part or all of a hold; the rest is released",
+    description:
+      "Posts one `usage` ledger entry for `amount` (at most the hold; allocated across the user's grants in burn " +
+      "order) and releases the rest, once: the same capture again returns the original entry (200); another amount " +
+      "on a captured hold, or any capture of a released or expired hold, is 409 with the hold's state in `code`. " +
+      "`amount` above the hold is 422. 402 when credits the hold covered became unusable meanwhile (a disputed or " +
+      "expired grant); the hold stays open.",
+    params: holdId,
+    body: {
+      name: "CaptureHoldRequest",
+      schema: captureBodySchema,
+      example: { amount: 37 },
+      overlay: { amount: { description: "Credits the usage cost (1 … the hold's amount)" } },
+    },
+    responses: {
+      200: ok("Exact retry: the original capture", captureResponseSchema),
+      201: ok("Captured", captureResponseSchema),
+      402: errorAnswer(
+        "Credits the hold covered are no longer available (expired or disputed grant); nothing changed",
+        "insufficient_credits",
+        "Insufficient credits: the balance is 0 and 37 were requested.",
+        "amount",
+      ),
+      404: holdNotFound,
+      409: errorAnswer(
+        "The hold is released, expired, or captured for another amount (`code` hold_released, hold_expired, hold_captured)",
+        "hold_released",
+        "Hold hold_0123456789abcdef01234567 is released (since 2026-11-22T08:00:00.000Z); it cannot be captured.",
+        "holdId",
+      ),
+    },
+    async run({ params, body, key, ip }) {
+      const { answer, created } = await captureApiHold(params.holdId, body.amount, key, ip);
+      return { status: created ? 201 : 200, body: answer };
+    },
+  }),
+
+  defineOperation({
+    operationId: "releaseHold",
+    method: "POST",
+    path: "/holds/{holdId}/release",
+    scope: "holds:write",
+    tag: "credits",
+    summary: "Release a hold: its credits are available again",
+    description:
+      "Releasing a released hold changes nothing (200). A captured or expired hold is 409 with its state in `code`.",
+    params: holdId,
+    responses: {
+      200: ok("Released (or already released)", holdResponseSchema),
+      404: holdNotFound,
+      409: errorAnswer(
+        "The hold was captured or has expired (`code` hold_captured, hold_expired)",
+        "hold_captured",
+        "Hold hold_0123456789abcdef01234567 is captured (since 2026-11-22T08:00:00.000Z); it cannot be released.",
+        "holdId",
+      ),
+    },
+    async run({ params, key, ip }) {
+      return { status: 200, body: await releaseApiHold(params.holdId, key, ip) };
     },
   }),
 

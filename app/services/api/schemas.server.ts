@@ -58,6 +58,17 @@ export const apiUserSchema = named(
     tier: z.string().meta({ description: "Tier code, e.g. free or pro", examples: ["free"] }),
     balance: z.int().meta({ description: "Credits available (the sum of the user's ledger)" }),
     stripeCustomerId: nullableString("Stripe customer (cus_…), set on the first checkout"),
+    held: z
+      .int()
+      .optional()
+      .meta({
+        description:
+          "GET without `at`: credits that cannot be spent now — open API holds, held (disputed) grants, credits past " +
+          "their expiry awaiting the expiry pass. balance = available + held",
+      }),
+    available: z.int().optional().meta({
+      description: "GET without `at`: what a debit or a new hold may take now (balance − held)",
+    }),
     balanceAt: z
       .strictObject({
         at: z.string().meta({ format: "date-time" }),
@@ -152,5 +163,47 @@ export const fulfillResultSchema = named(
       .nullable()
       .meta({ description: "The ledger entry, when this call credited it (null otherwise)" }),
     message: z.string(),
+  }),
+);
+
+export const apiHoldSchema = named(
+  "Hold",
+  z.strictObject({
+    id: z.string().meta({ description: "hold_ and 24 hex digits" }),
+    userId: userIdSchema,
+    amount: z.int().meta({ description: "Credits held" }),
+    status: z.enum(["open", "captured", "released", "expired"]),
+    capturedAmount: z
+      .int()
+      .nullable()
+      .meta({ description: "Credits the capture took (captured only)" }),
+    description: nullableString("The hold's description; also the capture entry's reason"),
+    expiresAt: z.string().meta({ format: "date-time" }),
+    createdAt: z.string().meta({ format: "date-time" }),
+    resolvedAt: z
+      .string()
+      .nullable()
+      .meta({ format: "date-time", description: "When it was captured, released or expired" }),
+    captureEntryId: nullableString("The capture's usage ledger entry"),
+  }),
+);
+
+const balanceFields = {
+  balance: z.int().meta({ description: "The user's balance now" }),
+  held: z.int().meta({ description: "Credits that cannot be spent now (see User.held)" }),
+  available: z.int().meta({ description: "balance − held" }),
+};
+
+export const holdResponseSchema = named(
+  "HoldResponse",
+  z.strictObject({ hold: apiHoldSchema, ...balanceFields }),
+);
+
+export const captureResponseSchema = named(
+  "CaptureResponse",
+  z.strictObject({
+    hold: apiHoldSchema,
+    entry: apiLedgerEntrySchema.meta({ description: "The usage entry the capture posted" }),
+    ...balanceFields,
   }),
 );

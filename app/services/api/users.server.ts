@@ -5,7 +5,7 @@ import { writeAudit, type Actor } from "../audit.server";
 import { getDb } from "../infra/db.server";
 import { NotFoundError } from "../errors.server";
 import { listUserLedger } from "../ledger.server";
-import { getBalances } from "../holds.server";
+import { getBalances } from "../api-holds.server";
 import { balanceAt } from "../statements.server";
 import { ApiError } from "./http.server";
 
@@ -134,7 +134,7 @@ export async function getApiUser(id: string): Promise<ApiUser> {
   return toApiUser(user);
 }
 
-/** The user now, with what of the balance is held and what is available (holds.server.ts). */
+/** The user now, with what of the balance is held and what is available (api-holds.server.ts). */
 export type ApiUserNow = ApiUser & { held: number; available: number };
 
 export async function getApiUserNow(id: string): Promise<ApiUserNow> {
