@@ -1,5 +1,5 @@
 import { Link } from "@remix-run/react";
-import { kindLabel } from "~/shared/labels";
+import { humanize, kindLabel } from "~/shared/labels";
 import { DataTable, None } from "./data-table";
 import { formatCredits, formatDelta } from "./format";
 import { Time } from "./time";
@@ -14,6 +14,8 @@ export interface StatementTableRow {
   balanceAfter: number;
   reason: string | null;
   purchaseId: string | null;
+  /** How the entry moved credits across grants (grantId null: debt). */
+  allocations: readonly { grantId: string | null; source: string | null; delta: number }[];
 }
 
 export function StatementTable({
@@ -41,6 +43,29 @@ export function StatementTable({
         },
         { header: "Balance", num: true, cell: (e) => formatCredits(e.balanceAfter) },
         { header: "Reason", className: "reason", cell: (e) => e.reason ?? <None /> },
+        {
+          header: "Grants",
+          cell: (e) =>
+            e.allocations.length === 0 ? (
+              <None />
+            ) : (
+              <ul className="plain-list small" data-testid="allocations">
+                {e.allocations.map((a, i) => (
+                  <li key={`${a.grantId ?? "debt"}-${i}`}>
+                    {a.grantId === null ? (
+                      "debt"
+                    ) : (
+                      <>
+                        <span className="mono">#{a.grantId}</span>{" "}
+                        {a.source ? humanize(a.source).toLowerCase() : null}
+                      </>
+                    )}{" "}
+                    {formatDelta(a.delta)}
+                  </li>
+                ))}
+              </ul>
+            ),
+        },
         {
           header: "Purchase",
           cell: (e) =>

@@ -117,6 +117,14 @@ export interface StatementEntry {
   reason: string | null;
   purchaseId: string | null;
   idempotencyKey: string;
+  /** How the entry moved credits across grants (grant null: debt); they sum to `delta`. */
+  allocations: StatementAllocation[];
+}
+
+export interface StatementAllocation {
+  grantId: string | null;
+  source: string | null;
+  delta: number;
 }
 
 export interface StatementBounds {
@@ -165,6 +173,7 @@ interface EntryRow {
   reason: string | null;
   purchase_id: string | null;
   idempotency_key: string;
+  allocations: StatementAllocation[] | string | null;
 }
 
 function toStatementEntry(r: EntryRow): StatementEntry {
@@ -178,6 +187,14 @@ function toStatementEntry(r: EntryRow): StatementEntry {
     reason: r.reason,
     purchaseId: r.purchase_id,
     idempotencyKey: r.idempotency_key,
+    allocations: (typeof r.allocations === "string"
+      ? (JSON.parse(r.allocations) as StatementAllocation[])
+      : (r.allocations ?? [])
+    ).map((a) => ({
+      grantId: a.grantId === null ? null : String(a.grantId),
+      source: a.source,
+      delta: Number(a.delta),
+    })),
   };
 }
 
@@ -215,11 +232,15 @@ export async function getStatement(
   const from = page.after !== undefined ? Math.max(lo, page.after) : lo;
   const to = backwards ? Math.min(hi + 1, page.before!) : hi + 1;
   const entriesSql = Prisma.sql`
-    SELECT id::text AS id, seq, created_at, kind::text AS kind, delta, balance_after, reason,
-      purchase_id, idempotency_key
-    FROM ledger_entries
-    WHERE user_id = ${userId} AND seq > ${from} AND seq < ${to}
-    ORDER BY seq ${backwards ? Prisma.sql`DESC` : Prisma.sql`ASC`} LIMIT ${pageSize}`;
+    SELECT e.id::text AS id, e.seq, e.created_at, e.kind::text AS kind, e.delta, e.balance_after,
+      e.reason, e.purchase_id, e.idempotency_key,
+      (SELECT coalesce(json_agg(json_build_object('grantId', a.grant_id::text, 'source', g.source::text,
+                'delta', a.delta) ORDER BY a.id), '[]'::json)
+       FROM credit_allocations a LEFT JOIN credit_grants g ON g.id = a.grant_id
+       WHERE a.entry_id = e.id) AS allocations
+    FROM ledger_entries e
+    WHERE e.user_id = ${userId} AND e.seq > ${from} AND e.seq < ${to}
+    ORDER BY e.seq ${backwards ? Prisma.sql`DESC` : Prisma.sql`ASC`} LIMIT ${pageSize}`;
   const [[totals], rows] = await Promise.all([
     db.query<{ entries: number; credits_in: string; credits_out: string }>(
       totalsSql.text,
@@ -258,6 +279,7 @@ export const STATEMENT_CSV_HEADERS = [
   "reason",
   "purchase_id",
   "idempotency_key",
+  "allocations",
 ] as const;
 
 interface CsvRow {
@@ -270,6 +292,7 @@ interface CsvRow {
   reason: string | null;
   purchase_id: string | null;
   idempotency_key: string;
+  allocations: string;
 }
 
 function entryLines(rows: CsvRow[], from: number, to: number): string {
@@ -277,18 +300,33 @@ function entryLines(rows: CsvRow[], from: number, to: number): string {
   for (let i = from; i < to; i++) {
     const r = rows[i];
     // Integer columns and our own enum labels are written as they are; text passes csvText.
-    out += `entry,${r.id},${isoFromEpochMs(r.created_ms)},${r.seq},${r.kind},${r.delta},${r.balance_after},${csvText(r.reason)},${csvText(r.purchase_id)},${csvText(r.idempotency_key)}\r\n`;
+    out += `entry,${r.id},${isoFromEpochMs(r.created_ms)},${r.seq},${r.kind},${r.delta},${r.balance_after},${csvText(r.reason)},${csvText(r.purchase_id)},${csvText(r.idempotency_key)},${csvText(r.allocations)}\r\n`;
   }
   return out;
 }
 
 function balanceLine(label: "opening" | "closing", at: Date | null, cut: LedgerCut): string {
-  return csvLine([label, null, at ? at.toISOString() : null, cut.seq, null, null, cut.balance]);
+  // Every column of the header, so spreadsheets see one rectangle.
+  return csvLine([
+    label,
+    null,
+    at ? at.toISOString() : null,
+    cut.seq,
+    null,
+    null,
+    cut.balance,
+    null,
+    null,
+    null,
+    null,
+  ]);
 }
 
 /**
  * A user's statement as CSV: an `opening` line (balance before the period), every entry of the
- * period in ledger order, read in keyset batches on seq, and a `closing` line. Formula-safe like
+ * period in ledger order, read in keyset batches on seq, and a `closing` line. An entry's
+ * `allocations` cell lists how it moved credits across grants ("grant 12 -5; grant 13 -3", "debt"
+ * for credits beyond every grant); the parts sum to its delta. Formula-safe like
  * the other exports (app/services/admin/csv.server.ts).
  */
 export async function statementCsv(
@@ -301,11 +339,14 @@ export async function statementCsv(
   const hi = bounds.closing.seq;
   const fetchBatch = (after: CsvRow | null) => {
     const sql = Prisma.sql`
-      SELECT id::text AS id, seq, (extract(epoch FROM created_at) * 1000)::int8::text AS created_ms,
-        kind::text AS kind, delta, balance_after, reason, purchase_id, idempotency_key
-      FROM ledger_entries
-      WHERE user_id = ${userId} AND seq > ${after ? after.seq : bounds.opening.seq} AND seq <= ${hi}
-      ORDER BY seq LIMIT ${batchSize}`;
+      SELECT e.id::text AS id, e.seq, (extract(epoch FROM e.created_at) * 1000)::int8::text AS created_ms,
+        e.kind::text AS kind, e.delta, e.balance_after, e.reason, e.purchase_id, e.idempotency_key,
+        (SELECT coalesce(string_agg(coalesce('grant ' || a.grant_id::text, 'debt') || ' ' || a.delta::text,
+                 '; ' ORDER BY a.id), '')
+         FROM credit_allocations a WHERE a.entry_id = e.id) AS allocations
+      FROM ledger_entries e
+      WHERE e.user_id = ${userId} AND e.seq > ${after ? after.seq : bounds.opening.seq} AND e.seq <= ${hi}
+      ORDER BY e.seq LIMIT ${batchSize}`;
     return getDatabase().query<CsvRow>(sql.text, sql.values);
   };
   async function* batches() {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loader as statementLoader } from "../../app/routes/_app.users.$userId_.statement/route";
+import { loader as userLoader } from "../../app/routes/_app.users.$userId/route";
+import { getUserGrants } from "../../app/presenters/user-grants.server";
 import { getDb } from "../../app/services/infra/db.server";
 import { postLedgerEntry } from "../../app/services/ledger.server";
 import {
@@ -249,6 +251,132 @@ describe("statements", () => {
 
     const anonymous = await callLoader(statementLoader, path, { params: { userId: user.id } });
     expect(anonymous.status).toBe(302);
+  });
+});
+
+describe("grants in statements and on the user page", () => {
+  /** 100 free manual credits (priority 100), 30 paid subscription credits (priority 10), −40 usage. */
+  async function userWithGrants() {
+    const user = await makeUser();
+    await postLedgerEntry({
+      userId: user.id,
+      delta: 100,
+      kind: "manual_credit",
+      idempotencyKey: `g:${user.id}:1`,
+      at: new Date("2026-04-01T10:00:00Z"),
+      grant: { source: "manual", expiresAt: new Date("2030-01-01T00:00:00Z") },
+    });
+    await postLedgerEntry({
+      userId: user.id,
+      delta: 30,
+      kind: "grant",
+      idempotencyKey: `g:${user.id}:2`,
+      at: new Date("2026-04-02T10:00:00Z"),
+      grant: { source: "subscription_period", amountPaid: 1000, currency: "usd", priority: 10 },
+    });
+    await postLedgerEntry({
+      userId: user.id,
+      delta: -40,
+      kind: "usage",
+      idempotencyKey: `g:${user.id}:3`,
+      at: new Date("2026-04-03T10:00:00Z"),
+    });
+    return user;
+  }
+
+  it("each statement entry lists its allocations, which sum to its delta (page and CSV)", async () => {
+    const user = await userWithGrants();
+    const s = await getStatement(user.id, { from: "2026-04-01", to: "2026-04-30" });
+    expect(s.opening.balance + s.entries.reduce((a, e) => a + e.delta, 0)).toBe(s.closing.balance);
+    for (const e of s.entries) {
+      expect(
+        e.allocations.reduce((a, x) => a + x.delta, 0),
+        `entry ${e.seq}`,
+      ).toBe(e.delta);
+    }
+    const usage = s.entries[2];
+    // Burn order: the subscription grant (priority 10) first, then the manual one.
+    expect(usage.allocations.map((a) => [a.source, a.delta])).toEqual([
+      ["subscription_period", -30],
+      ["manual", -10],
+    ]);
+
+    const res = await exportsApp.get(
+      `/users/${user.id}/statement.csv?from=2026-04-01&to=2026-04-30`,
+      { cookie: finance },
+    );
+    const rows = parseCsv(await res.text());
+    const col = STATEMENT_CSV_HEADERS.indexOf("allocations");
+    const grantIds = usage.allocations.map((a) => a.grantId);
+    expect(rows[4][col]).toBe(`grant ${grantIds[0]} -30; grant ${grantIds[1]} -10`);
+    expect(rows[2][col]).toBe(`grant ${s.entries[0].allocations[0].grantId} 100`);
+  });
+
+  it("the user page lists the grants: spendable ones in burn order, with remaining, expiry and value", async () => {
+    const user = await userWithGrants();
+    await postLedgerEntry({
+      userId: user.id,
+      delta: -70,
+      kind: "usage",
+      idempotencyKey: `g:${user.id}:4`,
+    });
+    await postLedgerEntry({
+      userId: user.id,
+      delta: 5,
+      kind: "grant",
+      idempotencyKey: `g:${user.id}:5`,
+      grant: { source: "promotion", priority: 50 },
+    });
+    const page = await callLoader<{
+      grants: {
+        total: number;
+        rows: {
+          source: string;
+          status: string;
+          granted: number;
+          remaining: number;
+          expiresAt: string | null;
+          remainingValue: number;
+          currency: string | null;
+        }[];
+      };
+    }>(userLoader, `/users/${user.id}`, { cookie: support, params: { userId: user.id } });
+    expect(page.status).toBe(200);
+    const rows = page.data!.grants.rows;
+    expect(page.data!.grants.total).toBe(3);
+    // Spendable first, in burn order (promotion priority 50), then the spent subscription grant.
+    expect(rows.map((g) => [g.source, g.granted, g.remaining])).toEqual([
+      ["promotion", 5, 5],
+      ["manual", 100, 20], // 100 − 10 (first usage) − 70
+      ["subscription_period", 30, 0],
+    ]);
+    expect(new Date(rows[1].expiresAt!).toISOString()).toBe("2030-01-01T00:00:00.000Z");
+    expect(rows[0].expiresAt).toBeNull();
+    // The spent paid grant has no value left; a free grant has none to show.
+    expect(rows[2]).toMatchObject({ currency: "usd", remainingValue: 0 });
+    expect(rows[1]).toMatchObject({ currency: null, remainingValue: 0 });
+  });
+
+  it("a paid grant's value left is what was paid minus the value of what was used", async () => {
+    const user = await makeUser();
+    await postLedgerEntry({
+      userId: user.id,
+      delta: 30,
+      kind: "grant",
+      idempotencyKey: `v:${user.id}:1`,
+      grant: { source: "subscription_period", amountPaid: 1000, currency: "usd" },
+    });
+    await postLedgerEntry({
+      userId: user.id,
+      delta: -10,
+      kind: "usage",
+      idempotencyKey: `v:${user.id}:2`,
+    });
+    const { rows } = await getUserGrants(user.id);
+    // 1000 − floor(10 × 1000 / 30) = 1000 − 333.
+    expect(rows).toMatchObject([
+      { granted: 30, remaining: 20, remainingValue: 667, status: "active" },
+    ]);
   });
 });
 

@@ -12,6 +12,7 @@ import { StripeLink } from "~/components/stripe-link";
 import { Time } from "~/components/time";
 import { intent, staffAction, staffLoader } from "~/lib/route-builders";
 import { getUserDetail, userDetailSearchSchema } from "~/presenters/user-detail.server";
+import { getUserGrants } from "~/presenters/user-grants.server";
 import {
   adjustCredits,
   approvalThreshold,
@@ -36,6 +37,7 @@ import { adjustmentSchema, withdrawSchema } from "~/shared/schemas/adjustment";
 import { AdjustForm, adjustedToast } from "./adjust-form";
 import { CheckStripePanel } from "./check-stripe";
 import { CreditSessionForm } from "./credit-session-form";
+import { GrantsSection } from "./grants-section";
 import { StatementLink } from "./statement-link";
 import { ReverseForm } from "./reverse-form";
 import { TierHistory } from "./tier-history";
@@ -50,12 +52,14 @@ export const meta: MetaFunction<typeof loader> = ({ data: d }) => [
 export const loader = staffLoader(
   { roles: ACCESS.users, params: z.object({ userId: z.string() }), search: userDetailSearchSchema },
   async ({ request, staff, params, search }) => {
-    const [detail, windowTotal] = await Promise.all([
+    const [detail, windowTotal, grants] = await Promise.all([
       getUserDetail(params.userId, search),
       creditedInWindow(params.userId, staff.id),
+      getUserGrants(params.userId),
     ]);
     return {
       detail,
+      grants,
       // The confirm dialog previews with the same rule as the action (~/shared/schemas/adjustment).
       threshold: approvalThreshold(),
       windowTotal,
@@ -123,6 +127,7 @@ export const action = staffAction({
 export default function UserDetailPage() {
   const {
     detail,
+    grants,
     threshold,
     windowTotal,
     windowHours,
@@ -309,6 +314,8 @@ export default function UserDetailPage() {
           </>
         )}
       </section>
+
+      <GrantsSection rows={grants.rows} total={grants.total} canOpenPurchases={canOpenPurchases} />
 
       <section aria-labelledby="purchases-heading">
         <h2 id="purchases-heading">Purchases</h2>
