@@ -145,7 +145,11 @@ describe("dashboard part 1 in the browser", () => {
     await page.getByLabel("Email, id, name or Stripe customer").fill("JANE.D");
     await Promise.all([
       page.waitForURL(/q=JANE\.D/),
-      page.getByRole("button", { name: "Search" }).click(),
+      // The page's own search box, not the header's global search.
+      page
+        .getByRole("search", { name: "Find users" })
+        .getByRole("button", { name: "Search" })
+        .click(),
     ]);
     // Wait for the search results (the list of every user is on screen until they arrive).
     await page.waitForFunction(() => document.querySelectorAll("table tbody tr").length === 1);
@@ -279,12 +283,16 @@ describe("dashboard part 1 in the browser", () => {
       page.waitForEvent("download"),
       page.getByTestId("export-purchases").click(),
     ]);
-    expect(download.suggestedFilename()).toMatch(/^purchases-\d{4}-\d{2}-\d{2}T\d{4}Z\.csv$/);
+    // Named after its filter (the page's default range, from a date to now) and the report time
+    // zone, which its first line states.
+    expect(download.suggestedFilename()).toMatch(/^purchases-\d{4}-\d{2}-\d{2}_now-utc\.csv$/);
     const text = readFileSync((await download.path())!, "utf8");
-    const [header, ...rows] = parseCsv(text);
+    const [zone, header, ...rows] = parseCsv(text);
+    expect(zone[0]).toMatch(/report time zone: UTC/);
     const col = (name: string) => header.indexOf(name);
+    // Finance exports are in paid order (when Stripe took the money).
     const db = await getDb().purchase.findMany({
-      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      orderBy: [{ paidAt: "asc" }, { id: "asc" }],
       include: { user: true },
     });
     expect(rows.map((r) => r[col("purchase_id")])).toEqual(db.map((p) => p.id));
@@ -301,7 +309,8 @@ describe("dashboard part 1 in the browser", () => {
       expect(r[col("currency")]).toBe(p.currency);
       expect(r[col("status")]).toBe(p.status);
       expect(r[col("credited_via")]).toBe("webhook");
-      expect(r[col("created_at_utc")]).toBe(p.createdAt.toISOString());
+      expect(r[col("paid_at_utc")]).toBe(p.paidAt.toISOString());
+      expect(r[col("credited_at_utc")]).toBe(p.createdAt.toISOString());
     }
     expect(rows.find((r) => r[col("user_id")] === users.eve.id)?.[col("user_email")]).toBe(
       "'+eve@e2e-customer.test",
