@@ -18,7 +18,9 @@ at any time and beside the scheduler, which runs the same pass after each reconc
     const verb = report.dryRun ? "would expire" : "expired";
     ctx.say(`${report.grants.length} grant(s) ${verb}, ${report.credits} credit(s).`);
     for (const g of report.grants)
-      ctx.say(`  grant ${g.grantId} user ${g.userId}: ${g.credits} credits (expired ${g.expiresAt})`);
+      ctx.say(
+        `  grant ${g.grantId} user ${g.userId}: ${g.credits} credits (expired ${g.expiresAt})`,
+      );
     return 0;
   },
 };
