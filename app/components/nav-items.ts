@@ -24,6 +24,7 @@ export const navItems: NavItem[] = [
   { to: "/audit", label: "Audit log", roles: OPS_ACCESS.audit },
   { to: "/staff", label: "Staff", roles: OPS_ACCESS.staff },
   { to: "/api-keys", label: "API keys", roles: OPS_ACCESS.apiKeys },
+  { to: "/outbound", label: "Outbound events", roles: OPS_ACCESS.outbound },
 ];
 
 export function navFor(role: StaffRole): NavItem[] {

@@ -25,6 +25,8 @@ export const OPS_ACCESS = {
   audit: ["admin", "finance"],
   staff: ["admin"],
   apiKeys: ["admin"],
+  /** Outbound event endpoints: create, rotate, enable/disable, test, replay. */
+  outbound: ["admin"],
 } as const satisfies Record<string, readonly StaffRole[]>;
 
 export type OpsCapability = keyof typeof OPS_ACCESS;

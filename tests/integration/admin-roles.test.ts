@@ -403,6 +403,7 @@ describe("navigation shows each role only what it may open", () => {
       "/audit",
       "/staff",
       "/api-keys",
+      "/outbound",
     ]);
   });
 
