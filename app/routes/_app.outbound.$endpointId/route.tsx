@@ -62,7 +62,8 @@ export const action = staffAction({
   intents: {
     rotate: intent({
       schema: none,
-      run: (_input, { actor, params }) => rotateEndpointSecret(params.endpointId, staffActor(actor)),
+      run: (_input, { actor, params }) =>
+        rotateEndpointSecret(params.endpointId, staffActor(actor)),
       ok: ({ secret, previousExpireAt }) => ({
         outcome: { secret, previousExpireAt: previousExpireAt.toISOString() },
         toast: "Rotated the signing secret. Copy the new one now: it is not shown again.",

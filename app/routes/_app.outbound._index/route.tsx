@@ -171,7 +171,12 @@ function EndpointsTable({ endpoints }: { endpoints: readonly EndpointView[] }) {
         {
           header: "Types",
           className: "small",
-          cell: (e) => e.eventTypes.map((t) => <div key={t} className="mono">{t}</div>),
+          cell: (e) =>
+            e.eventTypes.map((t) => (
+              <div key={t} className="mono">
+                {t}
+              </div>
+            )),
         },
         { header: "Status", cell: (e) => <EndpointStatus e={e} /> },
         {
