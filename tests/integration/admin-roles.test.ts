@@ -25,6 +25,10 @@ import {
   loader as apiKeysLoader,
 } from "../../app/routes/_app.api-keys/route";
 import {
+  action as outboundAction,
+  loader as outboundLoader,
+} from "../../app/routes/_app.outbound._index/route";
+import {
   action as attentionItemAction,
   loader as attentionItemLoader,
 } from "../../app/routes/_app.attention.$itemId/route";
@@ -330,6 +334,13 @@ const ROUTES: RouteCase[] = [
   { name: "staff action", path: () => "/staff", action: staffAction, expect: ADMIN_ACTION },
   { name: "api keys", path: () => "/api-keys", loader: apiKeysLoader, expect: ADMIN_ONLY },
   { name: "api keys action", path: () => "/api-keys", action: apiKeysAction, expect: ADMIN_ACTION },
+  { name: "outbound", path: () => "/outbound", loader: outboundLoader, expect: ADMIN_ONLY },
+  {
+    name: "outbound action",
+    path: () => "/outbound",
+    action: outboundAction,
+    expect: ADMIN_ACTION,
+  },
   {
     name: "account password",
     path: () => "/account/password",
