@@ -7,9 +7,16 @@ import {
   action as listAction,
   loader as listLoader,
 } from "../../app/routes/_app.outbound._index/route";
+import {
+  action as receiverAction,
+  loader as receiverLoader,
+} from "../../app/routes/[_demo].receiver/route";
+import { clearReceivedEvents, ensureDemoEndpoint } from "../../app/services/demo/receiver.server";
 import { getDb } from "../../app/services/infra/db.server";
-import { callAction, callLoader } from "../support/admin";
-import { createStaffWithSession } from "../support/staff";
+import { getEnv, setEnv } from "../../app/services/infra/env.server";
+import { signedHeaders } from "../../app/services/outbound/signing.server";
+import { callAction, callLoader, settle } from "../support/admin";
+import { createStaffWithSession, pageRequest } from "../support/staff";
 import { useTestDatabase } from "../support/test-database";
 
 useTestDatabase();
@@ -239,5 +246,101 @@ describe("outbound dashboard", () => {
       params: { endpointId: "nope" },
     });
     expect(res.status).toBe(404);
+  });
+});
+
+describe("demo receiver", () => {
+  const post = (headers: Record<string, string>, body: string) =>
+    settle<unknown>(
+      receiverAction({
+        request: pageRequest("/_demo/receiver", {
+          method: "POST",
+          headers: { ...headers, "Content-Type": "application/json" },
+          body,
+        }),
+        params: {},
+        context: { ip: "127.0.0.1" },
+      }),
+    );
+
+  it("is 404 outside demo mode", async () => {
+    const env = getEnv();
+    setEnv({ ...env, demoMode: false });
+    try {
+      const get = await callLoader(receiverLoader, "/_demo/receiver", { cookie: cookies.admin });
+      expect(get.status).toBe(404);
+      expect((await post({}, "{}")).status).toBe(404);
+    } finally {
+      setEnv(env);
+    }
+  });
+
+  it("in demo mode: one demo endpoint (the self-URL exception), signed events listed, bad signatures refused", async () => {
+    const env = getEnv();
+    setEnv({ ...env, demoMode: true });
+    try {
+      clearReceivedEvents();
+      const receiverUrl = new URL("/_demo/receiver", env.appUrl).toString();
+      // Through the page, the app's own address is refused as always.
+      const refused = await callAction<Reply>(
+        listAction,
+        "/outbound",
+        { intent: "create", url: receiverUrl, eventTypes: "credits.granted" },
+        { cookie: cookies.admin },
+      );
+      expect(refused.status).toBe(400);
+      expect(refused.data!.fieldErrors.url).toMatch(/url/);
+
+      const first = await ensureDemoEndpoint(env.appUrl);
+      const again = await ensureDemoEndpoint(env.appUrl);
+      expect(again.id).toBe(first.id);
+      const rows = await getDb().outboundEndpoint.findMany({ where: { demo: true } });
+      expect(rows.map((r) => [r.id, r.url])).toEqual([[first.id, receiverUrl]]);
+      expect(rows[0].eventTypes).toHaveLength(11);
+      expect(await audits("outbound_endpoint.create", first.id)).toBe(1);
+
+      const [{ secret }] = await getDb().outboundEndpointSecret.findMany({
+        where: { endpointId: first.id },
+      });
+      const body = JSON.stringify({
+        type: "credits.granted",
+        timestamp: new Date().toISOString(),
+        data: { userId: "user_demo_1", delta: 5 },
+      });
+      const now = Math.floor(Date.now() / 1000);
+      const ok = await post({ ...signedHeaders([secret], "msg_1", now, body) }, body);
+      expect(ok.status).toBe(204);
+      const forged = await post(
+        {
+          ...signedHeaders(
+            ["whsec_" + Buffer.from("x".repeat(32)).toString("base64")],
+            "msg_2",
+            now,
+            body,
+          ),
+        },
+        body,
+      );
+      expect(forged.status).toBe(401);
+      const unsigned = await post({}, body);
+      expect(unsigned.status).toBe(400);
+
+      const page = await callLoader<{
+        events: { type: string; userId: string | null; webhookId: string; payload: string }[];
+      }>(receiverLoader, "/_demo/receiver", { cookie: cookies.admin });
+      expect(page.status).toBe(200);
+      expect(page.data!.events).toHaveLength(1);
+      expect(page.data!.events[0]).toMatchObject({
+        type: "credits.granted",
+        userId: "user_demo_1",
+        webhookId: "msg_1",
+      });
+      expect(page.data!.events[0].payload).toContain('"delta": 5');
+      // Signed-in staff only.
+      expect((await callLoader(receiverLoader, "/_demo/receiver")).status).toBe(302);
+    } finally {
+      setEnv(env);
+      clearReceivedEvents();
+    }
   });
 });

@@ -63,6 +63,14 @@ export function installDemoHooks(): void {
     const { loginBox } = await import("./admin.server");
     const login = loginBox(getEnv().appUrl, admin);
     say(login);
+    // The demo endpoint: every outbound event goes to the app's own /_demo/receiver page.
+    try {
+      const { ensureDemoEndpoint } = await import("./receiver.server");
+      const receiver = await ensureDemoEndpoint(getEnv().appUrl);
+      say(`[demo] Outbound events arrive at ${receiver.url} (endpoint on /outbound)`);
+    } catch (error) {
+      logger.warn({ err: error }, "demo mode: the demo event receiver could not be set up");
+    }
     // Not a secret: the emulator accepts the public demo key, and its hosted checkout pages and
     // control routes (/_emulator, docs/emulator.md) are how to play the customer by hand.
     say(
