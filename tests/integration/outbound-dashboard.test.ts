@@ -7,10 +7,9 @@ import {
   action as listAction,
   loader as listLoader,
 } from "../../app/routes/_app.outbound._index/route";
-import {
-  action as receiverAction,
-  loader as receiverLoader,
-} from "../../app/routes/[_demo].receiver/route";
+import { action as receiverAction } from "../../app/routes/[_demo].receiver_.events";
+import { loader as receiverLoader } from "../../app/routes/[_demo].receiver/route";
+import { isDashboardPath } from "../../app/http/dashboard-guards.server";
 import { clearReceivedEvents, ensureDemoEndpoint } from "../../app/services/demo/receiver.server";
 import { getDb } from "../../app/services/infra/db.server";
 import { getEnv, setEnv } from "../../app/services/infra/env.server";
@@ -253,7 +252,7 @@ describe("demo receiver", () => {
   const post = (headers: Record<string, string>, body: string) =>
     settle<unknown>(
       receiverAction({
-        request: pageRequest("/_demo/receiver", {
+        request: pageRequest("/_demo/receiver/events", {
           method: "POST",
           headers: { ...headers, "Content-Type": "application/json" },
           body,
@@ -280,7 +279,7 @@ describe("demo receiver", () => {
     setEnv({ ...env, demoMode: true });
     try {
       clearReceivedEvents();
-      const receiverUrl = new URL("/_demo/receiver", env.appUrl).toString();
+      const receiverUrl = new URL("/_demo/receiver/events", env.appUrl).toString();
       // Through the page, the app's own address is refused as always.
       const refused = await callAction<Reply>(
         listAction,
@@ -310,6 +309,9 @@ describe("demo receiver", () => {
       const now = Math.floor(Date.now() / 1000);
       const ok = await post({ ...signedHeaders([secret], "msg_1", now, body) }, body);
       expect(ok.status).toBe(204);
+      // JSON from the worker: not held to the dashboard's form rules (415, same origin).
+      expect(isDashboardPath("/_demo/receiver/events")).toBe(false);
+      expect(isDashboardPath("/_demo/receiver")).toBe(true);
       const forged = await post(
         {
           ...signedHeaders(

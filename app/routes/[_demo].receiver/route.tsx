@@ -1,13 +1,13 @@
-import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { Time } from "~/components/time";
 import { requireStaff } from "~/services/auth/session.server";
-import { receiveDemoEvent, receivedEvents } from "~/services/demo/receiver.server";
+import { receivedEvents } from "~/services/demo/receiver.server";
 import { getEnv } from "~/services/infra/env.server";
 
 /**
- * `/_demo/receiver`, demo mode only (404 otherwise): POST is the demo endpoint's receiver
- * (signature verified), GET lists the last events it received for a signed-in staff member.
+ * `/_demo/receiver`, demo mode only (404 otherwise): the last events the demo endpoint's receiver
+ * (`/_demo/receiver/events`, signature verified) got, for a signed-in staff member.
  */
 
 export const meta: MetaFunction = () => [{ title: "Demo receiver · creditdesk" }];
@@ -20,12 +20,6 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return {
     events: receivedEvents().map((e) => ({ ...e, payload: JSON.stringify(e.payload, null, 2) })),
   };
-}
-
-export async function action({ request }: ActionFunctionArgs) {
-  if (!getEnv().demoMode) throw notFound();
-  const { status, message } = await receiveDemoEvent(request.headers, await request.text());
-  return new Response(status === 204 ? null : message, { status });
 }
 
 export default function DemoReceiverPage() {

@@ -16,7 +16,8 @@ import { OUTBOUND_EVENT_TYPES } from "~/shared/outbound";
  * saved with a policy that allows it (docs/api.md "Demo receiver").
  */
 
-export const DEMO_RECEIVER_PATH = "/_demo/receiver";
+/** Where the demo endpoint POSTs (a resource route); the page that lists them is /_demo/receiver. */
+export const DEMO_RECEIVER_PATH = "/_demo/receiver/events";
 export const DEMO_RECEIVER_KEEP = 100;
 
 const DEMO_POLICY: UrlPolicy = { blockPrivate: false, appUrl: "", selfOrigins: [] };
@@ -57,7 +58,7 @@ export async function ensureDemoEndpoint(appUrl: string): Promise<{ id: string; 
     {
       url,
       eventTypes: [...OUTBOUND_EVENT_TYPES],
-      description: "Demo mode: the app's own receiver (/_demo/receiver)",
+      description: "Demo mode: the app's own receiver (events listed on /_demo/receiver)",
     },
     DEMO_ACTOR,
     { policy: DEMO_POLICY, demo: true },
