@@ -94,7 +94,13 @@ describe("outbound dashboard", () => {
         (await callLoader(detailLoader, `/outbound/${id}`, { cookie, params: { endpointId: id } }))
           .status,
       ).toBe(403);
+      for (const form of [{ intent: "rotate" }, { intent: "test" }, { intent: "disable" }]) {
+        expect((await detailPost(id, form, cookie)).status).toBe(403);
+      }
     }
+    // Nothing a refused role posted changed anything.
+    expect(await audits("outbound_endpoint.rotate_secret", data!.outcome!.id)).toBe(0);
+    expect(await audits("outbound_endpoint.disable", data!.outcome!.id)).toBe(0);
   });
 
   it("answers a bad URL with a field error and creates nothing", async () => {
