@@ -63,24 +63,34 @@ export function installDemoHooks(): void {
     const { loginBox } = await import("./admin.server");
     const login = loginBox(getEnv().appUrl, admin);
     say(login);
-    // The demo endpoint: every outbound event goes to the app's own /_demo/receiver page.
-    try {
-      const { ensureDemoEndpoint } = await import("./receiver.server");
-      const receiver = await ensureDemoEndpoint(getEnv().appUrl);
-      say(`[demo] Outbound events arrive at ${receiver.url} (endpoint on /outbound)`);
-    } catch (error) {
-      logger.warn({ err: error }, "demo mode: the demo event receiver could not be set up");
-    }
     // Not a secret: the emulator accepts the public demo key, and its hosted checkout pages and
     // control routes (/_emulator, docs/emulator.md) are how to play the customer by hand.
     say(
       `[demo] Stripe emulator at ${current.emulator.url} (control pages: ${current.emulator.url}/_emulator)`,
     );
 
+    // The demo endpoint: every outbound event goes to the app's own /_demo/receiver page. Set up
+    // after the first start's seeding, so the thousands of events the seeding causes are not all
+    // posted back to the server while it is still making the demo data.
+    const setUpReceiver = async () => {
+      try {
+        const { ensureDemoEndpoint } = await import("./receiver.server");
+        await ensureDemoEndpoint(getEnv().appUrl);
+        say(
+          `[demo] Outbound events to the product are listed as they arrive at ${getEnv().appUrl}/_demo/receiver (endpoint on /outbound)`,
+        );
+      } catch (error) {
+        logger.warn({ err: error }, "demo mode: the demo event receiver could not be set up");
+      }
+    };
+
     const { readSeedState } = await import("./seed-state.server");
     const state = await readSeedState();
     const seeding = !state && env.DEMO_SEED;
-    if (!seeding) await current.persist();
+    if (!seeding) {
+      await current.persist();
+      await setUpReceiver();
+    }
     if (state?.status === "done") {
       say(
         `[demo] Demo data was created at first start (${state.finishedAt}); restarting keeps it. ` +
@@ -129,8 +139,9 @@ export function installDemoHooks(): void {
             )
         : undefined,
     }).then(
-      (summary) => {
+      async (summary) => {
         finishBar();
+        await setUpReceiver();
         const e = summary.expected;
         say(
           [
