@@ -15,8 +15,7 @@
  */
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import http from "node:http";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
@@ -32,10 +31,10 @@ import {
   log,
   machine,
   median,
-  percentile,
   postgresCpuDelta,
   root,
 } from "../support/processes";
+import { driveDebits, writeBenchmarkSection } from "../support/debit-load";
 
 const { values } = parseArgs({
   options: {
@@ -76,78 +75,31 @@ interface Run {
 const accepted = new Map<string, number>();
 const acceptedSample: { userId: string; body: string; entryId: string }[] = [];
 
-async function drive(
+/** One measured load on one target, recording accepted debits for the checks when `track`. */
+function drive(
   base: string,
   pathFor: (userId: string) => string,
   key: string,
   users: string[],
   label: string,
   track: boolean,
-): Promise<Omit<Run, "target" | "shape" | "round" | "cpuMsPerDebit" | "load">> {
-  const target = new URL(base);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const latencies: number[] = [];
-  let non201 = 0;
-  let n = 0;
-  const post = (userId: string, payload: string) =>
-    new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request(
-        {
-          host: target.hostname,
-          port: target.port,
-          path: pathFor(userId),
-          method: "POST",
-          agent,
-          headers: {
-            Authorization: `Bearer ${key}`,
-            "Content-Type": "application/json",
-            "Content-Length": Buffer.byteLength(payload),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () =>
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
-          );
-        },
-      );
-      req.on("error", reject);
-      req.end(payload);
-    });
-  const started = performance.now();
-  const deadline = started + SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < deadline) {
-        const userId = users[n % users.length];
-        const payload = JSON.stringify({
-          amount: 1,
-          idempotencyKey: `${label}-${n++}`,
-          description: "bench",
-        });
-        const t0 = performance.now();
-        const { status, body } = await post(userId, payload);
-        latencies.push(performance.now() - t0);
-        if (status !== 201) non201 += 1;
-        else if (track) {
+) {
+  return driveDebits({
+    base,
+    pathFor,
+    key,
+    users,
+    label,
+    seconds: SECONDS,
+    concurrency: CONCURRENCY,
+    onAccepted: track
+      ? ({ userId, payload, body, n }) => {
           accepted.set(userId, (accepted.get(userId) ?? 0) + 1);
           if (acceptedSample.length < 300 && n % 7 === 0)
             acceptedSample.push({ userId, body: payload, entryId: JSON.parse(body).entry.id });
         }
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  return {
-    requests: latencies.length,
-    perSecond: Math.round(latencies.length / elapsed),
-    p50: Number(percentile(latencies, 50).toFixed(1)),
-    p99: Number(percentile(latencies, 99).toFixed(1)),
-    non201,
-  };
+      : undefined,
+  });
 }
 
 async function main() {
@@ -358,7 +310,7 @@ async function main() {
       path.join(root, "bench/results/debits.json"),
       `${JSON.stringify(result, null, 2)}\n`,
     );
-    writeDocs(table);
+    writeBenchmarkSection("Debits", table);
   }
   if (wrong.length > 0 || !verify.ok || retriesOk !== acceptedSample.length) process.exitCode = 1;
 }
@@ -421,28 +373,6 @@ function renderTable(r: {
     "",
   );
   return lines.join("\n");
-}
-
-/** Replace (or append) only this benchmark's generated table; the hand-written notes after it stay. */
-function writeDocs(section: string) {
-  const file = path.join(root, "docs/benchmarks.md");
-  const current = readFileSync(file, "utf8");
-  const start = current.indexOf("## Debits\n");
-  if (start < 0) {
-    writeFileSync(file, `${current.replace(/\n*$/, "\n\n")}${section}`);
-  } else {
-    // The generated part ends at the first "### " subsection (hand-written) or the next section.
-    const sub = current.indexOf("\n### ", start);
-    const next = current.indexOf("\n## ", start + 3);
-    const end = [sub, next].filter((i) => i >= 0).sort((a, b) => a - b)[0];
-    writeFileSync(
-      file,
-      current.slice(0, start) +
-        section.replace(/\n*$/, "\n") +
-        (end === undefined ? "" : current.slice(end)),
-    );
-  }
-  log('wrote the "Debits" section of docs/benchmarks.md');
 }
 
 try {

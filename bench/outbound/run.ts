@@ -15,8 +15,7 @@
  */
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import http from "node:http";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
@@ -33,10 +32,10 @@ import {
   log,
   machine,
   median,
-  percentile,
   postgresCpuDelta,
   root,
 } from "../support/processes";
+import { driveDebits, writeBenchmarkSection } from "../support/debit-load";
 
 const { values } = parseArgs({
   options: {
@@ -88,70 +87,22 @@ interface Run {
   load: number;
 }
 
-async function drive(
+function drive(
   base: string,
   pathFor: (u: string) => string,
   key: string,
   users: string[],
   label: string,
 ) {
-  const target = new URL(base);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const latencies: number[] = [];
-  let non201 = 0;
-  let n = 0;
-  const post = (userId: string, payload: string) =>
-    new Promise<number>((resolve, reject) => {
-      const req = http.request(
-        {
-          host: target.hostname,
-          port: target.port,
-          path: pathFor(userId),
-          method: "POST",
-          agent,
-          headers: {
-            Authorization: `Bearer ${key}`,
-            "Content-Type": "application/json",
-            "Content-Length": Buffer.byteLength(payload),
-          },
-        },
-        (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on("error", reject);
-      req.end(payload);
-    });
-  const started = performance.now();
-  const deadline = started + SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < deadline) {
-        const userId = users[n % users.length];
-        const payload = JSON.stringify({
-          amount: 1,
-          idempotencyKey: `${label}-${n++}`,
-          description: "bench",
-        });
-        const t0 = performance.now();
-        const status = await post(userId, payload);
-        latencies.push(performance.now() - t0);
-        if (status !== 201) non201 += 1;
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  return {
-    elapsed,
-    perSecond: Math.round(latencies.length / elapsed),
-    requests: latencies.length,
-    p50: Number(percentile(latencies, 50).toFixed(1)),
-    p99: Number(percentile(latencies, 99).toFixed(1)),
-    non201,
-  };
+  return driveDebits({
+    base,
+    pathFor,
+    key,
+    users,
+    label,
+    seconds: SECONDS,
+    concurrency: CONCURRENCY,
+  });
 }
 
 async function receiverCount(url: string): Promise<number> {
@@ -435,7 +386,7 @@ async function main() {
       path.join(root, "bench/results/outbound.json"),
       `${JSON.stringify(result, null, 2)}\n`,
     );
-    writeDocs(table);
+    writeBenchmarkSection("Outbound events", table);
   }
 }
 
@@ -523,26 +474,6 @@ function renderTable(r: {
     "",
   );
   return lines.join("\n");
-}
-
-function writeDocs(section: string) {
-  const file = path.join(root, "docs/benchmarks.md");
-  const current = readFileSync(file, "utf8");
-  const start = current.indexOf("## Outbound events\n");
-  if (start < 0) {
-    writeFileSync(file, `${current.replace(/\n*$/, "\n\n")}${section}`);
-  } else {
-    const sub = current.indexOf("\n### ", start);
-    const next = current.indexOf("\n## ", start + 3);
-    const end = [sub, next].filter((i) => i >= 0).sort((a, b) => a - b)[0];
-    writeFileSync(
-      file,
-      current.slice(0, start) +
-        section.replace(/\n*$/, "\n") +
-        (end === undefined ? "" : current.slice(end)),
-    );
-  }
-  log('wrote the "Outbound events" section of docs/benchmarks.md');
 }
 
 try {
