@@ -321,7 +321,7 @@ describe("reconciliation run", () => {
     expect(run.needsAttention).toBe(1);
     const item = (await itemsOf(run.runId)).find((i) => i.checkoutSessionId === session.id);
     expect(item?.outcome).toBe("amount_mismatch");
-    expect(item?.detail).toContain("999");
+    expect(item?.detail).toBe("Credited for $9.99, but Stripe's session total is $12.00.");
     const attention = await getDb().attentionItem.findFirst({
       where: { kind: "amount_mismatch", checkoutSessionId: session.id, status: "open" },
     });
