@@ -6,7 +6,7 @@ import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import { createApiKey, type CreateApiKeyInput } from "../../app/services/api-keys.server";
 import { postLedgerEntry } from "../../app/services/ledger.server";
 import { getDb } from "../../app/services/infra/db.server";
-import { parseEnv, setEnv } from "../../app/services/infra/env.server";
+import { parseEnv, peekEnv, setEnv } from "../../app/services/infra/env.server";
 
 /**
  * The Credits API as production serves it, without a build: the app/routes files are discovered
@@ -58,10 +58,13 @@ export async function createApiFetch() {
   };
   const handler = createRequestHandler(build, "production");
   // The app reads its settings once, when it is built; demo mode and the scheduler stay out.
+  // Whatever view the caller had set (the proof harness sets the webhook secret there) is put
+  // back afterwards: clearing it left the proof's webhook endpoint without a secret (503s).
+  const previousEnv = peekEnv();
   setEnv(parseEnv({ ...process.env, NODE_ENV: "test", DEMO_SEED: "false", SCHEDULER: "off" }));
   const { createApp } = await import("../../app/http/app.server");
   const app = createApp(build, { publicDir: path.resolve("public") });
-  setEnv(undefined);
+  setEnv(previousEnv);
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });

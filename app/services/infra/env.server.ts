@@ -181,6 +181,11 @@ export function getEnv(): Env {
   return holder.__creditdeskEnv;
 }
 
+/** The environment view as it stands, without parsing one (to put it back after a setEnv). */
+export function peekEnv(): Env | undefined {
+  return holder.__creditdeskEnv;
+}
+
 /** Replace the process environment view (tests, demo mode filling in emulator settings). */
 export function setEnv(env: Env | undefined): void {
   holder.__creditdeskEnv = env;
